@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the tests need: real servers and reference tools.
+# Idempotent; runs as root (CI) and exits quietly when everything is already there.
+set -euo pipefail
+PKGS=(oathtool proftpd-core proftpd-mod-crypto proftpd-mod-sqlite sqlite3 openssl
+      openssh-client openssh-sftp-server tmux dbus dbus-x11 gnome-keyring libsecret-tools
+      lftp curl rclone)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  export DEBIAN_FRONTEND=noninteractive
+  # Keep packaged daemons (proftpd on :21) from starting: tests start their own on loopback.
+  created_policy=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+    created_policy=1
+  fi
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  if [ "$created_policy" = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi
+fi

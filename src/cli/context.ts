@@ -1,0 +1,40 @@
+// What commands get instead of reaching for globals: streams, environment, clock.
+// Tests construct their own; main() builds the real one.
+import type { Clock } from '../schedule/clock.js';
+import { systemClock } from '../schedule/clock.js';
+
+export interface Output {
+  write(chunk: string): unknown;
+  isTTY?: boolean;
+}
+
+export interface CliContext {
+  stdout: Output;
+  stderr: Output;
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+  env: NodeJS.ProcessEnv;
+  clock: Clock;
+  cwd: string;
+  /** Set by the global --debug flag. */
+  debug: boolean;
+  /** Set by the global -v/--verbose flag (count). */
+  verbose: number;
+}
+
+export function defaultContext(): CliContext {
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdin: process.stdin,
+    env: process.env,
+    clock: systemClock,
+    cwd: process.cwd(),
+    debug: false,
+    verbose: 0,
+  };
+}
+
+/** Whether fancy output (progress, colour) is allowed on this stream. */
+export function isInteractive(ctx: CliContext, out: Output = ctx.stderr): boolean {
+  return Boolean(out.isTTY) && !ctx.env.CI && ctx.env.TERM !== 'dumb';
+}

@@ -1,0 +1,62 @@
+// Entry point: builds the commander program, runs it, and is the only place that catches errors.
+import { Command, CommanderError } from 'commander';
+import { ExitCode, OtpBackupError } from '../errors.js';
+import { redact } from '../secrets/redact.js';
+import { registerCommands } from './commands/index.js';
+import { type CliContext, defaultContext } from './context.js';
+import { VERSION } from './version.js';
+
+export function buildProgram(ctx: CliContext): Command {
+  const program = new Command('otpbackup')
+    .description('Back up files to FTP, FTPS and SFTP servers that require one-time passwords (TOTP/HOTP).')
+    .version(VERSION, '-V, --version')
+    .option('--debug', 'show stack traces and protocol details (secrets stay masked)')
+    .option('-v, --verbose', 'say more; repeat for more', (_v: string, prev: number) => prev + 1, 0)
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => ctx.stdout.write(s),
+      writeErr: (s) => ctx.stderr.write(s),
+      outputError: (s, write) => write(redact(s)),
+    })
+    .hook('preAction', (cmd) => {
+      const o = cmd.optsWithGlobals();
+      ctx.debug = Boolean(o.debug);
+      ctx.verbose = Number(o.verbose ?? 0);
+    });
+  registerCommands(program, ctx);
+  return program;
+}
+
+/** Runs the CLI and returns the exit code. Never throws. */
+export async function main(argv: string[], ctx: CliContext = defaultContext()): Promise<number> {
+  const program = buildProgram(ctx);
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.ok;
+  } catch (e) {
+    return reportError(e, ctx, argv.includes('--debug'));
+  }
+}
+
+export function reportError(e: unknown, ctx: CliContext, debug: boolean): number {
+  if (e instanceof CommanderError) {
+    // Help and version "errors" are successful exits; commander already printed them.
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0) {
+      return ExitCode.ok;
+    }
+    return ExitCode.usage;
+  }
+  if (e instanceof OtpBackupError) {
+    ctx.stderr.write(`otpbackup: ${redact(e.message)}\n`);
+    if (e.hint) ctx.stderr.write(`  hint: ${redact(e.hint)}\n`);
+    if (debug && e.stack) ctx.stderr.write(`${redact(e.stack)}\n`);
+    return e.exitCode;
+  }
+  const err = e instanceof Error ? e : new Error(String(e));
+  ctx.stderr.write(`otpbackup: unexpected error: ${redact(err.message.split('\n')[0] ?? '')}\n`);
+  ctx.stderr.write(
+    debug ? `${redact(err.stack ?? '')}\n` : '  hint: run again with --debug for details, and report it\n',
+  );
+  return ExitCode.failed;
+}

@@ -1,0 +1,100 @@
+// The normalised shape of the configuration, after YAML parsing and validation (config/load.ts).
+// Secrets appear only as references (SecretRef), never as values.
+
+/** `keychain:SERVICE/KEY`, `vault:NAME`, `env:VAR`, `file:PATH`, `cmd:COMMAND ARGS`. */
+export type SecretRef = string;
+
+export type Algorithm = 'sha1' | 'sha256' | 'sha512';
+
+export interface OtpSettings {
+  /** totp/hotp compute the code from `secret`; prompt asks the person; command runs `command`. */
+  type: 'totp' | 'hotp' | 'prompt' | 'command';
+  /** Reference to the Base32 seed or otpauth:// URI (totp, hotp). */
+  secret?: SecretRef;
+  algorithm: Algorithm;
+  digits: number;
+  /** Seconds per step (totp). */
+  period: number;
+  /** Unix seconds of step 0 (totp). */
+  t0: number;
+  /** Initial counter (hotp); the live counter is kept in state, not config. */
+  counter?: number;
+  /** Program printing a code on stdout (type command); run without a shell. */
+  command?: string[];
+  /** 'forbid' (default): never log in twice in one step. 'allow': the server accepts reuse. */
+  reuse: 'forbid' | 'allow';
+  /** Seconds before the end of a step within which we wait for the next one. */
+  marginSeconds: number;
+}
+
+export interface PromptRule {
+  /** Case-insensitive regular expression matched against the prompt text. */
+  pattern: string;
+  /** Login template answering it, e.g. "${TOTP}" or "${PASSWORD}". */
+  answer: string;
+}
+
+export type Protocol = 'ftp' | 'ftps' | 'ftps-implicit' | 'sftp';
+export type SftpAuthMethod = 'password' | 'keyboard-interactive' | 'publickey';
+
+export interface TrustSettings {
+  /** SSH host key fingerprints "SHA256:base64" accepted for this account. */
+  hostKeys?: string[];
+  /** Extra known_hosts files to consult (besides ~/.ssh/known_hosts and otpbackup's own). */
+  knownHosts?: string[];
+  /** PEM CA file for FTPS. */
+  ca?: string;
+  /** Pinned certificate fingerprints "SHA256:AA:BB:..." for FTPS. */
+  tlsFingerprints?: string[];
+  /** Turn certificate verification off (warns). */
+  insecureSkipVerify?: boolean;
+}
+
+export interface Account {
+  name: string;
+  protocol: Protocol;
+  host: string;
+  port: number;
+  user: string;
+  /** Remote base directory; job and upload paths are below it. */
+  remoteDir: string;
+  /** Login template for FTP PASS (and combined SFTP prompts). */
+  template: string;
+  password?: SecretRef;
+  otp: OtpSettings;
+  /** SFTP: methods offered, in order of preference; the server's partial-success list decides. */
+  authMethods?: SftpAuthMethod[];
+  /** SFTP: private key file (publickey), and an optional passphrase reference. */
+  privateKey?: string;
+  privateKeyPassphrase?: SecretRef;
+  /** SFTP keyboard-interactive rules, tried before the defaults. */
+  prompts?: PromptRule[];
+  trust: TrustSettings;
+  /** Connection timeout in seconds. */
+  timeout?: number;
+}
+
+export interface Job {
+  name: string;
+  account: string;
+  sources: string[];
+  include?: string[];
+  exclude?: string[];
+  /** Remote directory, relative to the account's remoteDir (or absolute). */
+  remoteDir: string;
+  schedule: string;
+  timezone?: string;
+  symlinks: 'skip' | 'follow';
+  mode: 'mirror' | 'versions';
+  delete: boolean;
+  checksum: boolean;
+  retention?: { keep?: number; days?: number };
+}
+
+export interface Config {
+  /** Where it was loaded from (for error messages and saving). */
+  path: string;
+  accounts: Record<string, Account>;
+  jobs: Record<string, Job>;
+  vault?: { path?: string; passphraseCommand?: string[] };
+}

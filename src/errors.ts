@@ -1,0 +1,77 @@
+// One error type for everything the user can act on. Only cli/main catches and maps to exit codes.
+
+/** Exit codes (DESIGN.md, "Conventions"). */
+export const ExitCode = {
+  ok: 0,
+  failed: 1,
+  usage: 2,
+  partial: 3,
+  auth: 4,
+  locked: 5,
+  interrupted: 130,
+} as const;
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** Error kinds; each maps to one exit code. */
+export type ErrorCode =
+  | 'usage' // bad flag or argument
+  | 'config' // bad config file, seed, template, cron expression
+  | 'secret' // secret missing or unreadable
+  | 'auth' // server refused the login
+  | 'trust' // host key / certificate not trusted
+  | 'network' // connection reset, timeout, 421/426
+  | 'remote' // server refused an operation (permission, quota, rename)
+  | 'local' // local file system problem
+  | 'partial' // some files failed
+  | 'locked' // another run holds the lock
+  | 'interrupted'
+  | 'internal';
+
+const exitFor: Record<ErrorCode, ExitCodeValue> = {
+  usage: ExitCode.usage,
+  config: ExitCode.usage,
+  secret: ExitCode.usage,
+  auth: ExitCode.auth,
+  trust: ExitCode.failed,
+  network: ExitCode.failed,
+  remote: ExitCode.failed,
+  local: ExitCode.failed,
+  partial: ExitCode.partial,
+  locked: ExitCode.locked,
+  interrupted: ExitCode.interrupted,
+  internal: ExitCode.failed,
+};
+
+export interface OtpErrorOptions {
+  /** What the user can do about it; printed on its own line after the message. */
+  hint?: string;
+  /** Whether repeating the operation may succeed (network faults); auth faults never are. */
+  retryable?: boolean;
+  cause?: unknown;
+}
+
+export class OtpBackupError extends Error {
+  readonly code: ErrorCode;
+  readonly hint: string | undefined;
+  readonly retryable: boolean;
+
+  constructor(code: ErrorCode, message: string, opts: OtpErrorOptions = {}) {
+    // One line only: a multi-line message would break cron mail and log parsing.
+    super(message.replace(/[\r\n]+/g, ' '), opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'OtpBackupError';
+    this.code = code;
+    this.hint = opts.hint;
+    this.retryable = opts.retryable ?? code === 'network';
+  }
+
+  get exitCode(): ExitCodeValue {
+    return exitFor[this.code];
+  }
+}
+
+export function isOtpBackupError(e: unknown): e is OtpBackupError {
+  return e instanceof OtpBackupError;
+}
+
+export const usageError = (message: string, hint?: string) => new OtpBackupError('usage', message, { hint });
+export const configError = (message: string, hint?: string) => new OtpBackupError('config', message, { hint });

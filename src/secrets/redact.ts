@@ -1,0 +1,27 @@
+// Process-wide list of secret values in use, so anything printed can be scrubbed as a last line
+// of defence. The primary defence is never to put secrets in messages in the first place.
+
+const known = new Set<string>();
+
+/** Register a secret value (password, seed, code) so redact() masks it. Short values are ignored. */
+export function registerSecret(value: string | undefined): void {
+  if (value && value.length >= 4) known.add(value);
+}
+
+export function redact(text: string): string {
+  let out = text;
+  // Longest first, so a password that contains a code is masked whole.
+  for (const s of [...known].sort((a, b) => b.length - a.length)) {
+    if (out.includes(s)) out = out.split(s).join('***');
+  }
+  return out;
+}
+
+/** A masked rendering that keeps the length visible, for previews. */
+export function mask(value: string, ch = '•'): string {
+  return ch.repeat([...value].length);
+}
+
+export function clearSecretsForTests(): void {
+  known.clear();
+}

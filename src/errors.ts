@@ -48,12 +48,15 @@ export interface OtpErrorOptions {
   /** Whether repeating the operation may succeed (network faults); auth faults never are. */
   retryable?: boolean;
   cause?: unknown;
+  /** Individual problems (e.g. every config error), one line each; the message already lists them. */
+  details?: string[];
 }
 
 export class OtpBackupError extends Error {
   readonly code: ErrorCode;
   readonly hint: string | undefined;
   readonly retryable: boolean;
+  readonly details: string[] | undefined;
 
   constructor(code: ErrorCode, message: string, opts: OtpErrorOptions = {}) {
     // One line only: a multi-line message would break cron mail and log parsing.
@@ -62,6 +65,7 @@ export class OtpBackupError extends Error {
     this.code = code;
     this.hint = opts.hint;
     this.retryable = opts.retryable ?? code === 'network';
+    this.details = opts.details?.map((d) => d.replace(/[\r\n]+/g, ' '));
   }
 
   get exitCode(): ExitCodeValue {
@@ -74,4 +78,5 @@ export function isOtpBackupError(e: unknown): e is OtpBackupError {
 }
 
 export const usageError = (message: string, hint?: string) => new OtpBackupError('usage', message, { hint });
-export const configError = (message: string, hint?: string) => new OtpBackupError('config', message, { hint });
+export const configError = (message: string, hint?: string) =>
+  new OtpBackupError('config', message, { hint });

@@ -1,6 +1,15 @@
 // Small JSON state files: written atomically (temp file, fsync, rename) with mode 0600,
 // guarded by a pid lock file so two processes never interleave read-modify-write.
-import { closeSync, constants, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { OtpBackupError } from '../errors.js';

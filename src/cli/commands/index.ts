@@ -2,8 +2,16 @@
 // so that `otpbackup run` with nothing due starts fast.
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
+import { register as registerAccount } from './account.js';
+import { register as registerCode } from './code.js';
+import { register as registerRun } from './run.js';
+import { register as registerStatus } from './status.js';
+import { register as registerTemplate } from './template.js';
 
 export function registerCommands(program: Command, ctx: CliContext): void {
-  void program;
-  void ctx;
+  registerAccount(program, ctx);
+  registerCode(program, ctx);
+  registerRun(program, ctx);
+  registerStatus(program, ctx);
+  registerTemplate(program, ctx);
 }

@@ -1,0 +1,280 @@
+// runJob: scan → mkdirp → put (up to transport.concurrency in flight) → record → deletes per mode.
+// Depends only on interfaces (Transport, Manifest, Clock, Reporter, a scan function), so tests
+// drive it with a local fake transport and a fake clock.
+import type { BigIntStats } from 'node:fs';
+import { lstat } from 'node:fs/promises';
+import { posix } from 'node:path';
+import type { Job } from '../config/types.js';
+import { OtpBackupError } from '../errors.js';
+import type { Manifest } from '../scan/manifest.js';
+import { type ManifestView, metaOf, type ScanOptions, type ScanSpec, sameMeta, scan } from '../scan/scan.js';
+import { isFailureProblem, type ScannedFile, type ScanResult } from '../scan/types.js';
+import type { Clock } from '../schedule/clock.js';
+import type { Transport } from '../transport/types.js';
+import { type Reporter, silentReporter } from '../ui/reporter.js';
+import type { JobResult } from './types.js';
+import { pruneVersions, versionPath } from './versions.js';
+
+export interface EngineDeps {
+  /** Connected transport; may be omitted for a dry run (nothing is sent). */
+  transport?: Transport;
+  manifest: Manifest;
+  clock: Clock;
+  reporter?: Reporter;
+  /** Absolute remote directory of the job (account remoteDir joined with job remoteDir). */
+  remoteRoot: string;
+  force?: boolean;
+  dryRun?: boolean;
+  cwd?: string;
+  scan?: (spec: ScanSpec, manifest: ManifestView, opts: ScanOptions) => Promise<ScanResult>;
+  /** lstat used to detect a file changing while it is uploaded (injectable for tests). */
+  statFile?: (path: string) => Promise<BigIntStats>;
+}
+
+/** Errors after which further files cannot succeed: stop the job. */
+const FATAL = new Set(['auth', 'network', 'trust', 'interrupted', 'locked']);
+
+export function isFatal(e: unknown): boolean {
+  return e instanceof OtpBackupError && FATAL.has(e.code);
+}
+
+function reasonOf(e: unknown): string {
+  if (e instanceof Error) return e.message.split('\n')[0] ?? 'error';
+  return String(e);
+}
+
+/** The remote root of a job: absolute job paths stand alone, relative ones go below the account's. */
+export function jobRemoteRoot(accountRemoteDir: string, jobRemoteDir: string): string {
+  return posix.normalize(
+    jobRemoteDir.startsWith('/') ? jobRemoteDir : posix.join(accountRemoteDir || '/', jobRemoteDir),
+  );
+}
+
+/** Deepest directories only: mkdirp of a/b/c creates a and a/b too. */
+function leafDirs(dirs: Set<string>): string[] {
+  const sorted = [...dirs].sort();
+  return sorted.filter((d, i) => {
+    const next = sorted[i + 1];
+    return !next?.startsWith(d === '/' ? '/' : `${d}/`);
+  });
+}
+
+export async function runJob(job: Job, deps: EngineDeps): Promise<JobResult> {
+  const started = deps.clock.now();
+  const reporter = deps.reporter ?? silentReporter;
+  const statFile = deps.statFile ?? ((p: string) => lstat(p, { bigint: true }));
+  const result: JobResult = {
+    job: job.name,
+    outcome: 'ok',
+    files: 0,
+    bytes: 0,
+    skipped: 0,
+    deleted: 0,
+    pruned: 0,
+    unchanged: 0,
+    failed: [],
+    durationMs: 0,
+  };
+  const fail = (path: string, reason: string) => {
+    const f = { path, reason };
+    result.failed.push(f);
+    reporter.fileFailed(job.name, f);
+  };
+
+  const scanned = await (deps.scan ?? scan)(job, deps.manifest, { all: deps.force, cwd: deps.cwd });
+  for (const p of scanned.problems) {
+    if (isFailureProblem(p)) fail(p.path, p.reason);
+    else {
+      result.skipped++;
+      reporter.skipped(job.name, { path: p.path, reason: p.reason });
+    }
+  }
+  result.unchanged = scanned.unchanged;
+  const uploads = [...scanned.added, ...scanned.changed];
+  const existed = new Set(scanned.changed.map((f) => f.rel));
+  const manifestSize = deps.manifest.size;
+
+  // Mirror deletes are capped: a wrongly mounted source must not wipe the backup.
+  let deletes = scanned.deleted;
+  let deleteRemote = job.delete;
+  if (
+    job.mode === 'mirror' &&
+    job.delete &&
+    !deps.force &&
+    deletes.length > 0 &&
+    deletes.length * 2 > manifestSize
+  ) {
+    fail(
+      deps.remoteRoot,
+      `refusing to delete ${deletes.length} of ${manifestSize} backed-up files (more than half); run with --force if intended`,
+    );
+    deletes = [];
+    deleteRemote = false;
+  }
+
+  reporter.plan({
+    job: job.name,
+    upload: uploads.length,
+    uploadBytes: uploads.reduce((n, f) => n + f.meta.size, 0),
+    delete: deleteRemote ? deletes.length : 0,
+  });
+
+  if (deps.dryRun) {
+    result.plan = { upload: uploads.map((f) => f.rel), delete: deleteRemote ? [...deletes] : [] };
+    result.outcome = 'dry-run';
+    result.durationMs = deps.clock.now() - started;
+    return result;
+  }
+  const transport = deps.transport;
+  if (!transport) throw new OtpBackupError('internal', 'runJob needs a transport unless dryRun is set');
+
+  let fatal: unknown;
+  try {
+    // Same content, new metadata (checksum mode): nothing to send.
+    for (const f of scanned.touched) deps.manifest.record(f.rel, f.meta);
+
+    const remoteOf = (rel: string) => posix.join(deps.remoteRoot, rel);
+    const dirs = new Set<string>([deps.remoteRoot]);
+    for (const f of uploads) dirs.add(posix.dirname(remoteOf(f.rel)));
+    for (const d of leafDirs(dirs)) await transport.mkdirp(d);
+
+    const versionDirsMade = new Set<string>();
+    /** versions mode: move the current remote copy aside. Returns where it went, if it existed. */
+    const moveToVersions = async (rel: string): Promise<string | undefined> => {
+      const to = versionPath(deps.remoteRoot, rel, deps.clock.now());
+      const dir = posix.dirname(to);
+      if (!versionDirsMade.has(dir)) {
+        await transport.mkdirp(dir);
+        versionDirsMade.add(dir);
+      }
+      try {
+        await transport.rename(remoteOf(rel), to);
+        return to;
+      } catch (e) {
+        if (isFatal(e)) throw e;
+        if (!(await transport.stat(remoteOf(rel)))) return undefined; // nothing to keep
+        throw e;
+      }
+    };
+
+    let doneBytes = 0;
+    let doneFiles = 0;
+    const uploadOne = async (f: ScannedFile) => {
+      const remote = remoteOf(f.rel);
+      let pre: BigIntStats;
+      try {
+        pre = await statFile(f.abs);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+          result.skipped++;
+          reporter.skipped(job.name, { path: f.rel, reason: 'vanished before upload' });
+          return;
+        }
+        return fail(f.rel, `cannot stat: ${reasonOf(e)}`);
+      }
+      let meta = metaOf(pre);
+      // Changed between scan and upload: send what is there now; its hash (if any) is stale.
+      if (sameMeta(meta, f.meta)) meta = { ...meta, ...(f.meta.sha256 ? { sha256: f.meta.sha256 } : {}) };
+      let moved: string | undefined;
+      try {
+        if (job.mode === 'versions' && existed.has(f.rel)) moved = await moveToVersions(f.rel);
+        await transport.put(f.abs, remote, {
+          size: meta.size,
+          mtime: new Date(Number(BigInt(meta.mtimeNs) / 1_000_000n)),
+          onProgress: (b) => reporter.progress(job.name, doneBytes + b, doneFiles),
+        });
+      } catch (e) {
+        if (moved) {
+          // Put the previous copy back so the file is not missing from its place.
+          await transport.rename(moved, remote).catch(() => {});
+        }
+        if (isFatal(e)) throw e;
+        return fail(f.rel, reasonOf(e));
+      }
+      let post: BigIntStats | undefined;
+      try {
+        post = await statFile(f.abs);
+      } catch {}
+      if (!post || !sameMeta(metaOf(post), meta)) {
+        // The server may hold a torn copy; not recorded, so the next run sends it again.
+        return fail(f.rel, 'changed while being uploaded; it will be sent again next run');
+      }
+      deps.manifest.record(f.rel, meta);
+      doneBytes += meta.size;
+      doneFiles++;
+      result.files++;
+      result.bytes += meta.size;
+      reporter.fileDone(job.name, f.rel, meta.size);
+      reporter.progress(job.name, doneBytes, doneFiles);
+    };
+
+    // A pool of transport.concurrency workers; a fatal error stops new uploads.
+    const queue = uploads.slice();
+    const worker = async () => {
+      while (queue.length && fatal === undefined) {
+        const f = queue.shift()!;
+        try {
+          await uploadOne(f);
+        } catch (e) {
+          fatal ??= e;
+        }
+      }
+    };
+    const n = Math.max(1, Math.min(transport.concurrency || 1, queue.length));
+    await Promise.all(Array.from({ length: n }, worker));
+    if (fatal !== undefined) throw fatal;
+
+    for (const rel of deletes) {
+      if (!deleteRemote) {
+        deps.manifest.remove(rel); // forget it; the remote copy stays
+        continue;
+      }
+      try {
+        if (job.mode === 'versions') {
+          if (await moveToVersions(rel)) result.deleted++;
+        } else {
+          await transport.remove(remoteOf(rel));
+          result.deleted++;
+        }
+        deps.manifest.remove(rel);
+      } catch (e) {
+        if (isFatal(e)) throw e;
+        if (job.mode === 'mirror' && !(await transport.stat(remoteOf(rel)).catch(() => true))) {
+          deps.manifest.remove(rel); // already gone
+          continue;
+        }
+        fail(rel, `cannot delete remote copy: ${reasonOf(e)}`);
+      }
+    }
+
+    if (job.mode === 'versions' && job.retention) {
+      result.pruned = await pruneVersions(
+        transport,
+        deps.remoteRoot,
+        job.retention,
+        deps.clock.now(),
+        (p, e) => {
+          if (isFatal(e)) throw e;
+          fail(posix.relative(deps.remoteRoot, p), `cannot prune old version: ${reasonOf(e)}`);
+        },
+      );
+    }
+  } catch (e) {
+    fatal = e;
+  } finally {
+    // Whatever happened, what was confirmed is folded into the snapshot.
+    await deps.manifest.compact();
+  }
+  result.durationMs = deps.clock.now() - started;
+  if (fatal !== undefined) {
+    const err =
+      fatal instanceof OtpBackupError
+        ? fatal
+        : new OtpBackupError('internal', reasonOf(fatal), { cause: fatal });
+    result.outcome = 'failed';
+    result.error = { code: err.code, message: err.message, ...(err.hint ? { hint: err.hint } : {}) };
+    return result;
+  }
+  result.outcome = result.failed.length ? 'partial' : 'ok';
+  return result;
+}

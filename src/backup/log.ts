@@ -1,0 +1,33 @@
+// otpbackup.log under stateDir: one line per run and per failure, for after-the-fact reading of
+// cron runs. Every line goes through redact() as a last defence; nothing secret is put in anyway.
+import { appendFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { stateDir } from '../config/paths.js';
+import { redact } from '../secrets/redact.js';
+import type { JobResult } from './types.js';
+
+export function logPath(env: NodeJS.ProcessEnv): string {
+  return join(stateDir(env), 'otpbackup.log');
+}
+
+const clean = (s: string) => redact(s).replace(/[\r\n]+/g, ' ');
+
+export function formatLog(atMs: number, r: JobResult): string[] {
+  const at = new Date(atMs).toISOString();
+  const lines = [
+    `${at} job=${JSON.stringify(r.job)} outcome=${r.outcome} files=${r.files} bytes=${r.bytes} deleted=${r.deleted} skipped=${r.skipped} failed=${r.failed.length} ms=${r.durationMs}` +
+      (r.error ? ` error=${JSON.stringify(clean(`${r.error.code}: ${r.error.message}`))}` : ''),
+  ];
+  for (const f of r.failed) {
+    lines.push(
+      `${at} job=${JSON.stringify(r.job)} failed path=${JSON.stringify(clean(f.path))} reason=${JSON.stringify(clean(f.reason))}`,
+    );
+  }
+  return lines;
+}
+
+export async function appendLog(env: NodeJS.ProcessEnv, atMs: number, r: JobResult): Promise<void> {
+  const path = logPath(env);
+  await mkdir(stateDir(env), { recursive: true, mode: 0o700 });
+  await appendFile(path, `${formatLog(atMs, r).join('\n')}\n`, { mode: 0o600 });
+}

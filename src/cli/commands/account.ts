@@ -1,0 +1,346 @@
+// `otpbackup account list|show|add|remove`. Secrets are read from environment variables named on the
+// command line (never from argv itself), stored in the keychain or vault, and the config gets only
+// references. The interactive TTY flow and the live connection test are added separately.
+import type { Command } from 'commander';
+import type { Account, Algorithm, Config } from '../../config/types.js';
+import { OtpBackupError, usageError } from '../../errors.js';
+import type { CliContext } from '../context.js';
+
+interface CommonOpts {
+  config?: string;
+  json?: boolean;
+}
+
+const CONFIG_HELP = 'config file (default: $OTPBACKUP_CONFIG or ~/.config/otpbackup/config.yaml)';
+
+async function load(ctx: CliContext, opts: CommonOpts): Promise<Config> {
+  const { loadConfig } = await import('../../config/load.js');
+  return loadConfig(ctx.env, opts.config);
+}
+
+function getAccount(config: Config, name: string): Account {
+  const a = config.accounts[name];
+  if (!a) {
+    throw usageError(
+      `no account "${name}" in ${config.path}`,
+      Object.keys(config.accounts).length
+        ? `known accounts: ${Object.keys(config.accounts).join(', ')}`
+        : 'add one with `otpbackup account add`',
+    );
+  }
+  return a;
+}
+
+/** The account's secret references, by role. */
+function refsOf(a: Account): Record<string, string> {
+  const refs: Record<string, string> = {};
+  if (a.password) refs.password = a.password;
+  if (a.otp.secret) refs.otpSecret = a.otp.secret;
+  if (a.privateKeyPassphrase) refs.privateKeyPassphrase = a.privateKeyPassphrase;
+  return refs;
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return (
+    rows
+      .map((r) =>
+        r
+          .map((c, i) => c.padEnd(widths[i]!))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
+}
+
+export async function listAccounts(opts: CommonOpts, ctx: CliContext) {
+  const config = await load(ctx, opts);
+  const accounts = Object.values(config.accounts).map((a) => ({
+    name: a.name,
+    protocol: a.protocol,
+    host: a.host,
+    port: a.port,
+    user: a.user,
+    remoteDir: a.remoteDir,
+    otp: a.otp.type,
+    jobs: Object.values(config.jobs)
+      .filter((j) => j.account === a.name)
+      .map((j) => j.name),
+  }));
+  if (opts.json) {
+    ctx.stdout.write(`${JSON.stringify({ config: config.path, accounts }, null, 2)}\n`);
+  } else if (!accounts.length) {
+    ctx.stdout.write(`no accounts in ${config.path}\n`);
+  } else {
+    ctx.stdout.write(
+      table([
+        ['NAME', 'PROTOCOL', 'HOST', 'PORT', 'USER', 'OTP', 'JOBS'],
+        ...accounts.map((a) => [
+          a.name,
+          a.protocol,
+          a.host,
+          String(a.port),
+          a.user,
+          a.otp,
+          a.jobs.join(',') || '-',
+        ]),
+      ]),
+    );
+  }
+  return accounts;
+}
+
+export async function showAccount(name: string, opts: CommonOpts, ctx: CliContext): Promise<Account> {
+  const a = getAccount(await load(ctx, opts), name);
+  if (opts.json) {
+    ctx.stdout.write(`${JSON.stringify({ account: a }, null, 2)}\n`);
+    return a;
+  }
+  const lines = [
+    `name:       ${a.name}`,
+    `server:     ${a.protocol}://${a.user}@${a.host}:${a.port}`,
+    `remote dir: ${a.remoteDir}`,
+    `template:   ${a.template}`,
+    `otp:        ${a.otp.type}${a.otp.type === 'totp' || a.otp.type === 'hotp' ? `, ${a.otp.algorithm}, ${a.otp.digits} digits` : ''}${a.otp.type === 'totp' ? `, ${a.otp.period} s` : ''}`,
+  ];
+  for (const [role, ref] of Object.entries(refsOf(a))) lines.push(`${`${role}:`.padEnd(11)} ${ref}`);
+  if (a.otp.command) lines.push(`otp command: ${a.otp.command.join(' ')}`);
+  if (a.trust.hostKeys?.length) lines.push(`host keys:  ${a.trust.hostKeys.join(', ')}`);
+  if (a.trust.tlsFingerprints?.length) lines.push(`tls pins:   ${a.trust.tlsFingerprints.join(', ')}`);
+  ctx.stdout.write(`${lines.join('\n')}\n`);
+  return a;
+}
+
+/** Keychain entries under our own service and vault entries are ours to delete; others are the user's. */
+function ownedByUs(ref: string): boolean {
+  if (ref.startsWith('vault:')) return true;
+  if (!ref.startsWith('keychain:')) return false;
+  const key = ref.slice('keychain:'.length);
+  return !key.includes('/') || key.startsWith('otpbackup/');
+}
+
+export async function removeAccountCommand(
+  name: string,
+  opts: CommonOpts & { yes?: boolean },
+  ctx: CliContext,
+) {
+  const config = await load(ctx, opts);
+  const a = getAccount(config, name);
+  if (!opts.yes) {
+    if (!ctx.stdin.isTTY) throw usageError(`removing account "${name}" needs confirmation`, 'pass --yes');
+    const { confirm } = await import('@inquirer/prompts');
+    const ok = await confirm({ message: `Remove account "${name}" and its stored secrets?`, default: false });
+    if (!ok) throw new OtpBackupError('interrupted', 'not removed');
+  }
+  const { removeAccount } = await import('../../config/save.js');
+  await removeAccount(ctx.env, opts.config, name);
+  const { deleteSecret } = await import('../../secrets/resolve.js');
+  const deps = { env: ctx.env, config };
+  const deleted: string[] = [];
+  const kept: string[] = [];
+  for (const ref of Object.values(refsOf(a))) {
+    if (ownedByUs(ref) && (await deleteSecret(ref, deps))) deleted.push(ref);
+    else kept.push(ref);
+  }
+  if (opts.json)
+    ctx.stdout.write(`${JSON.stringify({ removed: name, deletedSecrets: deleted, keptSecrets: kept })}\n`);
+  else {
+    ctx.stdout.write(`removed account ${name}${deleted.length ? `; deleted ${deleted.join(', ')}` : ''}\n`);
+    if (kept.length) ctx.stdout.write(`left alone (not otpbackup's own): ${kept.join(', ')}\n`);
+  }
+}
+
+export interface AddOptions extends CommonOpts {
+  url: string;
+  passwordEnv?: string;
+  totpSecretEnv?: string;
+  otpauthUriEnv?: string;
+  hotp?: boolean;
+  template?: string;
+  trustHostKey?: string[];
+  store?: string;
+  algorithm?: string;
+  digits?: string;
+  period?: string;
+  test?: boolean;
+}
+
+function fromEnv(ctx: CliContext, flag: string, name: string): string {
+  const v = ctx.env[name];
+  if (!v)
+    throw usageError(`${flag}: environment variable ${name} is not set or empty`, `export ${name}=... first`);
+  return v;
+}
+
+function intFlag(flag: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v)) throw usageError(`${flag}: expected a whole number, got "${v}"`);
+  return Number(v);
+}
+
+export async function addAccount(name: string, opts: AddOptions, ctx: CliContext) {
+  const [{ NAME_RE, DEFAULTS, defaultTemplate }, { parseTargetUrl }, otp, secrets, { saveAccount }] =
+    await Promise.all([
+      import('../../config/schema.js'),
+      import('../../config/url.js'),
+      import('../../otp/index.js'),
+      import('../../secrets/resolve.js'),
+      import('../../config/save.js'),
+    ]);
+  if (!NAME_RE.test(name))
+    throw usageError(`account name "${name}" is not allowed`, 'use letters, digits, ".", "_" and "-"');
+  const config = await load(ctx, opts);
+  if (config.accounts[name])
+    throw usageError(`account "${name}" already exists`, 'remove it first, or pick another name');
+  const target = parseTargetUrl(opts.url, '--url');
+  // A URL without a path means the login directory, not the server's root.
+  const remoteDir = /^[a-z]+:\/\/[^/]*\/?$/i.test(opts.url) ? DEFAULTS.remoteDir : target.remoteDir;
+
+  if (opts.totpSecretEnv && opts.otpauthUriEnv)
+    throw usageError('use either --totp-secret-env or --otpauth-uri-env');
+  let seed: Uint8Array;
+  let params: {
+    type: 'totp' | 'hotp';
+    algorithm: Algorithm;
+    digits: number;
+    period: number;
+    counter?: number;
+  };
+  if (opts.otpauthUriEnv) {
+    const info = otp.parseOtpauthUri(fromEnv(ctx, '--otpauth-uri-env', opts.otpauthUriEnv));
+    seed = info.secret;
+    params = { type: info.type, algorithm: info.algorithm, digits: info.digits, period: info.period };
+    if (info.counter !== undefined) params.counter = info.counter;
+  } else if (opts.totpSecretEnv) {
+    seed = otp.parseSecret(fromEnv(ctx, '--totp-secret-env', opts.totpSecretEnv));
+    params = { type: opts.hotp ? 'hotp' : 'totp', algorithm: 'sha1', digits: 6, period: 30 };
+  } else {
+    throw usageError(
+      'the one-time password seed is missing',
+      'pass --totp-secret-env VAR or --otpauth-uri-env VAR',
+    );
+  }
+  if (opts.algorithm) params.algorithm = otp.checkAlgorithm(opts.algorithm, '--algorithm');
+  const digits = intFlag('--digits', opts.digits);
+  if (digits !== undefined) params.digits = otp.checkDigits(digits, '--digits');
+  const period = intFlag('--period', opts.period);
+  if (period !== undefined) params.period = otp.checkPeriod(period, '--period');
+  const password = opts.passwordEnv ? fromEnv(ctx, '--password-env', opts.passwordEnv) : undefined;
+
+  let store = opts.store;
+  let reason = 'chosen with --store';
+  if (store === undefined) ({ store, reason } = await secrets.chooseDefaultStore(ctx.env));
+  if (store !== 'keychain' && store !== 'vault')
+    throw usageError(`--store: expected keychain or vault, got "${store}"`);
+  const ref = (what: string) =>
+    store === 'keychain' ? `keychain:otpbackup/${name}-${what}` : `vault:${name}/${what}`;
+
+  const account: Account = {
+    name,
+    protocol: target.protocol,
+    host: target.host,
+    port: target.port,
+    user: target.user,
+    remoteDir,
+    template: opts.template ?? defaultTemplate(password !== undefined),
+    otp: {
+      ...DEFAULTS.otp,
+      type: params.type,
+      secret: ref('otp'),
+      algorithm: params.algorithm,
+      digits: params.digits,
+      period: params.period,
+    },
+    trust: opts.trustHostKey?.length ? { hostKeys: opts.trustHostKey } : {},
+  };
+  if (params.type === 'hotp') account.otp.counter = params.counter ?? 0;
+  if (password !== undefined) account.password = ref('password');
+  otp.parseTemplate(account.template);
+
+  const deps: import('../../secrets/resolve.js').SecretDeps = { env: ctx.env, config };
+  if (ctx.stdin.isTTY) {
+    deps.askPassphrase = async (req) => {
+      const { password: ask } = await import('@inquirer/prompts');
+      const p = await ask({ message: `Passphrase for the vault ${req.path}:`, mask: true });
+      if (req.creating && (await ask({ message: 'Repeat the passphrase:', mask: true })) !== p) {
+        throw usageError('the passphrases differ');
+      }
+      return p;
+    };
+  }
+  const stored: string[] = [];
+  try {
+    await secrets.storeSecret(account.otp.secret!, otp.encodeBase32(seed), deps);
+    stored.push(account.otp.secret!);
+    if (password !== undefined) {
+      await secrets.storeSecret(account.password!, password, deps);
+      stored.push(account.password!);
+    }
+    // Validates the whole config; an invalid account writes nothing.
+    await saveAccount(ctx.env, opts.config, account);
+  } catch (e) {
+    for (const r of stored) await secrets.deleteSecret(r, deps).catch(() => {});
+    throw e;
+  }
+  // The live login test (default on; --no-test skips it) is wired in by the connection-test work.
+  const result = { added: name, config: config.path, store, reason, references: refsOf(account) };
+  if (opts.json) ctx.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  else ctx.stdout.write(`added account ${name} to ${config.path}; secrets in the ${store} (${reason})\n`);
+  return result;
+}
+
+export function register(program: Command, ctx: CliContext): void {
+  const account = program
+    .command('account')
+    .description('manage server accounts (secrets stay in the keychain or vault)');
+  account
+    .command('list')
+    .description('list the accounts')
+    .option('--json', 'print JSON')
+    .option('--config <path>', CONFIG_HELP)
+    .action(async (opts: CommonOpts) => {
+      await listAccounts(opts, ctx);
+    });
+  account
+    .command('show <name>')
+    .description('show one account; secrets appear as references, never values')
+    .option('--json', 'print JSON')
+    .option('--config <path>', CONFIG_HELP)
+    .action(async (name: string, opts: CommonOpts) => {
+      await showAccount(name, opts, ctx);
+    });
+  account
+    .command('remove <name>')
+    .description('remove an account and the secrets otpbackup stored for it')
+    .option('-y, --yes', 'do not ask (required without a terminal)')
+    .option('--json', 'print JSON')
+    .option('--config <path>', CONFIG_HELP)
+    .action(async (name: string, opts: CommonOpts & { yes?: boolean }) => {
+      await removeAccountCommand(name, opts, ctx);
+    });
+  account
+    .command('add <name>')
+    .description('add an account from flags; secrets are read from the named environment variables')
+    .requiredOption('--url <url>', 'ftp://, ftpes://, ftps:// or sftp://user@host[:port][/dir]')
+    .option('--password-env <VAR>', 'environment variable holding the static password')
+    .option('--totp-secret-env <VAR>', 'environment variable holding the Base32 seed')
+    .option('--otpauth-uri-env <VAR>', 'environment variable holding an otpauth:// URI')
+    .option('--hotp', 'the seed is for HOTP (counter based), with --totp-secret-env')
+    .option('--template <template>', 'login template, e.g. "${PASSWORD}${TOTP}"')
+    .option(
+      '--trust-host-key <SHA256:...>',
+      'accept this SSH host key fingerprint (repeatable)',
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
+    .option('--store <store>', 'keychain or vault (default: keychain when a Secret Service answers)')
+    .option('--algorithm <alg>', 'sha1, sha256 or sha512')
+    .option('--digits <n>', 'code length')
+    .option('--period <seconds>', 'TOTP step')
+    .option('--no-test', 'do not try to log in')
+    .option('--json', 'print JSON')
+    .option('--config <path>', CONFIG_HELP)
+    .action(async (name: string, opts: AddOptions) => {
+      await addAccount(name, opts, ctx);
+    });
+}

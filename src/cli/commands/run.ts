@@ -1,0 +1,148 @@
+// `otpbackup run`: back up the due jobs (or --job NAME now). Made for cron: silent on success,
+// failures on stderr one line each, exit code per DESIGN.md. Heavy modules (engine, transports,
+// secret stores) load only once some job is actually due.
+import type { Command } from 'commander';
+import type { RunResult } from '../../backup/types.js';
+import type { Account, Config } from '../../config/types.js';
+import { OtpBackupError } from '../../errors.js';
+import type { Transport } from '../../transport/types.js';
+import { type CliContext, isInteractive } from '../context.js';
+
+export interface RunOptions {
+  job?: string;
+  dryRun?: boolean;
+  force?: boolean;
+  json?: boolean;
+  config?: string;
+}
+
+/** Logs in to an account: credentials and the one-time code are computed inside connect(). */
+async function connectAccount(account: Account, config: Config, ctx: CliContext): Promise<Transport> {
+  const [{ createTransport, createCredentialSource }, { resolveSecret }] = await Promise.all([
+    import('../../transport/index.js'),
+    import('../../secrets/resolve.js'),
+  ]);
+  const secretDeps = { env: ctx.env, config };
+  const getSecret = (ref: string) => resolveSecret(ref, secretDeps);
+  const log = ctx.verbose > 1 ? (line: string) => ctx.stderr.write(`${account.name}: ${line}\n`) : undefined;
+  const inner = createCredentialSource({ account, env: ctx.env, clock: ctx.clock, getSecret, log });
+  let loginStep: number | undefined;
+  // Remember which TOTP step / HOTP counter the login spent, for the result (never the code).
+  const credentials: typeof inner = {
+    next: async (signal) => {
+      const c = await inner.next(signal);
+      loginStep = c.step ?? c.counter;
+      return c;
+    },
+    failed: (reason) => inner.failed(reason),
+    succeeded: () => inner.succeeded(),
+  };
+  const transport = await createTransport(account, {
+    credentials,
+    clock: ctx.clock,
+    env: ctx.env,
+    getSecret,
+    log,
+  });
+  await transport.connect();
+  return Object.assign(transport, { loginStep });
+}
+
+export async function runCommand(opts: RunOptions, ctx: CliContext): Promise<RunResult> {
+  const { loadConfig } = await import('../../config/load.js');
+  const config = await loadConfig(ctx.env, opts.config);
+  const { selectJobs } = await import('../../backup/select.js');
+  const due = await selectJobs(config, { env: ctx.env, clock: ctx.clock, job: opts.job });
+  if (due.length === 0) {
+    if (ctx.verbose > 0 && !opts.json) ctx.stdout.write('nothing is due\n');
+    const empty: RunResult = { jobs: [], exitCode: 0 };
+    if (opts.json) ctx.stdout.write(`${JSON.stringify(empty)}\n`);
+    return empty;
+  }
+
+  const [{ runDue }, { TextReporter }, { formatJson, jsonReporter }] = await Promise.all([
+    import('../../backup/run-due.js'),
+    import('../../ui/text.js'),
+    import('../../ui/json.js'),
+  ]);
+  const text = opts.json
+    ? undefined
+    : new TextReporter({
+        stdout: ctx.stdout,
+        stderr: ctx.stderr,
+        verbose: ctx.verbose,
+        progress: isInteractive(ctx),
+      });
+  let result: RunResult;
+  try {
+    result = await runDue(config, {
+      env: ctx.env,
+      clock: ctx.clock,
+      reporter: text ?? jsonReporter,
+      connect: (account) => connectAccount(account, config, ctx),
+      job: opts.job,
+      force: opts.force,
+      dryRun: opts.dryRun,
+      cwd: ctx.cwd,
+    });
+  } finally {
+    text?.done();
+  }
+
+  if (opts.json) ctx.stdout.write(formatJson(result));
+  else if (opts.dryRun) {
+    for (const r of result.jobs) {
+      ctx.stdout.write(
+        `job ${r.job}: would upload ${r.plan?.upload.length ?? 0}, delete ${r.plan?.delete.length ?? 0}\n`,
+      );
+      for (const p of r.plan?.upload ?? []) ctx.stdout.write(`  + ${p}\n`);
+      for (const p of r.plan?.delete ?? []) ctx.stdout.write(`  - ${p}\n`);
+    }
+  } else if (ctx.verbose > 0) {
+    for (const r of result.jobs) {
+      ctx.stdout.write(
+        `job ${r.job}: ${r.outcome}, ${r.files} uploaded (${r.bytes} bytes), ${r.deleted} deleted, ${r.unchanged} unchanged, ${r.failed.length} failed, ${r.durationMs} ms\n`,
+      );
+    }
+  }
+
+  if (result.exitCode !== 0) throw summaryError(result, ctx, Boolean(opts.json));
+  return result;
+}
+
+/** The error main() prints and maps to the exit code; other failed jobs get their own line first. */
+function summaryError(result: RunResult, ctx: CliContext, json: boolean): OtpBackupError {
+  const errored = result.jobs.filter((r) => r.error);
+  for (const r of errored.slice(1)) {
+    if (!json) ctx.stderr.write(`otpbackup: job ${r.job}: ${r.error?.message}\n`);
+  }
+  const first = errored[0];
+  if (first?.error) {
+    return new OtpBackupError(
+      first.error.code as OtpBackupError['code'],
+      `job ${first.job}: ${first.error.message}`,
+      {
+        hint: first.error.hint,
+      },
+    );
+  }
+  const partial = result.jobs.filter((r) => r.failed.length);
+  const n = partial.reduce((s, r) => s + r.failed.length, 0);
+  return new OtpBackupError('partial', `${n} file(s) failed in job ${partial.map((r) => r.job).join(', ')}`, {
+    hint: 'see the lines above (and otpbackup.log in the state directory); failed files are retried next run',
+  });
+}
+
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command('run')
+    .description('back up every job that is due (for cron), or one job now with --job')
+    .option('--job <name>', 'run this job now, due or not')
+    .option('--dry-run', 'print what would be uploaded and deleted; change nothing')
+    .option('--force', 'upload every file again, and allow deleting more than half of the backup')
+    .option('--json', 'print one JSON result object on stdout')
+    .option('--config <path>', 'config file (default: $OTPBACKUP_CONFIG or ~/.config/otpbackup/config.yaml)')
+    .action(async (opts: RunOptions) => {
+      await runCommand(opts, ctx);
+    });
+}

@@ -1,0 +1,239 @@
+// Edits config.yaml in place through the yaml Document, so comments, key order and hand formatting of
+// everything not changed survive. Each edit: lock, re-read, modify, validate the result, write
+// atomically (0600). An edit that would leave an invalid config writes nothing.
+import { chmod, readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { type Document, isMap, isScalar, isSeq, YAMLMap } from 'yaml';
+import { OtpBackupError } from '../errors.js';
+import { checkDocument, configProblemsError, parseYaml } from './load.js';
+import { configDir, configPath } from './paths.js';
+import { DEFAULTS, defaultPort, defaultTemplate } from './schema.js';
+import { acquireLock, writeFileAtomic } from './state-file.js';
+import type { Account, Config, Job } from './types.js';
+
+type Obj = Record<string, unknown>;
+
+const HEADER =
+  ' otpbackup configuration. Secrets are never written here: use\n' +
+  ' references such as env:VAR, keychain:SERVICE/KEY, vault:NAME, file:PATH or cmd:COMMAND.';
+
+/** Drops undefined values so they neither get written nor count as "present". */
+function clean(o: Obj): Obj {
+  const out: Obj = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v;
+  return out;
+}
+
+/** The account as YAML: `full` has every field, `minimal` leaves out values equal to the defaults. */
+export function accountToYaml(a: Account): { full: Obj; minimal: Obj } {
+  const d = DEFAULTS.otp;
+  const otpFull = clean({
+    type: a.otp.type,
+    secret: a.otp.secret,
+    algorithm: a.otp.algorithm,
+    digits: a.otp.digits,
+    period: a.otp.period,
+    t0: a.otp.t0,
+    counter: a.otp.counter,
+    command: a.otp.command,
+    reuse: a.otp.reuse,
+    marginSeconds: a.otp.marginSeconds,
+  });
+  const otpMin: Obj = {};
+  for (const [k, v] of Object.entries(otpFull)) {
+    if (k === 'counter' ? v !== 0 : (d as Obj)[k] !== v) otpMin[k] = v;
+  }
+  const trust = clean({ ...a.trust });
+  const full = clean({
+    protocol: a.protocol,
+    host: a.host,
+    port: a.port,
+    user: a.user,
+    remoteDir: a.remoteDir,
+    password: a.password,
+    template: a.template,
+    otp: otpFull,
+    authMethods: a.authMethods,
+    privateKey: a.privateKey,
+    privateKeyPassphrase: a.privateKeyPassphrase,
+    prompts: a.prompts?.map((p) => ({ pattern: p.pattern, answer: p.answer })),
+    trust: Object.keys(trust).length ? trust : undefined,
+    timeout: a.timeout,
+  });
+  const minimal: Obj = { ...full, otp: otpMin };
+  if (a.port === defaultPort(a.protocol)) delete minimal.port;
+  if (a.remoteDir === DEFAULTS.remoteDir) delete minimal.remoteDir;
+  if (a.template === defaultTemplate(a.password !== undefined)) delete minimal.template;
+  return { full, minimal };
+}
+
+export function jobToYaml(j: Job): { full: Obj; minimal: Obj } {
+  const full = clean({
+    account: j.account,
+    sources: j.sources,
+    include: j.include,
+    exclude: j.exclude,
+    remoteDir: j.remoteDir,
+    schedule: j.schedule,
+    timezone: j.timezone,
+    symlinks: j.symlinks,
+    mode: j.mode,
+    delete: j.delete,
+    checksum: j.checksum,
+    retention: j.retention && Object.keys(clean(j.retention)).length ? clean(j.retention) : undefined,
+  });
+  const minimal: Obj = {};
+  for (const [k, v] of Object.entries(full)) {
+    if ((DEFAULTS.job as Obj)[k] === v || (k === 'remoteDir' && v === j.name)) continue;
+    minimal[k] = v;
+  }
+  return { full, minimal };
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/**
+ * Brings `map` to `full`, touching only what differs: unchanged values keep their comments and style,
+ * keys absent from the file are added only when not a default (`minimal`), keys no longer set go.
+ */
+function mergeInto(doc: Document, map: YAMLMap, full: Obj, minimal: Obj): void {
+  for (const [k, v] of Object.entries(full)) {
+    const existing = map.get(k, true);
+    if (existing === undefined || existing === null) {
+      if (minimal[k] !== undefined) map.set(k, doc.createNode(minimal[k]));
+      continue;
+    }
+    if (isMap(existing) && typeof v === 'object' && v !== null && !Array.isArray(v)) {
+      const m = minimal[k];
+      mergeInto(doc, existing, v as Obj, typeof m === 'object' && m !== null ? (m as Obj) : {});
+    } else if (isScalar(existing) && (typeof v !== 'object' || v === null)) {
+      // Assigning the value in place keeps a trailing comment on the scalar.
+      if (existing.value !== v) existing.value = v;
+    } else if (!(isSeq(existing) && sameJson(existing.toJSON(), v))) {
+      map.set(k, doc.createNode(v));
+    }
+  }
+  for (const pair of [...map.items]) {
+    const key = isScalar(pair.key) ? pair.key.value : pair.key;
+    if (typeof key === 'string' && full[key] === undefined) map.delete(key);
+  }
+}
+
+/** The `section` mapping (accounts, jobs), created when missing or empty. */
+function section(doc: Document, name: string): YAMLMap {
+  const node = doc.get(name, true);
+  if (isMap(node)) return node;
+  const map = new YAMLMap();
+  doc.set(name, map);
+  return map;
+}
+
+async function readText(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    throw new OtpBackupError('config', `cannot read config file ${path}: ${code ?? (e as Error).message}`);
+  }
+}
+
+/** Lock, re-read, edit, validate, write atomically. Returns the config as written. */
+export async function editConfig(
+  env: NodeJS.ProcessEnv,
+  override: string | undefined,
+  edit: (doc: Document) => void,
+): Promise<Config> {
+  const path = configPath(env, override);
+  const lock = await acquireLock(`${path}.lock`, { waitMs: 10_000, what: `config file ${path}` });
+  try {
+    const text = await readText(path);
+    const parsed = parseYaml(text ?? '');
+    const before = checkDocument(parsed, path);
+    if (before.problems.length) {
+      const err = configProblemsError(path, before.problems);
+      throw new OtpBackupError('config', err.message, {
+        hint: 'fix the config file first; nothing was changed',
+        details: before.problems,
+      });
+    }
+    const doc = parsed.doc;
+    if (!text?.trim()) doc.commentBefore = HEADER;
+    edit(doc);
+    // No line folding and `[a, b]` rather than `[ a, b ]`: closest to what people type.
+    const out = doc.toString({ lineWidth: 0, flowCollectionPadding: false });
+    const after = checkDocument(parseYaml(out), path);
+    if (after.problems.length) {
+      throw new OtpBackupError(
+        'config',
+        `the change would make ${path} invalid: ${after.problems.join('; ')}`,
+        {
+          hint: 'nothing was changed',
+          details: after.problems,
+        },
+      );
+    }
+    await writeFileAtomic(path, out, 0o600);
+    // The default directory also holds the vault and known_hosts: keep it private.
+    if (dirname(path) === configDir(env)) await chmod(dirname(path), 0o700).catch(() => {});
+    return after.config;
+  } finally {
+    lock.release();
+  }
+}
+
+/** Adds or updates an account, preserving comments and untouched keys. */
+export async function saveAccount(env: NodeJS.ProcessEnv, override: string | undefined, account: Account) {
+  const { full, minimal } = accountToYaml(account);
+  return editConfig(env, override, (doc) => {
+    const accounts = section(doc, 'accounts');
+    const existing = accounts.get(account.name, true);
+    if (isMap(existing)) mergeInto(doc, existing, full, minimal);
+    else accounts.set(account.name, doc.createNode(minimal));
+  });
+}
+
+export async function removeAccount(env: NodeJS.ProcessEnv, override: string | undefined, name: string) {
+  return editConfig(env, override, (doc) => {
+    const accounts = doc.get('accounts', true);
+    if (!isMap(accounts) || !accounts.has(name)) {
+      throw new OtpBackupError('usage', `no account "${name}" in the config`, {
+        hint: 'run `otpbackup account list` to see the accounts',
+      });
+    }
+    const jobs = doc.get('jobs', true);
+    const users = isMap(jobs)
+      ? jobs.items.filter((p) => isMap(p.value) && p.value.get('account') === name).map((p) => String(p.key))
+      : [];
+    if (users.length) {
+      throw new OtpBackupError('usage', `account "${name}" is used by job ${users.join(', ')}`, {
+        hint: 'remove those jobs or point them at another account first',
+      });
+    }
+    accounts.delete(name);
+  });
+}
+
+export async function saveJob(env: NodeJS.ProcessEnv, override: string | undefined, job: Job) {
+  const { full, minimal } = jobToYaml(job);
+  return editConfig(env, override, (doc) => {
+    const jobs = section(doc, 'jobs');
+    const existing = jobs.get(job.name, true);
+    if (isMap(existing)) mergeInto(doc, existing, full, minimal);
+    else jobs.set(job.name, doc.createNode(minimal));
+  });
+}
+
+export async function removeJob(env: NodeJS.ProcessEnv, override: string | undefined, name: string) {
+  return editConfig(env, override, (doc) => {
+    const jobs = doc.get('jobs', true);
+    if (!isMap(jobs) || !jobs.has(name)) {
+      throw new OtpBackupError('usage', `no job "${name}" in the config`, {
+        hint: 'run `otpbackup job list` to see the jobs',
+      });
+    }
+    jobs.delete(name);
+  });
+}

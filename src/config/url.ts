@@ -1,0 +1,74 @@
+// Target URLs for `upload --to` and `account add --url`:
+//   ftp://user@host:port/dir   plain FTP
+//   ftpes://…                  explicit FTPS (AUTH TLS)
+//   ftps://…                   implicit FTPS
+//   sftp://…                   SFTP
+// A password in the URL is refused: it would sit in argv, readable by any user.
+import { usageError } from '../errors.js';
+import type { Protocol } from './types.js';
+
+export interface TargetUrl {
+  protocol: Protocol;
+  host: string;
+  port: number;
+  user: string;
+  remoteDir: string;
+}
+
+const schemes: Record<string, { protocol: Protocol; port: number }> = {
+  'ftp:': { protocol: 'ftp', port: 21 },
+  'ftpes:': { protocol: 'ftps', port: 21 },
+  'ftps:': { protocol: 'ftps-implicit', port: 990 },
+  'sftp:': { protocol: 'sftp', port: 22 },
+};
+
+export function defaultPort(protocol: Protocol): number {
+  return protocol === 'sftp' ? 22 : protocol === 'ftps-implicit' ? 990 : 21;
+}
+
+export function parseTargetUrl(text: string, flag = '--to'): TargetUrl {
+  let u: URL;
+  try {
+    u = new URL(text);
+  } catch {
+    throw usageError(
+      `${flag}: not a URL: ${JSON.stringify(text.slice(0, 200))}`,
+      'use e.g. sftp://user@host:22/backups',
+    );
+  }
+  const scheme = schemes[u.protocol];
+  if (!scheme) {
+    throw usageError(
+      `${flag}: unsupported scheme "${u.protocol.replace(/:$/, '')}"`,
+      'use ftp://, ftpes:// (explicit TLS), ftps:// (implicit TLS) or sftp://',
+    );
+  }
+  if (u.password) {
+    throw usageError(
+      `${flag}: the URL contains a password`,
+      'pass it with --password-env VAR instead; argv is visible to every user',
+    );
+  }
+  if (!u.username) throw usageError(`${flag}: the URL has no user name`, 'write it as sftp://user@host/dir');
+  if (!u.hostname) throw usageError(`${flag}: the URL has no host`, 'write it as sftp://user@host/dir');
+  if (u.search || u.hash) throw usageError(`${flag}: query strings and fragments are not supported`);
+  const port = u.port ? Number(u.port) : scheme.port;
+  let remoteDir: string;
+  let user: string;
+  try {
+    remoteDir = decodeURIComponent(u.pathname || '/');
+    user = decodeURIComponent(u.username);
+  } catch {
+    throw usageError(`${flag}: bad percent-encoding in the URL`);
+  }
+  if (/[\r\n\0]/.test(remoteDir) || /[\r\n\0]/.test(user)) {
+    throw usageError(`${flag}: the URL contains a control character (CR, LF or NUL)`);
+  }
+  return {
+    protocol: scheme.protocol,
+    host: u.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port,
+    user,
+    remoteDir: remoteDir === '' ? '/' : remoteDir,
+  };
+}

@@ -1,0 +1,155 @@
+// The change scanner: walks the sources and compares every file with the manifest on size, mtime
+// (ns), inode and ctime (like restic's fileChanged); with `checksum` the SHA-256 decides too.
+import type { BigIntStats } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import { OtpBackupError } from '../errors.js';
+import { makeFilter } from './filters.js';
+import { sha256File } from './hash.js';
+import { limiter } from './limit.js';
+import type { FileMeta, ScannedFile, ScanResult } from './types.js';
+import { type WalkFs, type WalkRoot, walk } from './walk.js';
+
+/** The part of the manifest the scanner reads. */
+export interface ManifestView {
+  get(rel: string): FileMeta | undefined;
+  keys(): Iterable<string>;
+}
+
+export interface ScanSpec {
+  /** For error messages. */
+  name: string;
+  sources: readonly string[];
+  include?: readonly string[];
+  exclude?: readonly string[];
+  symlinks: 'skip' | 'follow';
+  checksum: boolean;
+}
+
+export interface ScanOptions {
+  /** Treat every file as changed (`run --force`). */
+  all?: boolean;
+  fs?: WalkFs;
+  /** Base for relative source paths. */
+  cwd?: string;
+  hash?: (path: string) => Promise<string>;
+}
+
+export function metaOf(st: BigIntStats): FileMeta {
+  return {
+    size: Number(st.size),
+    mtimeNs: String(st.mtimeNs),
+    ctimeNs: String(st.ctimeNs),
+    ino: String(st.ino),
+  };
+}
+
+export function sameMeta(a: FileMeta, b: FileMeta): boolean {
+  return a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs && a.ino === b.ino;
+}
+
+/**
+ * Where each source lands below the job's remote root: a single source's contents go directly
+ * there; with several sources each goes under its base name (which must then differ).
+ */
+export function sourceRoots(spec: ScanSpec, cwd = process.cwd()): WalkRoot[] {
+  if (spec.sources.length === 1) return [{ abs: resolve(cwd, spec.sources[0]!), rel: '' }];
+  const seen = new Map<string, string>();
+  return spec.sources.map((s) => {
+    const abs = resolve(cwd, s);
+    const rel = basename(abs);
+    const other = seen.get(rel);
+    if (other !== undefined) {
+      throw new OtpBackupError(
+        'config',
+        `jobs.${spec.name}.sources: "${other}" and "${s}" share the name "${rel}"`,
+        {
+          hint: 'with several sources each is stored under its base name; give them different names',
+        },
+      );
+    }
+    seen.set(rel, s);
+    return { abs, rel };
+  });
+}
+
+export async function scan(
+  spec: ScanSpec,
+  manifest: ManifestView,
+  opts: ScanOptions = {},
+): Promise<ScanResult> {
+  const roots = sourceRoots(spec, opts.cwd);
+  const filter = makeFilter(spec.include, spec.exclude);
+  const hash = opts.hash ?? sha256File;
+  const hashLimit = limiter(4);
+  const out: ScanResult = {
+    added: [],
+    changed: [],
+    touched: [],
+    deleted: [],
+    unchanged: 0,
+    files: 0,
+    bytes: 0,
+    problems: [],
+  };
+  const seen = new Set<string>();
+
+  const hashing: Promise<void>[] = [];
+  const onFile = ({ rel, abs, st }: { rel: string; abs: string; st: BigIntStats }) => {
+    if (seen.has(rel)) return; // followed symlink reaching the same path twice
+    seen.add(rel);
+    const meta = metaOf(st);
+    out.files++;
+    out.bytes += meta.size;
+    const old = manifest.get(rel);
+    const file: ScannedFile = { rel, abs, meta };
+    if (!spec.checksum) {
+      if (!old) out.added.push(file);
+      else if (opts.all || !sameMeta(old, meta)) out.changed.push(file);
+      else out.unchanged++;
+      return;
+    }
+    // Hash in the background (a few at once) while the walk goes on.
+    hashing.push(hashLimit(() => compareByHash(abs, file, old)));
+  };
+
+  const compareByHash = async (abs: string, file: ScannedFile, old: FileMeta | undefined) => {
+    const meta = file.meta;
+    try {
+      meta.sha256 = await hash(abs);
+    } catch (e) {
+      // Stays in `seen`: its manifest entry is kept, since we do not know it is gone.
+      out.problems.push({
+        path: abs,
+        kind: 'unreadable',
+        reason: `cannot read (${(e as NodeJS.ErrnoException).code ?? e})`,
+      });
+      return;
+    }
+    if (!old) out.added.push(file);
+    else if (opts.all || old.size !== meta.size || (old.sha256 !== undefined && old.sha256 !== meta.sha256)) {
+      out.changed.push(file);
+    } else if (sameMeta(old, meta) && old.sha256 === meta.sha256) out.unchanged++;
+    else out.touched.push(file);
+  };
+
+  const { problems, unreadable } = await walk(
+    roots,
+    { symlinks: spec.symlinks, filter, fs: opts.fs },
+    onFile,
+  );
+  await Promise.all(hashing);
+  out.problems.push(...problems);
+  // Entries under a directory we could not read are not deleted: an unmounted disk must not
+  // empty the backup.
+  const keep = (rel: string) => unreadable.some((u) => u === '' || rel === u || rel.startsWith(`${u}/`));
+  for (const rel of manifest.keys()) {
+    if (!seen.has(rel) && !keep(rel)) out.deleted.push(rel);
+  }
+  // Deterministic order: easier to read plans and to test.
+  const byRel = (a: ScannedFile, b: ScannedFile) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0);
+  out.added.sort(byRel);
+  out.changed.sort(byRel);
+  out.touched.sort(byRel);
+  out.deleted.sort();
+  return out;
+}

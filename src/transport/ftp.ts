@@ -1,0 +1,658 @@
+// FTP, explicit FTPS (AUTH TLS) and implicit FTPS with basic-ftp. One control connection, one command
+// at a time (concurrency 1); uploads go to a temporary name, are size-checked, then renamed.
+import { createReadStream, readFileSync } from 'node:fs';
+import { stat as localStat } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import { Readable } from 'node:stream';
+import { type ConnectionOptions, type PeerCertificate, rootCertificates, type TLSSocket } from 'node:tls';
+import { Client, type FileInfo, FileType, FTPError } from 'basic-ftp';
+import type { Account } from '../config/types.js';
+import { isOtpBackupError, OtpBackupError } from '../errors.js';
+import { expandTemplate } from '../otp/index.js';
+import type { Clock } from '../schedule/clock.js';
+import { redact } from '../secrets/redact.js';
+import { type CredentialSource, type Credentials, loginWithDiscipline } from './login.js';
+import {
+  ancestors,
+  basename,
+  dirname,
+  isTempName,
+  join,
+  normalize,
+  STALE_TEMP_MS,
+  tempNameCreatedAt,
+  tempPathFor,
+  validateRemotePath,
+} from './remote-path.js';
+import type { PutOptions, RemoteEntry, Transport } from './types.js';
+
+export interface FtpTransportOptions {
+  account: Account;
+  credentials: CredentialSource;
+  clock: Clock;
+  log?: (line: string) => void;
+  /** Log every command and reply (PASS is masked by basic-ftp, everything goes through redact()). */
+  trace?: boolean;
+  /** Send NOOP after this much idle time (ms) so servers and NAT boxes keep the session; 0 = off. */
+  keepAliveMs?: number;
+  /** Reconnects per operation after a network fault. */
+  maxRetries?: number;
+}
+
+const NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EAI_AGAIN',
+  'ERR_STREAM_PREMATURE_CLOSE',
+]);
+const LOCAL_CODES = new Set(['ENOENT', 'EACCES', 'EISDIR', 'EPERM', 'EMFILE', 'ENFILE']);
+const TLS_TRUST_CODES =
+  /^(ERR_TLS_CERT_ALTNAME_INVALID|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|CERT_\w+)$/;
+
+/** "SHA256:AB:CD:..." as users write it, compared without case, prefix or colons. */
+export function normalizeFingerprint(fp: string): string {
+  return fp
+    .trim()
+    .replace(/^sha256:/i, '')
+    .replace(/:/g, '')
+    .toUpperCase();
+}
+
+export function certFingerprint(cert: PeerCertificate | undefined): string | undefined {
+  return cert?.fingerprint256 ? `SHA256:${cert.fingerprint256}` : undefined;
+}
+
+function mlstFacts(line: string): { facts: Map<string, string>; name: string } {
+  const trimmed = line.replace(/^ /, '');
+  const sp = trimmed.indexOf(' ');
+  const facts = new Map<string, string>();
+  for (const f of trimmed.slice(0, sp).split(';')) {
+    const eq = f.indexOf('=');
+    if (eq > 0) facts.set(f.slice(0, eq).toLowerCase(), f.slice(eq + 1));
+  }
+  return { facts, name: trimmed.slice(sp + 1) };
+}
+
+function mlstTime(v: string | undefined): Date | undefined {
+  const m = v && /^(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)/.exec(v);
+  return m ? new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!)) : undefined;
+}
+
+function mfmtTime(d: Date): string {
+  return d
+    .toISOString()
+    .replace(/[-:T]/g, '')
+    .replace(/\.\d+Z$/, '');
+}
+
+/**
+ * An empty body that ends a moment later. Closing a TLS data connection right after its handshake
+ * makes ProFTPD's mod_tls fail the transfer ("decode error") about one time in three; a short pause
+ * avoids that race.
+ */
+function lateEmptyStream(): Readable {
+  return new Readable({
+    read() {
+      setTimeout(() => this.push(null), 100);
+    },
+  });
+}
+
+function entryFrom(dir: string, f: FileInfo): RemoteEntry {
+  const type: RemoteEntry['type'] =
+    f.type === FileType.File
+      ? 'file'
+      : f.type === FileType.Directory
+        ? 'dir'
+        : f.type === FileType.SymbolicLink
+          ? 'link'
+          : 'other';
+  const e: RemoteEntry = { name: f.name, path: join(dir, f.name), type, size: f.size };
+  if (f.modifiedAt) e.mtime = f.modifiedAt;
+  return e;
+}
+
+export class FtpTransport implements Transport {
+  readonly concurrency = 1;
+  private readonly account: Account;
+  private readonly clock: Clock;
+  private readonly credentials: CredentialSource;
+  private readonly logLine: (line: string) => void;
+  private readonly trace: boolean;
+  private readonly keepAliveMs: number;
+  private readonly maxRetries: number;
+  private client: Client | undefined;
+  private features = new Map<string, string>();
+  private home = '/';
+  private queue: Promise<unknown> = Promise.resolve();
+  private busy = 0;
+  private lastActivity = 0;
+  private keepAliveTimer: NodeJS.Timeout | undefined;
+  private warned = new Set<string>();
+  private closed = false;
+
+  constructor(opts: FtpTransportOptions) {
+    this.account = opts.account;
+    this.clock = opts.clock;
+    this.credentials = opts.credentials;
+    this.logLine = opts.log ?? (() => {});
+    this.trace = opts.trace ?? false;
+    this.keepAliveMs = opts.keepAliveMs ?? 60_000;
+    this.maxRetries = opts.maxRetries ?? 3;
+  }
+
+  private get where(): string {
+    return `${this.account.host}:${this.account.port}`;
+  }
+
+  private log(line: string): void {
+    this.logLine(redact(line));
+  }
+
+  private warnOnce(key: string, line: string): void {
+    if (this.warned.has(key)) return;
+    this.warned.add(key);
+    this.log(`warning: ${line}`);
+  }
+
+  // ---- connection -------------------------------------------------------------------------
+
+  async connect(signal?: AbortSignal): Promise<void> {
+    this.closed = false;
+    await this.serial(() => this.reconnect(signal));
+  }
+
+  private async reconnect(signal?: AbortSignal): Promise<Client> {
+    this.dropClient();
+    const client = await loginWithDiscipline(this.credentials, (c) => this.open(c, signal), {
+      clock: this.clock,
+      signal,
+    });
+    this.client = client;
+    this.lastActivity = Date.now();
+    this.startKeepAlive();
+    return client;
+  }
+
+  private tlsOptions(): ConnectionOptions {
+    const t = this.account.trust ?? {};
+    // Verification is done by verifyPeer() after the handshake and before anything is sent, so that a
+    // refused certificate can be reported with its fingerprint (and a pinned self-signed one accepted).
+    const o: ConnectionOptions = {
+      host: this.account.host,
+      rejectUnauthorized: false,
+      minVersion: 'TLSv1.2',
+    };
+    if (isIP(this.account.host) === 0) o.servername = this.account.host;
+    if (t.ca) {
+      let pem: string;
+      try {
+        pem = readFileSync(t.ca, 'utf8');
+      } catch (e) {
+        throw new OtpBackupError(
+          'config',
+          `accounts.${this.account.name}.trust.ca: cannot read ${t.ca} (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
+          {
+            hint: 'give the path of a PEM file holding the CA certificate',
+          },
+        );
+      }
+      o.ca = [...rootCertificates, pem];
+    }
+    return o;
+  }
+
+  /** Throws OtpBackupError('trust') unless the control connection's certificate is acceptable. */
+  private verifyPeer(socket: TLSSocket): void {
+    const t = this.account.trust ?? {};
+    const fp = certFingerprint(socket.getPeerCertificate()) ?? 'unknown';
+    const pinHint = `if the fingerprint is right (ask the server's admin), pin it: accounts.${this.account.name}.trust.tlsFingerprints: ["${fp}"]`;
+    if (t.insecureSkipVerify) {
+      this.warnOnce(
+        'insecure',
+        `account ${this.account.name}: TLS certificate verification is OFF (trust.insecureSkipVerify); server certificate ${fp}`,
+      );
+      return;
+    }
+    if (t.tlsFingerprints?.length) {
+      const want = new Set(t.tlsFingerprints.map(normalizeFingerprint));
+      if (want.has(normalizeFingerprint(fp))) return;
+      throw new OtpBackupError(
+        'trust',
+        `certificate of ${this.where} has fingerprint ${fp}, which is not pinned for account ${this.account.name}`,
+        {
+          hint: `the server's certificate changed or someone is in between; ${pinHint}`,
+        },
+      );
+    }
+    if (!socket.authorized) {
+      throw new OtpBackupError(
+        'trust',
+        `certificate of ${this.where} is not trusted (${String(socket.authorizationError)}); fingerprint ${fp}`,
+        {
+          hint: `${pinHint}, or set trust.ca to the CA's PEM file`,
+        },
+      );
+    }
+  }
+
+  private async open(c: Credentials, signal?: AbortSignal): Promise<Client> {
+    const a = this.account;
+    const client = new Client((a.timeout ?? 30) * 1000);
+    client.ftp.verbose = this.trace;
+    client.ftp.log = (msg: string) => this.log(`ftp ${a.name}: ${msg}`);
+    const abort = () => client.close();
+    signal?.addEventListener('abort', abort, { once: true });
+    try {
+      const secure = a.protocol === 'ftps' || a.protocol === 'ftps-implicit';
+      const tlsOpts = secure ? this.tlsOptions() : undefined;
+      if (a.protocol === 'ftps-implicit') await client.connectImplicitTLS(a.host, a.port, tlsOpts);
+      else await client.connect(a.host, a.port);
+      if (a.protocol === 'ftps') await client.useTLS(tlsOpts);
+      if (secure) {
+        this.verifyPeer(client.ftp.socket as TLSSocket);
+        // Data connections resume the verified control session; where they do not, verify them too.
+        const t = a.trust ?? {};
+        client.ftp.tlsOptions = {
+          ...tlsOpts,
+          rejectUnauthorized: !t.insecureSkipVerify && !t.tlsFingerprints?.length,
+        };
+      } else {
+        this.warnOnce(
+          'clear',
+          `account ${a.name} uses plain FTP: the password and the one-time code travel unencrypted`,
+        );
+      }
+      const pass = expandTemplate(a.template, c.vars);
+      if (/[\r\n\0]/.test(c.user))
+        throw new OtpBackupError('config', `accounts.${a.name}.user contains a line break or NUL`);
+      await client.sendIgnoringError('OPTS UTF8 ON');
+      await client.login(c.user, pass);
+      await client.useDefaultSettings();
+      this.features = await client.features();
+      this.home = normalize(await client.pwd().catch(() => '/'));
+      return client;
+    } catch (e) {
+      client.close();
+      if (signal?.aborted) throw signal.reason;
+      throw this.classify(e, `login to ${this.where}`, true);
+    } finally {
+      signal?.removeEventListener('abort', abort);
+    }
+  }
+
+  private dropClient(): void {
+    if (this.client && !this.client.closed) this.client.close();
+    this.client = undefined;
+  }
+
+  private startKeepAlive(): void {
+    if (this.keepAliveTimer || this.keepAliveMs <= 0) return;
+    this.keepAliveTimer = setInterval(
+      () => {
+        if (this.busy > 0 || !this.client || this.client.closed) return;
+        if (Date.now() - this.lastActivity < this.keepAliveMs) return;
+        void this.serial(async () => {
+          // A failed NOOP just drops the client; the next operation reconnects.
+          await this.client?.send('NOOP').catch(() => this.dropClient());
+          this.lastActivity = Date.now();
+        });
+      },
+      Math.max(1000, Math.floor(this.keepAliveMs / 4)),
+    );
+    this.keepAliveTimer.unref();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.keepAliveTimer) clearInterval(this.keepAliveTimer);
+    this.keepAliveTimer = undefined;
+    await this.serial(async () => {
+      const client = this.client;
+      this.client = undefined;
+      if (!client || client.closed) return;
+      // Polite QUIT, but never hang on a dead server.
+      await Promise.race([
+        client.send('QUIT').catch(() => {}),
+        new Promise((r) => setTimeout(r, 2000).unref()),
+      ]);
+      client.close();
+    });
+  }
+
+  // ---- error handling ---------------------------------------------------------------------
+
+  /** Maps basic-ftp, socket and TLS errors to OtpBackupError. `login`: a 530 means the login was refused. */
+  classify(e: unknown, what: string, login = false): OtpBackupError {
+    if (isOtpBackupError(e)) return e;
+    if (e instanceof FTPError) {
+      const text = redact(e.message.replace(/\s+/g, ' ').trim()).slice(0, 200);
+      if (e.code === 530 && login) {
+        return new OtpBackupError(
+          'auth',
+          `${this.where} refused the login of user "${this.account.user}" (${text})`,
+          {
+            cause: e,
+            hint: 'check the password, the OTP seed and the login template',
+          },
+        );
+      }
+      if (e.code === 530 || e.code === 421 || e.code === 425 || e.code === 426) {
+        return new OtpBackupError('network', `${what}: ${text}`, {
+          cause: e,
+          retryable: true,
+          hint: 'the server closed the session; it is retried',
+        });
+      }
+      if (e.code === 450 || e.code === 451) {
+        return new OtpBackupError('remote', `${what}: ${text}`, {
+          cause: e,
+          retryable: true,
+          hint: 'a temporary server-side failure; run again',
+        });
+      }
+      if (e.code === 452 || e.code === 552) {
+        return new OtpBackupError('remote', `${what}: ${text}`, {
+          cause: e,
+          hint: 'the server is out of space or over quota',
+        });
+      }
+      return new OtpBackupError('remote', `${what}: ${text}`, {
+        cause: e,
+        hint: 'the server refused the operation; check the path and permissions',
+      });
+    }
+    const err = e as NodeJS.ErrnoException;
+    const code = err?.code ?? '';
+    const msg = redact(err?.message ?? String(e));
+    if (TLS_TRUST_CODES.test(code)) {
+      return new OtpBackupError('trust', `${what}: certificate not trusted (${code})`, {
+        cause: e,
+        hint: 'set trust.ca or pin trust.tlsFingerprints',
+      });
+    }
+    if (/\(data socket\)/.test(msg) && !TLS_TRUST_CODES.test(code)) {
+      // The control session is fine; a broken data connection is worth a reconnect and a retry.
+      return new OtpBackupError('network', `${what}: data connection failed (${msg})`, {
+        cause: e,
+        retryable: true,
+      });
+    }
+    if (
+      NETWORK_CODES.has(code) ||
+      /timeout|socket hang up|closed|closing connection|FIN packet|ended by the other party/i.test(msg)
+    ) {
+      return new OtpBackupError('network', `${what}: ${msg}`, {
+        cause: e,
+        retryable: true,
+        hint: `check that ${this.where} is reachable; it is retried`,
+      });
+    }
+    if (err?.syscall && LOCAL_CODES.has(code) && err.path) {
+      return new OtpBackupError('local', `${what}: ${msg}`, { cause: e });
+    }
+    if (code === 'EPROTO' || /SSL|TLS/.test(code) || /wrong version number|handshake/i.test(msg)) {
+      return new OtpBackupError('remote', `${what}: TLS failed (${msg})`, {
+        cause: e,
+        hint: 'check the protocol: ftps (explicit, usually port 21) or ftps-implicit (usually port 990)',
+      });
+    }
+    if (/control characters/i.test(msg)) {
+      return new OtpBackupError('usage', `${what}: a name contains CR, LF or NUL`, { cause: e });
+    }
+    return new OtpBackupError('remote', `${what}: ${msg}`, { cause: e });
+  }
+
+  // ---- operation plumbing -----------------------------------------------------------------
+
+  /** One FTP command sequence at a time, in call order. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(async () => {
+      this.busy++;
+      try {
+        return await fn();
+      } finally {
+        this.busy--;
+      }
+    });
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  /** Runs `fn` on a logged-in client; a network fault reconnects (same login discipline) and retries. */
+  private op<T>(what: string, fn: (c: Client) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    return this.serial(async () => {
+      if (this.closed) throw new OtpBackupError('internal', `${what}: the transport is closed`);
+      for (let tries = 0; ; tries++) {
+        signal?.throwIfAborted();
+        const client = this.client && !this.client.closed ? this.client : await this.reconnect(signal);
+        const abort = () => client.close();
+        signal?.addEventListener('abort', abort, { once: true });
+        try {
+          const r = await fn(client);
+          this.lastActivity = Date.now();
+          return r;
+        } catch (e) {
+          if (signal?.aborted) throw signal.reason;
+          const err = this.classify(e, what);
+          if (err.code !== 'network' || !err.retryable || tries >= this.maxRetries) throw err;
+          this.log(`${err.message}; reconnecting (${tries + 1}/${this.maxRetries})`);
+          this.dropClient();
+          await this.clock.sleep(Math.min(1000 * 2 ** tries, 30_000), signal);
+        } finally {
+          signal?.removeEventListener('abort', abort);
+        }
+      }
+    });
+  }
+
+  private abs(path: string): string {
+    validateRemotePath(path);
+    return path.startsWith('/') ? normalize(path) : join(this.home, path);
+  }
+
+  private async isDir(client: Client, path: string): Promise<boolean> {
+    const r = await client.sendIgnoringError(`CWD ${path}`);
+    return r.code < 400;
+  }
+
+  private async statWith(client: Client, path: string): Promise<RemoteEntry | undefined> {
+    if (path === '/') return { name: '/', path: '/', type: 'dir', size: 0 };
+    if (this.features.has('MLST')) {
+      const r = await client.sendIgnoringError(`MLST ${path}`);
+      if (r.code >= 400) return undefined;
+      const line = r.message.split(/\r?\n/).find((l) => l.startsWith(' '));
+      if (line) {
+        const { facts } = mlstFacts(line);
+        const t = facts.get('type')?.toLowerCase() ?? '';
+        const type: RemoteEntry['type'] =
+          t === 'file'
+            ? 'file'
+            : t === 'dir' || t === 'cdir' || t === 'pdir'
+              ? 'dir'
+              : t.startsWith('os.unix=symlink') || t.startsWith('os.unix=slink')
+                ? 'link'
+                : 'other';
+        const e: RemoteEntry = { name: basename(path), path, type, size: Number(facts.get('size') ?? 0) };
+        const mtime = mlstTime(facts.get('modify'));
+        if (mtime) e.mtime = mtime;
+        return e;
+      }
+    }
+    // No MLST: look the name up in its parent's listing.
+    let entries: RemoteEntry[];
+    try {
+      entries = await this.listWith(client, dirname(path));
+    } catch (e) {
+      if (e instanceof FTPError && e.code >= 450 && e.code < 560) return undefined;
+      throw e;
+    }
+    return entries.find((x) => x.name === basename(path));
+  }
+
+  private async listWith(client: Client, dir: string): Promise<RemoteEntry[]> {
+    const files = await client.list(dir);
+    return files.filter((f) => f.name !== '.' && f.name !== '..').map((f) => entryFrom(dir, f));
+  }
+
+  /** SIZE, falling back to the listing where the reply carries no number (ftp-srv for empty files). */
+  private async sizeWith(client: Client, path: string): Promise<number | undefined> {
+    try {
+      return await client.size(path);
+    } catch (e) {
+      if (e instanceof FTPError || !/parse response/i.test((e as Error).message)) throw e;
+      return (await this.statWith(client, path))?.size;
+    }
+  }
+
+  /** RNFR/RNTO; where the server refuses to overwrite, removes the old file first. */
+  private async renameWith(client: Client, from: string, to: string): Promise<void> {
+    try {
+      await client.rename(from, to);
+    } catch (e) {
+      if (!(e instanceof FTPError) || e.code < 550) throw e;
+      const old = await this.statWith(client, to);
+      if (!old || old.type === 'dir') throw e;
+      await client.remove(to);
+      await client.rename(from, to);
+    }
+  }
+
+  // ---- Transport --------------------------------------------------------------------------
+
+  async put(localPath: string, remotePath: string, opts: PutOptions = {}): Promise<void> {
+    validateRemotePath(remotePath);
+    let size: number;
+    try {
+      const st = await localStat(localPath);
+      if (!st.isFile()) throw new OtpBackupError('local', `${localPath} is not a regular file`);
+      size = st.size;
+    } catch (e) {
+      if (isOtpBackupError(e)) throw e;
+      throw new OtpBackupError(
+        'local',
+        `cannot read ${localPath} (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
+        { cause: e },
+      );
+    }
+    const expected = opts.size ?? size;
+    const final = this.abs(remotePath);
+    await this.op(
+      `upload of ${final}`,
+      async (client) => {
+        const tmp = tempPathFor(final, this.clock.now());
+        let tmpMayExist = false;
+        try {
+          if (opts.onProgress) {
+            const onProgress = opts.onProgress;
+            client.trackProgress((info) => onProgress(info.bytes));
+          }
+          tmpMayExist = true;
+          await client.uploadFrom(
+            size === 0 && client.ftp.hasTLS ? lateEmptyStream() : createReadStream(localPath),
+            tmp,
+          );
+          client.trackProgress();
+          const got = await this.sizeWith(client, tmp);
+          if (got !== expected) {
+            throw new OtpBackupError(
+              'remote',
+              `upload of ${final}: the server has ${got} bytes, expected ${expected}`,
+              {
+                retryable: true,
+                hint: 'the file may have changed while it was read; run again',
+              },
+            );
+          }
+          await this.renameWith(client, tmp, final);
+          tmpMayExist = false;
+          if (opts.mtime && this.features.has('MFMT'))
+            await client.sendIgnoringError(`MFMT ${mfmtTime(opts.mtime)} ${final}`);
+        } catch (e) {
+          client.trackProgress();
+          // Best effort: a temp file left behind is removed later by cleanupTemp().
+          if (tmpMayExist && !client.closed) await client.remove(tmp, true).catch(() => {});
+          throw e;
+        }
+      },
+      opts.signal,
+    );
+  }
+
+  async mkdirp(remoteDir: string): Promise<void> {
+    const dir = this.abs(remoteDir);
+    await this.op(`creating remote directory ${dir}`, async (client) => {
+      if (dir === '/' || (await this.isDir(client, dir))) return;
+      for (const p of ancestors(dir)) {
+        if (await this.isDir(client, p)) continue;
+        const r = await client.sendIgnoringError(`MKD ${p}`);
+        if (r.code >= 400 && !(await this.isDir(client, p))) {
+          throw new OtpBackupError(
+            'remote',
+            `cannot create remote directory ${p} (${redact(r.message.trim())})`,
+            {
+              hint: 'check that the account may write there',
+            },
+          );
+        }
+      }
+    });
+  }
+
+  async stat(remotePath: string): Promise<RemoteEntry | undefined> {
+    const p = this.abs(remotePath);
+    return this.op(`stat of ${p}`, (client) => this.statWith(client, p));
+  }
+
+  async list(remoteDir: string): Promise<RemoteEntry[]> {
+    const dir = this.abs(remoteDir);
+    return this.op(`listing of ${dir}`, (client) => this.listWith(client, dir));
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    const f = this.abs(from);
+    const t = this.abs(to);
+    await this.op(`rename of ${f} to ${t}`, (client) => this.renameWith(client, f, t));
+  }
+
+  /** Removes a file or an empty directory; a path that does not exist is not an error. */
+  async remove(remotePath: string): Promise<void> {
+    const p = this.abs(remotePath);
+    await this.op(`removal of ${p}`, async (client) => {
+      const r = await client.sendIgnoringError(`DELE ${p}`);
+      if (r.code < 400) return;
+      const r2 = await client.sendIgnoringError(`RMD ${p}`);
+      if (r2.code < 400) return;
+      if (!(await this.statWith(client, p))) return;
+      throw new OtpBackupError('remote', `cannot remove ${p} (${redact(r.message.trim())})`, {
+        hint: 'check permissions; directories must be empty',
+      });
+    });
+  }
+
+  /**
+   * Removes temporary upload files of earlier, interrupted runs from `remoteDir` (not recursive):
+   * those older than `olderThanMs` (default 1 h, judged by the time in their name), or all with `all`.
+   * Returns the removed paths.
+   */
+  async cleanupTemp(
+    remoteDir: string,
+    opts: { all?: boolean; olderThanMs?: number } = {},
+  ): Promise<string[]> {
+    const dir = this.abs(remoteDir);
+    const maxAge = opts.olderThanMs ?? STALE_TEMP_MS;
+    const now = this.clock.now();
+    const stale = (await this.list(dir)).filter((e) => {
+      if (e.type !== 'file' || !isTempName(e.name)) return false;
+      return opts.all || now - (tempNameCreatedAt(e.name) ?? 0) >= maxAge;
+    });
+    for (const e of stale) await this.remove(e.path);
+    return stale.map((e) => e.path);
+  }
+}

@@ -1,0 +1,152 @@
+// Answers SSH keyboard-interactive prompts by what they ask, never by their position: servers differ
+// (ProFTPD "Verification code: ", SFTPGo "Password: " then "Authentication code: ", PAM with
+// forward_pass "Password & verification code: "), and a wrong guess burns a one-time code.
+import type { Account } from '../config/types.js';
+import { OtpBackupError } from '../errors.js';
+import { expandTemplate, parseTemplate } from '../otp/index.js';
+import type { Credentials } from './login.js';
+
+export interface KbdPrompt {
+  prompt: string;
+  echo?: boolean;
+}
+
+/** Which rule answered which prompt; holds no answer values, so it can be printed. */
+export interface PromptLogEntry {
+  prompt: string;
+  /** "account.prompts[0]", "default:code", "default:password", "default:combined" or "empty". */
+  rule: string;
+  /** Whether the answer carried the one-time code. */
+  usesCode: boolean;
+}
+
+const CODE_RE = /verification|authentication code|one[- ]?time|\botp\b|token|passcode|\bcode\b/i;
+const PASSWORD_RE = /\bpass(word|phrase)\b/gi;
+// "One-time password" names the code, not the account password.
+const hasPassword = (p: string) =>
+  new RegExp(PASSWORD_RE.source, 'i').test(p.replace(/one[- ]?time\s+pass(word)?/gi, ''));
+const DEFAULT_RULES: { rule: string; test: (p: string) => boolean }[] = [
+  // Combined first: "Password & verification code:" must not be taken for a plain password prompt.
+  { rule: 'default:combined', test: (p) => hasPassword(p) && CODE_RE.test(p.replace(PASSWORD_RE, '')) },
+  { rule: 'default:code', test: (p) => CODE_RE.test(p) },
+  { rule: 'default:password', test: hasPassword },
+];
+
+/** Prompt text as it can safely appear in a one-line message. */
+export function quotePrompt(text: string): string {
+  return JSON.stringify(text.length > 200 ? `${text.slice(0, 200)}…` : text);
+}
+
+function compileRules(account: Account): { rule: string; re: RegExp; answer: string }[] {
+  return (account.prompts ?? []).map((r, i) => {
+    const rule = `account.prompts[${i}]`;
+    try {
+      return { rule, re: new RegExp(r.pattern, 'i'), answer: r.answer };
+    } catch (e) {
+      throw new OtpBackupError(
+        'config',
+        `accounts.${account.name}.prompts[${i}].pattern is not a valid regular expression: ${(e as Error).message}`,
+        {
+          hint: 'patterns are JavaScript regular expressions matched case-insensitively against the prompt text',
+        },
+      );
+    }
+  });
+}
+
+/**
+ * Answers the prompts of one connection. Remembers what it answered: a prompt asked again in the
+ * same connection means the server refused the previous answer, and resending it (a spent code)
+ * would only count another failure, so that ends the attempt with an 'auth' error instead; the
+ * login discipline then retries, once, with fresh credentials in a new time step.
+ */
+export class PromptResponder {
+  private readonly answered = new Set<string>();
+  private readonly rules: { rule: string; re: RegExp; answer: string }[];
+
+  constructor(
+    private readonly account: Account,
+    private readonly credentials: Credentials,
+    /** Where entries go; the transport passes its promptLog so it spans every attempt. */
+    readonly log: PromptLogEntry[] = [],
+  ) {
+    this.rules = compileRules(account);
+  }
+
+  answer(prompts: KbdPrompt[]): string[] {
+    if (prompts.length === 0) {
+      this.log.push({ prompt: '', rule: 'empty', usesCode: false });
+      return [];
+    }
+    return prompts.map((p) => this.answerOne(p.prompt));
+  }
+
+  private answerOne(prompt: string): string {
+    const key = prompt.trim().toLowerCase();
+    if (this.answered.has(key)) {
+      throw new OtpBackupError(
+        'auth',
+        `server asked ${quotePrompt(prompt)} again: it refused the previous answer`,
+        {
+          hint: 'check the password and the one-time secret; a skewed clock is a common cause',
+        },
+      );
+    }
+    const c = this.credentials;
+    for (const r of this.rules) {
+      if (!r.re.test(prompt)) continue;
+      const t = parseTemplate(r.answer);
+      if (t.usesCode) this.need(c.code, prompt, r.rule);
+      if (t.usesPassword) this.need(c.password, prompt, r.rule);
+      return this.record(prompt, key, r.rule, t.usesCode, expandTemplate(r.answer, c.vars));
+    }
+    for (const d of DEFAULT_RULES) {
+      if (!d.test(prompt)) continue;
+      if (d.rule === 'default:code')
+        return this.record(prompt, key, d.rule, true, this.need(c.code, prompt, d.rule));
+      if (d.rule === 'default:password')
+        return this.record(prompt, key, d.rule, false, this.need(c.password, prompt, d.rule));
+      const t = parseTemplate(this.account.template);
+      if (t.usesCode) this.need(c.code, prompt, d.rule);
+      if (t.usesPassword) this.need(c.password, prompt, d.rule);
+      return this.record(prompt, key, d.rule, t.usesCode, expandTemplate(this.account.template, c.vars));
+    }
+    throw new OtpBackupError(
+      'config',
+      `account "${this.account.name}": the server asked ${quotePrompt(prompt)} and no rule answers it`,
+      {
+        hint: `add a rule under accounts.${this.account.name}.prompts, e.g. { pattern: '${escapeForHint(prompt)}', answer: '\${TOTP}' } (answers are templates: \${PASSWORD}, \${TOTP}, \${PASSWORD}\${TOTP})`,
+      },
+    );
+  }
+
+  private need(value: string | undefined, prompt: string, rule: string): string {
+    if (value === undefined) {
+      throw new OtpBackupError(
+        'config',
+        `account "${this.account.name}": the server asked ${quotePrompt(prompt)} (${rule}) but there is nothing to answer it with`,
+        {
+          hint:
+            rule === 'default:password'
+              ? 'set the account password reference'
+              : 'check the account otp settings and password reference',
+        },
+      );
+    }
+    return value;
+  }
+
+  private record(prompt: string, key: string, rule: string, usesCode: boolean, value: string): string {
+    this.answered.add(key);
+    this.log.push({ prompt, rule, usesCode });
+    return value;
+  }
+}
+
+function escapeForHint(prompt: string): string {
+  return prompt
+    .trim()
+    .replace(/[:\s]+$/, '')
+    .replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+    .replace(/'/g, "''"); // YAML single quotes: backslashes stay literal, a quote is doubled
+}

@@ -1,0 +1,84 @@
+// Remote path helpers shared by the FTP and SFTP transports: POSIX joins, validation that
+// refuses control characters before anything reaches the wire, and temporary upload names.
+import { randomBytes } from 'node:crypto';
+import { posix } from 'node:path';
+import { OtpBackupError } from '../errors.js';
+
+/** Control characters that would split an FTP command or corrupt an SFTP path. */
+const FORBIDDEN = /[\r\n\0]/;
+
+/** Throws OtpBackupError('usage') when `path` contains CR, LF or NUL; called before any command is sent. */
+export function validateRemotePath(path: string, what = 'remote path'): string {
+  const m = FORBIDDEN.exec(path);
+  if (m) {
+    const ch = m[0] === '\r' ? 'CR' : m[0] === '\n' ? 'LF' : 'NUL';
+    throw new OtpBackupError('usage', `${what} ${JSON.stringify(path)} contains a ${ch} character`, {
+      hint: 'rename the file: names with CR, LF or NUL cannot be sent safely to the server',
+    });
+  }
+  if (path === '') throw new OtpBackupError('usage', `${what} is empty`);
+  return path;
+}
+
+/** Normalises to a POSIX path without trailing slash ("/" stays "/"; relative stays relative). */
+export function normalize(path: string): string {
+  const n = posix.normalize(path.replace(/\\/g, '/'));
+  return n.length > 1 && n.endsWith('/') ? n.slice(0, -1) : n;
+}
+
+export function join(...parts: string[]): string {
+  return normalize(posix.join(...parts));
+}
+
+export function dirname(path: string): string {
+  return posix.dirname(normalize(path));
+}
+
+export function basename(path: string): string {
+  return posix.basename(normalize(path));
+}
+
+/** Each ancestor of `dir` from the top down, ending with `dir` itself ("/a/b" -> ["/a", "/a/b"]). */
+export function ancestors(dir: string): string[] {
+  const n = normalize(dir);
+  const abs = n.startsWith('/');
+  const parts = n.split('/').filter((p) => p !== '' && p !== '.');
+  const out: string[] = [];
+  let cur = abs ? '' : '.';
+  for (const p of parts) {
+    cur = abs ? `${cur}/${p}` : cur === '.' ? p : `${cur}/${p}`;
+    out.push(cur);
+  }
+  return out;
+}
+
+const TEMP_MARK = '.otpbackup-tmp-';
+// ".NAME.otpbackup-tmp-<ms base36>-<hex>": the creation time is in the name so stale ones can be aged
+// without trusting the server's listing dates.
+const TEMP_RE = /^\.(.*)\.otpbackup-tmp-([0-9a-z]{1,12})-([0-9a-f]{8})$/;
+/** Keep temp names within common 255-byte name limits. */
+const MAX_BASE_BYTES = 200;
+
+/** Temporary name for uploading `finalPath` in the same directory (so the rename is atomic). */
+export function tempPathFor(finalPath: string, nowMs: number): string {
+  let base = basename(finalPath);
+  while (Buffer.byteLength(base) > MAX_BASE_BYTES) base = [...base].slice(0, -1).join('');
+  const name = `.${base}${TEMP_MARK}${Math.max(0, Math.floor(nowMs)).toString(36)}-${randomBytes(4).toString('hex')}`;
+  return join(dirname(finalPath), name);
+}
+
+/** Whether `name` (a bare file name) is one of our temporary upload names. */
+export function isTempName(name: string): boolean {
+  return TEMP_RE.test(name);
+}
+
+/** Creation time (ms) encoded in a temp name, or undefined when `name` is not one. */
+export function tempNameCreatedAt(name: string): number | undefined {
+  const m = TEMP_RE.exec(name);
+  if (!m?.[2]) return undefined;
+  const t = Number.parseInt(m[2], 36);
+  return Number.isFinite(t) ? t : undefined;
+}
+
+/** Default age after which a temp file is considered left over by a crashed run. */
+export const STALE_TEMP_MS = 60 * 60 * 1000;

@@ -1,0 +1,570 @@
+// SFTP transport over ssh2: one SSH connection and one SFTP session for all files, several puts in
+// flight at once. Login goes through the login discipline (fresh code per attempt, at most one retry);
+// auth methods follow the server's partial-success list; host keys must be known or pinned.
+import { stat as localStat, readFile } from 'node:fs/promises';
+import ssh2, { type SFTPWrapper } from 'ssh2';
+import type { Account, SftpAuthMethod } from '../config/types.js';
+import { OtpBackupError } from '../errors.js';
+import { expandTemplate } from '../otp/index.js';
+import type { Clock } from '../schedule/clock.js';
+import { type HostKeyVerdict, verifyHostKey } from './hostkeys.js';
+import { type CredentialSource, type Credentials, loginWithDiscipline } from './login.js';
+import { type PromptLogEntry, PromptResponder } from './prompts.js';
+import {
+  ancestors,
+  basename,
+  isTempName,
+  join,
+  normalize,
+  STALE_TEMP_MS,
+  tempNameCreatedAt,
+  tempPathFor,
+  validateRemotePath,
+} from './remote-path.js';
+import type { PutOptions, RemoteEntry, Transport } from './types.js';
+
+export interface SftpTransportOptions {
+  account: Account;
+  credentials: CredentialSource;
+  clock: Clock;
+  log?: (line: string) => void;
+  env: NodeJS.ProcessEnv;
+  /** Resolves the private key passphrase reference (account.privateKeyPassphrase). */
+  getSecret?: (ref: string) => Promise<string>;
+  /** Extra pinned host key fingerprints (--trust-host-key). */
+  trustHostKeys?: string[];
+  /** Puts in flight at once in the one SFTP session. */
+  concurrency?: number;
+}
+
+// SFTP status codes (draft-ietf-secsh-filexfer-02, what OpenSSH speaks).
+const SFTP_NO_SUCH_FILE = 2;
+const SFTP_PERMISSION_DENIED = 3;
+const SFTP_NO_CONNECTION = 6;
+const SFTP_CONNECTION_LOST = 7;
+
+const S_IFMT = 0o170000;
+const S_IFDIR = 0o040000;
+const S_IFREG = 0o100000;
+const S_IFLNK = 0o120000;
+
+/** Pipelined write requests per file: 16 x 32 KiB = 512 KiB buffered per put, whatever the file size. */
+const PUT_REQUESTS = 16;
+const PUT_CHUNK = 32 * 1024;
+
+// ssh2 is CommonJS: Node's ESM loader sees only its default export.
+const { Client } = ssh2;
+type Client = InstanceType<typeof Client>;
+
+type SshError = Error & { level?: string; code?: number | string };
+
+function entryType(mode: number): RemoteEntry['type'] {
+  switch (mode & S_IFMT) {
+    case S_IFDIR:
+      return 'dir';
+    case S_IFREG:
+      return 'file';
+    case S_IFLNK:
+      return 'link';
+    default:
+      return 'other';
+  }
+}
+
+/** Maps an SFTP/ssh2 error to an OtpBackupError naming the operation and the path. */
+export function classifySftpError(e: unknown, what: string): OtpBackupError {
+  if (e instanceof OtpBackupError) return e;
+  const err = e as SshError;
+  const msg = err?.message ?? String(e);
+  if (err?.code === SFTP_NO_SUCH_FILE) {
+    return new OtpBackupError('remote', `${what}: no such file or directory`, {
+      cause: e,
+      hint: 'check the remote directory exists and is spelled right',
+    });
+  }
+  if (err?.code === SFTP_PERMISSION_DENIED) {
+    return new OtpBackupError('remote', `${what}: permission denied`, {
+      cause: e,
+      hint: 'the server account may not write there; check its permissions',
+    });
+  }
+  if (
+    err?.code === SFTP_NO_CONNECTION ||
+    err?.code === SFTP_CONNECTION_LOST ||
+    err?.code === 'ECONNRESET' ||
+    err?.code === 'ETIMEDOUT' ||
+    err?.code === 'EPIPE' ||
+    /no response from server|not connected|channel (is )?(not open|closed)|connection (lost|reset)|keepalive|timed out/i.test(
+      msg,
+    )
+  ) {
+    return new OtpBackupError('network', `${what}: connection lost (${msg})`, {
+      cause: e,
+      retryable: true,
+      hint: 'the network or the server dropped the connection; it is retried',
+    });
+  }
+  return new OtpBackupError('remote', `${what}: ${msg}`, { cause: e });
+}
+
+export class SftpTransport implements Transport {
+  readonly concurrency: number;
+  /** Which rule answered which keyboard-interactive prompt, over all attempts (no answer values). */
+  readonly promptLog: PromptLogEntry[] = [];
+  /** The server's host key and what vouched for it, once connected. */
+  hostKey: HostKeyVerdict | undefined;
+
+  private client: Client | undefined;
+  private sftp: SFTPWrapper | undefined;
+  private lost: Error | undefined;
+  private readonly knownDirs = new Set<string>();
+
+  constructor(private readonly opts: SftpTransportOptions) {
+    this.concurrency = opts.concurrency ?? 8;
+  }
+
+  private log(line: string): void {
+    this.opts.log?.(line);
+  }
+
+  async connect(signal?: AbortSignal): Promise<void> {
+    if (this.sftp) return;
+    const { account, clock } = this.opts;
+    const key = account.privateKey ? await this.loadKey() : undefined;
+    await loginWithDiscipline(this.opts.credentials, (c) => this.attempt(c, key, signal), { clock, signal });
+  }
+
+  private async loadKey(): Promise<{ key: Buffer; passphrase?: string }> {
+    const { account } = this.opts;
+    const path = account.privateKey as string;
+    let key: Buffer;
+    try {
+      key = await readFile(path);
+    } catch (e) {
+      throw new OtpBackupError(
+        'local',
+        `accounts.${account.name}.privateKey: cannot read ${path}: ${(e as Error).message}`,
+        {
+          hint: 'point privateKey at an OpenSSH private key file readable by this user',
+        },
+      );
+    }
+    const ref = account.privateKeyPassphrase;
+    if (!ref) return { key };
+    if (!this.opts.getSecret)
+      throw new OtpBackupError('internal', 'no secret resolver for the private key passphrase');
+    return { key, passphrase: await this.opts.getSecret(ref) };
+  }
+
+  /** One login attempt on a new connection; resolves once the SFTP session is open. */
+  private attempt(
+    c: Credentials,
+    key: { key: Buffer; passphrase?: string } | undefined,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const { account, env } = this.opts;
+    const where = `${account.host}:${account.port}`;
+    const prefs: SftpAuthMethod[] = account.authMethods?.length
+      ? account.authMethods
+      : key
+        ? ['publickey', 'keyboard-interactive', 'password']
+        : ['keyboard-interactive', 'password'];
+    const responder = new PromptResponder(account, c, this.promptLog);
+    const client = new Client();
+    let failure: OtpBackupError | undefined; // set by callbacks; reported instead of ssh2's generic error
+    let last: string | undefined;
+    const done = new Set<string>();
+    const refused = new Set<string>();
+    let plainPassword = false;
+
+    const authHandler = (
+      methodsLeft: string[] | null,
+      partialSuccess: boolean | null,
+      next: (a: unknown) => void,
+    ) => {
+      if (last === undefined) {
+        // Ask with "none" first: the reply lists the methods the server wants (RFC 4252 5.2).
+        last = 'none';
+        return next({ type: 'none', username: c.user });
+      }
+      if (last !== 'none') {
+        if (partialSuccess) done.add(last);
+        else refused.add(last);
+        if (!partialSuccess && last !== 'publickey') {
+          // A refused password or code: stop here, the discipline decides whether to retry.
+          failure ??= new OtpBackupError('auth', `${where} refused the ${last} login of user "${c.user}"`, {
+            hint:
+              last === 'password' && plainPassword
+                ? 'the password was sent alone (the code goes to keyboard-interactive); if this server wants password and code together, set authMethods: [password]'
+                : undefined,
+          });
+          return next(false);
+        }
+      }
+      const offered = methodsLeft ?? [];
+      const pick = prefs.find(
+        (m) => offered.includes(m) && !done.has(m) && !refused.has(m) && (m !== 'publickey' || key),
+      );
+      if (!pick) {
+        failure ??= new OtpBackupError(
+          refused.has('publickey') ? 'auth' : 'config',
+          refused.has('publickey')
+            ? `${where} refused the public key of user "${c.user}" (${account.privateKey})`
+            : `${where} wants ${offered.join(', ') || 'no method'} for user "${c.user}"; account "${account.name}" allows ${prefs.join(', ')}`,
+          {
+            hint: refused.has('publickey')
+              ? 'add the public key to the server account'
+              : 'set authMethods (and privateKey for publickey) in the account',
+          },
+        );
+        return next(false);
+      }
+      last = pick;
+      this.log(`sftp: trying ${pick}${partialSuccess ? ' (partial success so far)' : ''}`);
+      if (pick === 'publickey')
+        return next({ type: 'publickey', username: c.user, key: key?.key, passphrase: key?.passphrase });
+      if (pick === 'password') {
+        // While keyboard-interactive is wanted too, the code goes there ("password+keyboard-interactive"
+        // chains list only "password" first), so this is the bare password. Servers that take password
+        // and code together over "password" need authMethods without keyboard-interactive.
+        plainPassword = prefs.includes('keyboard-interactive') && c.password !== undefined;
+        return next({
+          type: 'password',
+          username: c.user,
+          password: plainPassword ? c.password : expandTemplate(account.template, c.vars),
+        });
+      }
+      return next({
+        type: 'keyboard-interactive',
+        username: c.user,
+        prompt: (
+          _name: string,
+          _instr: string,
+          _lang: string,
+          prompts: { prompt: string; echo?: boolean }[],
+          finish: (answers: string[]) => void,
+        ) => {
+          try {
+            finish(responder.answer(prompts));
+          } catch (e) {
+            failure ??= e as OtpBackupError;
+            client.end();
+          }
+        },
+      });
+    };
+
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const settle = (err?: unknown) => {
+        if (settled) return;
+        settled = true;
+        signal?.removeEventListener('abort', onAbort);
+        if (err) {
+          client.removeAllListeners('ready');
+          client.on('error', () => {}); // late errors of a dead attempt
+          client.end();
+          reject(err);
+        } else resolve();
+      };
+      const onAbort = () => settle(signal?.reason ?? new OtpBackupError('interrupted', 'interrupted'));
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+
+      client.on('ready', () => {
+        client.sftp((err, sftp) => {
+          if (err) return settle(classifySftpError(err, `${where}: opening the SFTP session`));
+          this.client = client;
+          this.sftp = sftp;
+          this.lost = undefined;
+          this.log(
+            `sftp: connected to ${where} as ${c.user} (host key ${this.hostKey?.fingerprint} via ${this.hostKey?.source})`,
+          );
+          const onGone = (e?: Error) => {
+            this.lost ??= e ?? new Error('connection closed');
+          };
+          client.on('close', () => onGone());
+          client.on('error', onGone);
+          sftp.on('close', () => onGone(new Error('SFTP session closed')));
+          settle();
+        });
+      });
+      client.on('error', (e: SshError) => settle(failure ?? this.connectError(e, where)));
+      client.on('close', () =>
+        settle(
+          failure ??
+            new OtpBackupError('network', `${where} closed the connection during login`, { retryable: true }),
+        ),
+      );
+
+      try {
+        client.connect({
+          host: account.host,
+          port: account.port,
+          username: c.user,
+          readyTimeout: (account.timeout ?? 30) * 1000,
+          keepaliveInterval: 15_000,
+          keepaliveCountMax: 4,
+          hostVerifier: (keyBlob: Buffer) => {
+            try {
+              this.hostKey = verifyHostKey(keyBlob, {
+                host: account.host,
+                port: account.port,
+                env,
+                trust: account.trust,
+                pinned: this.opts.trustHostKeys,
+              });
+              return true;
+            } catch (e) {
+              failure ??= e as OtpBackupError;
+              return false;
+            }
+          },
+          // biome-ignore lint/suspicious/noExplicitAny: @types/ssh2 types authHandler's `next` too narrowly for "none"
+          authHandler: authHandler as any,
+        });
+      } catch (e) {
+        settle(new OtpBackupError('config', `${where}: ${(e as Error).message}`));
+      }
+    });
+  }
+
+  private connectError(e: SshError, where: string): OtpBackupError {
+    const level = e.level ?? '';
+    if (level === 'client-authentication') {
+      return new OtpBackupError('auth', `${where} refused the login`);
+    }
+    if (level === 'client-timeout') {
+      return new OtpBackupError('network', `${where}: timed out waiting for the SSH handshake`, {
+        retryable: true,
+        hint: 'check the host and port, or raise the account timeout',
+      });
+    }
+    if (level === 'handshake') {
+      return new OtpBackupError('network', `${where}: SSH handshake failed: ${e.message}`, {
+        retryable: false,
+      });
+    }
+    const code = typeof e.code === 'string' ? e.code : '';
+    const hint =
+      code === 'ECONNREFUSED'
+        ? 'is the server running and is the port right?'
+        : code === 'ENOTFOUND'
+          ? 'check the host name'
+          : undefined;
+    return new OtpBackupError('network', `${where}: ${code || e.message}`, {
+      retryable: code !== 'ENOTFOUND',
+      hint,
+    });
+  }
+
+  private session(): SFTPWrapper {
+    if (this.lost || !this.sftp) {
+      throw new OtpBackupError(
+        'network',
+        `${this.opts.account.host}:${this.opts.account.port}: not connected${this.lost ? ` (${this.lost.message})` : ''}`,
+        {
+          retryable: true,
+        },
+      );
+    }
+    return this.sftp;
+  }
+
+  private call<T>(
+    what: string,
+    fn: (s: SFTPWrapper, cb: (err: Error | null | undefined, v?: T) => void) => void,
+  ): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      let s: SFTPWrapper;
+      try {
+        s = this.session();
+      } catch (e) {
+        return reject(e);
+      }
+      fn(s, (err, v) => (err ? reject(classifySftpError(err, what)) : resolve(v as T)));
+    });
+  }
+
+  async stat(remotePath: string): Promise<RemoteEntry | undefined> {
+    const p = normalize(validateRemotePath(remotePath));
+    try {
+      const a = await this.call<{ mode: number; size: number; mtime: number }>(`stat ${p}`, (s, cb) =>
+        s.lstat(p, cb),
+      );
+      return {
+        name: basename(p),
+        path: p,
+        type: entryType(a.mode),
+        size: a.size,
+        mtime: new Date(a.mtime * 1000),
+      };
+    } catch (e) {
+      if (e instanceof OtpBackupError && (e.cause as SshError)?.code === SFTP_NO_SUCH_FILE) return undefined;
+      throw e;
+    }
+  }
+
+  async list(remoteDir: string): Promise<RemoteEntry[]> {
+    const dir = normalize(validateRemotePath(remoteDir));
+    const items = await this.call<
+      { filename: string; attrs: { mode: number; size: number; mtime: number } }[]
+    >(`list ${dir}`, (s, cb) => s.readdir(dir, cb as never));
+    return items
+      .filter((i) => i.filename !== '.' && i.filename !== '..')
+      .map((i) => ({
+        name: i.filename,
+        path: join(dir, i.filename),
+        type: entryType(i.attrs.mode),
+        size: i.attrs.size,
+        mtime: new Date(i.attrs.mtime * 1000),
+      }))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  async mkdirp(remoteDir: string): Promise<void> {
+    const dir = normalize(validateRemotePath(remoteDir));
+    if (this.knownDirs.has(dir)) return;
+    const top = await this.stat(dir);
+    if (top?.type === 'dir') {
+      this.knownDirs.add(dir);
+      return;
+    }
+    for (const d of ancestors(dir)) {
+      if (this.knownDirs.has(d)) continue;
+      const st = await this.stat(d);
+      if (!st) {
+        try {
+          await this.call<void>(`mkdir ${d}`, (s, cb) => s.mkdir(d, cb));
+        } catch (e) {
+          // A concurrent put may have created it meanwhile.
+          if ((await this.stat(d))?.type !== 'dir') throw e;
+        }
+      } else if (st.type !== 'dir') {
+        throw new OtpBackupError('remote', `mkdir ${d}: a ${st.type} of that name exists`, {
+          hint: 'move the remote file out of the way',
+        });
+      }
+      this.knownDirs.add(d);
+    }
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    const a = normalize(validateRemotePath(from));
+    const b = normalize(validateRemotePath(to));
+    const s = this.session();
+    // posix-rename replaces the target atomically; plain SFTP rename refuses an existing target.
+    if (
+      (s as unknown as { _extensions: Record<string, string> })._extensions['posix-rename@openssh.com'] !==
+      undefined
+    ) {
+      await this.call<void>(`rename ${a} to ${b}`, (x, cb) => x.ext_openssh_rename(a, b, cb));
+      return;
+    }
+    try {
+      await this.call<void>(`rename ${a} to ${b}`, (x, cb) => x.rename(a, b, cb));
+    } catch (e) {
+      const target = await this.stat(b);
+      if (!target || target.type === 'dir') throw e;
+      await this.call<void>(`remove ${b}`, (x, cb) => x.unlink(b, cb));
+      await this.call<void>(`rename ${a} to ${b}`, (x, cb) => x.rename(a, b, cb));
+    }
+  }
+
+  async remove(remotePath: string): Promise<void> {
+    const p = normalize(validateRemotePath(remotePath));
+    const st = await this.stat(p);
+    if (!st) return;
+    if (st.type === 'dir') {
+      for (const e of await this.list(p)) await this.remove(e.path);
+      await this.call<void>(`rmdir ${p}`, (s, cb) => s.rmdir(p, cb));
+      for (const d of this.knownDirs) if (d === p || d.startsWith(`${p}/`)) this.knownDirs.delete(d);
+      return;
+    }
+    await this.call<void>(`remove ${p}`, (s, cb) => s.unlink(p, cb));
+  }
+
+  async put(localPath: string, remotePath: string, opts: PutOptions = {}): Promise<void> {
+    const target = normalize(validateRemotePath(remotePath));
+    let size: number;
+    try {
+      size = (await localStat(localPath)).size;
+    } catch (e) {
+      throw new OtpBackupError('local', `cannot read ${localPath}: ${(e as Error).message}`, { cause: e });
+    }
+    opts.signal?.throwIfAborted();
+    const tmp = tempPathFor(target, this.opts.clock.now());
+    try {
+      await this.call<void>(`upload ${target}`, (s, cb) =>
+        s.fastPut(
+          localPath,
+          tmp,
+          { concurrency: PUT_REQUESTS, chunkSize: PUT_CHUNK, step: (total) => opts.onProgress?.(total) },
+          cb,
+        ),
+      );
+      opts.signal?.throwIfAborted();
+      const got = await this.stat(tmp);
+      const want = opts.size ?? size;
+      if (!got || got.size !== want) {
+        throw new OtpBackupError(
+          'remote',
+          `upload ${target}: the server holds ${got ? got.size : 'no'} bytes, expected ${want}`,
+          {
+            hint: 'the file changed while uploading or the server is out of space; it is retried on the next run',
+          },
+        );
+      }
+      if (opts.mtime) {
+        const t = opts.mtime;
+        await this.call<void>(`set time of ${target}`, (s, cb) => s.utimes(tmp, t, t, cb)).catch((e) =>
+          this.log(`sftp: ${(e as Error).message}`),
+        );
+      }
+      await this.rename(tmp, target);
+    } catch (e) {
+      if (!this.lost) await this.call<void>('cleanup', (s, cb) => s.unlink(tmp, cb)).catch(() => {});
+      if (e instanceof OtpBackupError && (e.cause as SshError)?.code === 'ENOENT' && !this.lost) {
+        throw new OtpBackupError('local', `cannot read ${localPath}: ${(e.cause as Error).message}`, {
+          cause: e,
+        });
+      }
+      throw e;
+    }
+  }
+
+  /** Removes temporary upload files left in `remoteDir` by crashed runs (all of them with `all`). */
+  async cleanupTemp(
+    remoteDir: string,
+    opts: { all?: boolean; olderThanMs?: number } = {},
+  ): Promise<string[]> {
+    const maxAge = opts.olderThanMs ?? STALE_TEMP_MS;
+    const now = this.opts.clock.now();
+    const stale = (await this.list(remoteDir)).filter(
+      (e) =>
+        e.type === 'file' &&
+        isTempName(e.name) &&
+        (opts.all || now - (tempNameCreatedAt(e.name) ?? 0) >= maxAge),
+    );
+    for (const e of stale) await this.remove(e.path);
+    return stale.map((e) => e.path);
+  }
+
+  async close(): Promise<void> {
+    const c = this.client;
+    this.client = undefined;
+    this.sftp = undefined;
+    if (!c) return;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        c.destroy();
+        resolve();
+      }, 3000);
+      c.once('close', () => {
+        clearTimeout(t);
+        resolve();
+      });
+      c.end();
+    });
+  }
+}

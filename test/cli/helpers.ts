@@ -1,0 +1,25 @@
+// Spawns the built CLI (`npm test` builds first) with a small, controlled environment.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface RunResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function otpbackup(
+  args: string[],
+  opts: { env?: Record<string, string>; input?: string } = {},
+): RunResult {
+  const r = spawnSync(process.execPath, ['bin/otpbackup', ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NO_COLOR: '1', ...opts.env },
+    input: opts.input ?? '',
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}

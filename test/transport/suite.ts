@@ -1,0 +1,291 @@
+// The conformance suite every Transport passes (like restic's backend test suite). A target gives a way
+// to build a logged-in-able transport, the server-side directory on local disk that mirrors the remote
+// base, and the secrets that must never show up in logs or errors.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join as localJoin } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { OtpBackupError } from '../../src/errors.js';
+import { isTempName, join, tempPathFor } from '../../src/transport/remote-path.js';
+import type { Transport } from '../../src/transport/types.js';
+
+export interface SuiteTarget {
+  /** A new, not yet connected transport. `wrongCode`: one whose one-time codes are all wrong. `log`: where
+   *  the transport's log lines go (the suite checks them for secrets). */
+  makeTransport(opts?: { wrongCode?: boolean; log?: (line: string) => void }): Promise<Transport>;
+  /** Server-side directory on local disk that corresponds to `remoteBase`. */
+  localRoot(): string;
+  /** Remote directory (existing, writable) under which the suite works. */
+  remoteBase: string;
+  /** Refused logins counted by the server so far. */
+  failedLogins?(): Promise<number>;
+  /** The server refuses a code that was used before (the client must wait for a fresh step). */
+  noReuse?: boolean;
+  teardown(): Promise<void>;
+  /** Passwords, seeds and codes that must never appear in logs or error messages. */
+  secrets: string[];
+}
+
+/** Files under `dir` (recursive), as paths relative to it. */
+function walk(dir: string, prefix = ''): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const rel = prefix ? `${prefix}/${e.name}` : e.name;
+    out.push(rel);
+    if (e.isDirectory()) out.push(...walk(localJoin(dir, e.name), rel));
+  }
+  return out;
+}
+
+export function transportSuite(name: string, setup: () => Promise<SuiteTarget>): void {
+  describe(`transport conformance: ${name}`, () => {
+    let target: SuiteTarget;
+    let t: Transport;
+    let local: string;
+    const logs: string[] = [];
+    const errors: string[] = [];
+    const log = (line: string) => logs.push(line);
+    const extra: Transport[] = [];
+
+    const remote = (...p: string[]) => join(target.remoteBase, ...p);
+    const onServer = (...p: string[]) => localJoin(target.localRoot(), ...p);
+    const localFile = (name: string, data: Uint8Array) => {
+      const p = localJoin(local, name);
+      writeFileSync(p, data);
+      return p;
+    };
+    /** Records the error's text (for the secrets check) and returns it. */
+    const caught = async (p: Promise<unknown>): Promise<unknown> => {
+      try {
+        await p;
+      } catch (e) {
+        errors.push(e instanceof OtpBackupError ? `${e.message} ${e.hint ?? ''}` : String(e));
+        return e;
+      }
+      return undefined;
+    };
+
+    before(async () => {
+      local = mkdtempSync(localJoin(tmpdir(), 'otpbackup-suite-'));
+      target = await setup();
+      t = await target.makeTransport({ log });
+      await t.connect();
+      // Created through the transport, so it belongs to the server-side user.
+      await t.mkdirp(target.remoteBase);
+    });
+
+    after(async () => {
+      for (const x of extra) await x.close().catch(() => {});
+      await t?.close().catch(() => {});
+      await target?.teardown();
+      if (local) rmSync(local, { recursive: true, force: true });
+    });
+
+    test('concurrency is a positive integer', () => {
+      assert.ok(Number.isInteger(t.concurrency) && t.concurrency >= 1);
+    });
+
+    test('put: 1 MiB of random bytes, an empty file and a name with spaces and unicode arrive intact', async () => {
+      await t.mkdirp(remote('put'));
+      const files: [string, Buffer][] = [
+        ['random.bin', randomBytes(1024 * 1024 + 17)],
+        ['empty', Buffer.alloc(0)],
+        ['a name with  spaces – ünïcødé ✓.txt', Buffer.from('héllo wörld\n')],
+      ];
+      for (const [n, data] of files) {
+        let progress = 0;
+        await t.put(localFile(n, data), remote('put', n), {
+          size: data.length,
+          onProgress: (b) => {
+            progress = b;
+          },
+        });
+        const got = readFileSync(onServer('put', n));
+        assert.equal(got.length, data.length, n);
+        assert.ok(got.equals(data), `bytes of ${n} differ`);
+        if (data.length >= 1024 * 1024) assert.ok(progress > 0, 'progress was reported');
+      }
+    });
+
+    test('put overwrites an existing file', async () => {
+      await t.mkdirp(remote('over'));
+      await t.put(
+        localFile('v1', Buffer.from('first version, longer than the second')),
+        remote('over', 'f.txt'),
+      );
+      await t.put(localFile('v2', Buffer.from('second')), remote('over', 'f.txt'));
+      assert.equal(readFileSync(onServer('over', 'f.txt'), 'utf8'), 'second');
+    });
+
+    test('put refuses a size that does not match and leaves nothing behind', async () => {
+      await t.mkdirp(remote('size'));
+      const err = await caught(
+        t.put(localFile('sz', Buffer.from('12345')), remote('size', 'f'), { size: 6 }),
+      );
+      assert.ok(err instanceof OtpBackupError, String(err));
+      assert.equal(existsSync(onServer('size', 'f')), false);
+      assert.deepEqual(readdirSync(onServer('size')), [], 'temporary file removed');
+    });
+
+    test('put of a missing local file is a local error', async () => {
+      const err = await caught(t.put(localJoin(local, 'does-not-exist'), remote('nope')));
+      assert.ok(err instanceof OtpBackupError && err.code === 'local', String(err));
+    });
+
+    test('mkdirp creates nested directories and is idempotent', async () => {
+      await t.mkdirp(remote('deep', 'a', 'b c', 'd'));
+      await t.mkdirp(remote('deep', 'a', 'b c', 'd'));
+      await t.mkdirp(remote('deep', 'a'));
+      assert.ok(statSync(onServer('deep', 'a', 'b c', 'd')).isDirectory());
+      const st = await t.stat(remote('deep', 'a', 'b c'));
+      assert.equal(st?.type, 'dir');
+    });
+
+    test('stat, list, rename and remove', async () => {
+      await t.mkdirp(remote('ops', 'sub'));
+      const data = randomBytes(1234);
+      await t.put(localFile('ops1', data), remote('ops', 'one.bin'));
+      await t.put(localFile('ops2', Buffer.from('two')), remote('ops', 'two.txt'));
+
+      const st = await t.stat(remote('ops', 'one.bin'));
+      assert.equal(st?.type, 'file');
+      assert.equal(st?.size, 1234);
+      assert.equal(st?.name, 'one.bin');
+      assert.equal(await t.stat(remote('ops', 'missing')), undefined);
+      assert.equal(await t.stat(remote('no-such-dir', 'missing')), undefined);
+
+      const names = (await t.list(remote('ops'))).map((e) => `${e.name}:${e.type}`).sort();
+      assert.deepEqual(names, ['one.bin:file', 'sub:dir', 'two.txt:file']);
+      const one = (await t.list(remote('ops'))).find((e) => e.name === 'one.bin');
+      assert.equal(one?.size, 1234);
+      assert.equal(one?.path, remote('ops', 'one.bin'));
+
+      await t.rename(remote('ops', 'one.bin'), remote('ops', 'sub', 'moved.bin'));
+      assert.equal(await t.stat(remote('ops', 'one.bin')), undefined);
+      assert.ok(readFileSync(onServer('ops', 'sub', 'moved.bin')).equals(data));
+
+      // rename replaces an existing target
+      await t.rename(remote('ops', 'two.txt'), remote('ops', 'sub', 'moved.bin'));
+      assert.equal(readFileSync(onServer('ops', 'sub', 'moved.bin'), 'utf8'), 'two');
+
+      await t.remove(remote('ops', 'sub', 'moved.bin'));
+      assert.equal(existsSync(onServer('ops', 'sub', 'moved.bin')), false);
+      await t.remove(remote('ops', 'sub', 'moved.bin')); // already gone: not an error
+      await t.remove(remote('ops', 'sub')); // empty directory
+      assert.equal(existsSync(onServer('ops', 'sub')), false);
+      assert.deepEqual(await t.list(remote('ops')), []);
+    });
+
+    test('concurrent puts up to the transport concurrency all land', async () => {
+      await t.mkdirp(remote('conc'));
+      const n = Math.min(4, t.concurrency) + 1;
+      const datas = Array.from({ length: n }, () => randomBytes(20_000));
+      await Promise.all(datas.map((d, i) => t.put(localFile(`c${i}`, d), remote('conc', `c${i}`))));
+      datas.forEach((d, i) => {
+        assert.ok(readFileSync(onServer('conc', `c${i}`)).equals(d));
+      });
+    });
+
+    test('names with CR, LF or NUL are refused before anything is sent', async () => {
+      await t.mkdirp(remote('bad'));
+      const f = localFile('bad-src', Buffer.from('x'));
+      for (const bad of ['evil\r\nDELE x', 'evil\nname', 'evil\0name', 'evil\rname']) {
+        for (const op of [
+          () => t.put(f, remote('bad', bad)),
+          () => t.mkdirp(remote('bad', bad)),
+          () => t.stat(remote('bad', bad)),
+          () => t.list(remote('bad', bad)),
+          () => t.rename(remote('bad', 'x'), remote('bad', bad)),
+          () => t.remove(remote('bad', bad)),
+        ]) {
+          const err = await caught(op());
+          assert.ok(err instanceof OtpBackupError, `not refused: ${String(err)}`);
+          assert.equal(err.code, 'usage');
+        }
+      }
+      assert.deepEqual(readdirSync(onServer('bad')), [], 'nothing was created');
+      assert.deepEqual(await t.list(remote('bad')), [], 'the session still works');
+    });
+
+    test('stale temporary files can be cleaned up', async (ctx) => {
+      const cleanup = (
+        t as Transport & { cleanupTemp?: (d: string, o?: { all?: boolean }) => Promise<string[]> }
+      ).cleanupTemp;
+      if (!cleanup) return ctx.skip('this transport has no cleanupTemp()');
+      await t.mkdirp(remote('stale'));
+      const old = tempPathFor(remote('stale', 'f.txt'), Date.now() - 2 * 3600_000);
+      const fresh = tempPathFor(remote('stale', 'g.txt'), Date.now());
+      for (const p of [old, fresh])
+        writeFileSync(onServer('stale', p.slice(p.lastIndexOf('/') + 1)), 'partial');
+      writeFileSync(onServer('stale', 'keep.txt'), 'keep');
+      const removed = await cleanup.call(t, remote('stale'));
+      assert.deepEqual(removed, [old]);
+      assert.deepEqual(
+        readdirSync(onServer('stale')).sort(),
+        [fresh.slice(fresh.lastIndexOf('/') + 1), 'keep.txt'].sort(),
+      );
+      assert.deepEqual(await cleanup.call(t, remote('stale'), { all: true }), [fresh]);
+      assert.deepEqual(readdirSync(onServer('stale')), ['keep.txt']);
+    });
+
+    test('two logins in a row both succeed without a refused login', async () => {
+      const before = target.failedLogins ? await target.failedLogins() : 0;
+      for (let i = 0; i < 2; i++) {
+        const x = await target.makeTransport({ log });
+        extra.push(x);
+        await x.connect();
+        assert.equal((await x.stat(remote('put', 'empty')))?.size, 0);
+        await x.close();
+      }
+      if (target.failedLogins)
+        assert.equal(await target.failedLogins(), before, 'the server refused a login');
+    });
+
+    test('a wrong one-time code fails with exit code 4 after at most 2 attempts', async () => {
+      const before = target.failedLogins ? await target.failedLogins() : 0;
+      const x = await target.makeTransport({ wrongCode: true, log });
+      extra.push(x);
+      const err = await caught(x.connect());
+      assert.ok(err instanceof OtpBackupError, String(err));
+      assert.equal(err.exitCode, 4);
+      assert.equal(err.code, 'auth');
+      assert.match(err.message, /UTC/);
+      if (target.failedLogins) {
+        const n = (await target.failedLogins()) - before;
+        assert.ok(n >= 1 && n <= 2, `${n} refused logins`);
+      }
+    });
+
+    test('no temporary files remain', () => {
+      const left = walk(target.localRoot()).filter(
+        (p) => isTempName(p.slice(p.lastIndexOf('/') + 1)) || p.includes('.otpbackup-tmp-'),
+      );
+      assert.deepEqual(left, []);
+    });
+
+    test('logs and errors contain none of the secrets', () => {
+      const text = [...logs, ...errors].join('\n');
+      assert.ok(errors.length > 0, 'errors were captured');
+      for (const s of target.secrets) {
+        if (s) assert.ok(!text.includes(s), `a secret of length ${s.length} leaked into logs or errors`);
+      }
+    });
+  });
+}
+
+/** Creates `dir` on local disk (for targets whose remote base is a subdirectory). */
+export function ensureLocalDir(dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}

@@ -19,6 +19,8 @@ export interface CliContext {
   debug: boolean;
   /** Set by the global -v/--verbose flag (count). */
   verbose: number;
+  /** A command that finishes without throwing but wants a non-zero exit sets this. */
+  exitCode?: number;
 }
 
 export function defaultContext(): CliContext {

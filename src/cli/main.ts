@@ -33,7 +33,8 @@ export async function main(argv: string[], ctx: CliContext = defaultContext()): 
   const program = buildProgram(ctx);
   try {
     await program.parseAsync(argv);
-    return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.ok;
+    // Not process.exitCode: that is global state another caller (a test runner) may have set.
+    return ctx.exitCode ?? ExitCode.ok;
   } catch (e) {
     return reportError(e, ctx, argv.includes('--debug'));
   }

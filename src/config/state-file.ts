@@ -4,6 +4,7 @@ import {
   closeSync,
   constants,
   fsyncSync,
+  linkSync,
   openSync,
   readFileSync,
   renameSync,
@@ -84,9 +85,17 @@ export async function acquireLock(
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   for (;;) {
     try {
-      const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+      // Write the PID to a private file, then link it into place: the lock never exists empty, so
+      // a concurrent taker cannot read "" and take it over as stale.
+      const mine = `${path}.${process.pid}`;
+      const fd = openSync(mine, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o600);
       writeSync(fd, `${process.pid}\n`);
       closeSync(fd);
+      try {
+        linkSync(mine, path);
+      } finally {
+        unlinkSync(mine);
+      }
       let released = false;
       return {
         release() {

@@ -1,0 +1,345 @@
+// `otpbackup upload`: a one-shot upload for CI pipelines. An ephemeral Account (secrets only as env:
+// references, so the normal resolveSecret path and login discipline apply) and an ephemeral Job run
+// through runJob with a manifest in a temp dir: every file is uploaded, nothing is remembered.
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, posix } from 'node:path';
+import { DEFAULTS, defaultTemplate } from '../config/schema.js';
+import { writeFileAtomic } from '../config/state-file.js';
+import type { Account, Algorithm, Config, Job, PromptRule } from '../config/types.js';
+import { parseTargetUrl } from '../config/url.js';
+import { OtpBackupError, usageError } from '../errors.js';
+import { checkAlgorithm, checkDigits, checkPeriod, parseOtpauthUri, parseTemplate } from '../otp/index.js';
+import { Manifest } from '../scan/manifest.js';
+import type { Clock } from '../schedule/clock.js';
+import { registerSecret } from '../secrets/redact.js';
+import type { CredentialSource, Transport } from '../transport/index.js';
+import type { Reporter } from '../ui/reporter.js';
+import { jobRemoteRoot, runJob } from './engine.js';
+import type { JobResult } from './types.js';
+
+export const ENV_DEFAULTS = {
+  password: 'OTPBACKUP_PASSWORD',
+  totpSecret: 'OTPBACKUP_TOTP_SECRET',
+  otpauthUri: 'OTPBACKUP_OTPAUTH_URI',
+} as const;
+
+export interface TargetOptions {
+  to: string;
+  passwordEnv?: string;
+  totpSecretEnv?: string;
+  otpauthUriEnv?: string;
+  algorithm?: string;
+  digits?: string;
+  period?: string;
+  hotpCounterFile?: string;
+  template?: string;
+  prompt?: string[];
+  key?: string;
+  hostKey?: string[];
+  knownHosts?: string[];
+  ca?: string;
+  tlsFingerprint?: string[];
+  otpReuse?: string;
+}
+
+const isSet = (env: NodeJS.ProcessEnv, name: string) => Boolean(env[name]);
+
+function missingSecret(flag: string, name: string, hint: string): OtpBackupError {
+  return new OtpBackupError('secret', `${flag}: environment variable ${name} is not set or empty`, { hint });
+}
+
+function intFlag(flag: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v)) throw usageError(`${flag}: expected a whole number, got "${v}"`);
+  return Number(v);
+}
+
+/** `REGEX=TEMPLATE`; split at the last "=" since templates never contain one but regexes may. */
+export function parsePromptRule(text: string): PromptRule {
+  const i = text.lastIndexOf('=');
+  if (i <= 0 || i === text.length - 1)
+    throw usageError(`--prompt: expected REGEX=TEMPLATE, got "${text}"`, "e.g. --prompt 'code=${TOTP}'");
+  const pattern = text.slice(0, i);
+  const answer = text.slice(i + 1);
+  try {
+    new RegExp(pattern, 'i');
+  } catch {
+    throw usageError(`--prompt: "${pattern}" is not a valid regular expression`);
+  }
+  parseTemplate(answer);
+  return { pattern, answer };
+}
+
+/**
+ * The Account for `--to URL`, with env: references only. Presence of the variables is checked here so
+ * that a missing one is reported (exit 2, naming it) before any connection is made.
+ */
+export function accountFromTarget(o: TargetOptions, env: NodeJS.ProcessEnv): Account {
+  const target = parseTargetUrl(o.to, '--to');
+  // A URL without a path means the login directory, not the server's root.
+  const remoteDir = /^[a-z]+:\/\/[^/]*\/?$/i.test(o.to) ? DEFAULTS.remoteDir : target.remoteDir;
+
+  // An explicit --password-env must be set; the default variable is optional.
+  const pwVar = o.passwordEnv ?? ENV_DEFAULTS.password;
+  if (o.passwordEnv && !isSet(env, pwVar))
+    throw missingSecret('--password-env', pwVar, `export ${pwVar} (e.g. from a CI secret) first`);
+  const hasPassword = isSet(env, pwVar);
+
+  if (o.totpSecretEnv && o.otpauthUriEnv) throw usageError('use either --totp-secret-env or --otpauth-uri-env');
+  let seedVar: string;
+  let isUri: boolean;
+  if (o.totpSecretEnv) [seedVar, isUri] = [o.totpSecretEnv, false];
+  else if (o.otpauthUriEnv) [seedVar, isUri] = [o.otpauthUriEnv, true];
+  else if (isSet(env, ENV_DEFAULTS.totpSecret)) [seedVar, isUri] = [ENV_DEFAULTS.totpSecret, false];
+  else if (isSet(env, ENV_DEFAULTS.otpauthUri)) [seedVar, isUri] = [ENV_DEFAULTS.otpauthUri, true];
+  else {
+    throw new OtpBackupError(
+      'secret',
+      `the one-time password seed is missing: neither ${ENV_DEFAULTS.totpSecret} nor ${ENV_DEFAULTS.otpauthUri} is set`,
+      { hint: 'export one of them, or name your variable with --totp-secret-env VAR / --otpauth-uri-env VAR' },
+    );
+  }
+  if (!isSet(env, seedVar)) {
+    throw missingSecret(
+      isUri ? '--otpauth-uri-env' : '--totp-secret-env',
+      seedVar,
+      `export ${seedVar} (e.g. from a CI secret) first`,
+    );
+  }
+
+  let type: 'totp' | 'hotp' = o.hotpCounterFile ? 'hotp' : 'totp';
+  let algorithm: Algorithm = DEFAULTS.otp.algorithm;
+  let digits: number = DEFAULTS.otp.digits;
+  let period: number = DEFAULTS.otp.period;
+  if (isUri) {
+    // The URI decides the kind and parameters; the credential source re-reads them from the secret.
+    const text = String(env[seedVar]).trim();
+    registerSecret(text);
+    const info = parseOtpauthUri(text);
+    type = info.type;
+    ({ algorithm, digits, period } = info);
+    if (type === 'hotp' && !o.hotpCounterFile)
+      throw usageError(
+        `${seedVar} holds an HOTP URI but --hotp-counter-file is missing`,
+        'pass --hotp-counter-file FILE: the counter must survive between runs',
+      );
+  }
+  if (o.algorithm) algorithm = checkAlgorithm(o.algorithm, '--algorithm');
+  const d = intFlag('--digits', o.digits);
+  if (d !== undefined) digits = checkDigits(d, '--digits');
+  const p = intFlag('--period', o.period);
+  if (p !== undefined) period = checkPeriod(p, '--period');
+  if (o.otpReuse !== undefined && o.otpReuse !== 'allow' && o.otpReuse !== 'forbid')
+    throw usageError(`--otp-reuse: expected allow or forbid, got "${o.otpReuse}"`);
+
+  const sftp = target.protocol === 'sftp';
+  const ftps = target.protocol === 'ftps' || target.protocol === 'ftps-implicit';
+  if (!sftp) {
+    for (const [flag, v] of [
+      ['--prompt', o.prompt?.length],
+      ['--key', o.key],
+      ['--host-key', o.hostKey?.length],
+      ['--known-hosts', o.knownHosts?.length],
+    ] as const)
+      if (v) throw usageError(`${flag} only applies to sftp:// targets`);
+  }
+  if (!ftps) {
+    for (const [flag, v] of [
+      ['--ca', o.ca],
+      ['--tls-fingerprint', o.tlsFingerprint?.length],
+    ] as const)
+      if (v) throw usageError(`${flag} only applies to ftpes:// and ftps:// targets`);
+  }
+
+  // Distinct per target, so the spent-step record (login state) is shared by runs against one server.
+  const name = `upload-${target.user}@${target.host}:${target.port}`;
+  const account: Account = {
+    name,
+    protocol: target.protocol,
+    host: target.host,
+    port: target.port,
+    user: target.user,
+    remoteDir,
+    template: o.template ?? defaultTemplate(hasPassword),
+    otp: {
+      ...DEFAULTS.otp,
+      type,
+      secret: `env:${seedVar}`,
+      algorithm,
+      digits,
+      period,
+      reuse: o.otpReuse === 'allow' ? 'allow' : 'forbid',
+    },
+    trust: {},
+  };
+  if (hasPassword) account.password = `env:${pwVar}`;
+  parseTemplate(account.template);
+  if (o.prompt?.length) account.prompts = o.prompt.map(parsePromptRule);
+  if (o.key) {
+    account.privateKey = o.key;
+    account.authMethods = ['publickey', 'keyboard-interactive'];
+  }
+  if (o.hostKey?.length) account.trust.hostKeys = o.hostKey;
+  if (o.knownHosts?.length) account.trust.knownHosts = o.knownHosts;
+  if (o.ca) account.trust.ca = o.ca;
+  if (o.tlsFingerprint?.length) account.trust.tlsFingerprints = o.tlsFingerprint;
+  return account;
+}
+
+/** Reads the HOTP counter file: one non-negative integer; a missing file means 0. */
+export async function readCounterFile(path: string): Promise<number> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw new OtpBackupError('local', `--hotp-counter-file: cannot read ${path} (${(e as NodeJS.ErrnoException).code})`);
+  }
+  const t = text.trim();
+  if (!/^\d+$/.test(t))
+    throw usageError(`--hotp-counter-file: ${path} does not hold a counter`, 'it must contain one whole number');
+  return Number(t);
+}
+
+/**
+ * HOTP with --hotp-counter-file: the file is the only record of the counter. Each next() takes the
+ * file's value and writes value+1 back (atomically) BEFORE the code is handed out, so a crash can
+ * skip a counter value (HOTP servers accept a look-ahead window) but never reuse one.
+ */
+export function counterFileSource(
+  make: (counter: number) => CredentialSource,
+  path: string,
+): CredentialSource {
+  let inner: CredentialSource | undefined;
+  return {
+    async next(signal) {
+      const counter = await readCounterFile(path);
+      inner = make(counter);
+      const c = await inner.next(signal);
+      await writeFileAtomic(path, `${(c.counter ?? counter) + 1}\n`);
+      return c;
+    },
+    failed: (reason) => inner?.failed(reason) ?? Promise.resolve(),
+    succeeded: () => inner?.succeeded() ?? Promise.resolve(),
+  };
+}
+
+export interface UploadSpec {
+  sources: string[];
+  exclude?: string[];
+  /** Remote directory (relative to the account's, or absolute). */
+  remoteDir?: string;
+  delete?: boolean;
+  force?: boolean;
+  dryRun?: boolean;
+}
+
+export interface UploadDeps {
+  clock: Clock;
+  cwd: string;
+  reporter?: Reporter;
+  /** Creates the transport and logs in. */
+  connect(account: Account): Promise<Transport>;
+}
+
+export interface UploadResult {
+  files: number;
+  bytes: number;
+  deleted: number;
+  failed: { path: string; reason: string }[];
+  durationMs: number;
+  skipped: number;
+  dryRun?: boolean;
+  plan?: { upload: string[]; delete: string[] };
+  error?: JobResult['error'];
+}
+
+/** Every regular file below root (relative paths), skipping our own temp names and .versions. */
+async function remoteFiles(t: Transport, root: string): Promise<{ rel: string; size: number }[]> {
+  const out: { rel: string; size: number }[] = [];
+  const walk = async (dir: string) => {
+    for (const e of await t.list(dir)) {
+      if (e.name === '.' || e.name === '..' || e.name.startsWith('.otpbackup-tmp-')) continue;
+      const rel = posix.relative(root, e.path);
+      if (e.type === 'dir') {
+        if (rel !== '.versions') await walk(e.path);
+      } else if (e.type === 'file') out.push({ rel, size: e.size });
+    }
+  };
+  if (await t.stat(root)) await walk(root);
+  return out;
+}
+
+export async function upload(account: Account, spec: UploadSpec, deps: UploadDeps): Promise<UploadResult> {
+  const job: Job = {
+    name: 'upload',
+    account: account.name,
+    sources: spec.sources,
+    exclude: spec.exclude ?? [],
+    remoteDir: spec.remoteDir ?? '.',
+    schedule: '@daily',
+    symlinks: 'skip',
+    mode: 'mirror',
+    delete: Boolean(spec.delete),
+    checksum: false,
+  };
+  const remoteRoot = jobRemoteRoot(account.remoteDir, job.remoteDir);
+  const dir = await mkdtemp(join(tmpdir(), 'otpbackup-upload-'));
+  let transport: Transport | undefined;
+  try {
+    const manifest = await Manifest.load(dir);
+    try {
+      // A plain dry run needs no login: with an empty manifest every file is to be uploaded.
+      if (!spec.dryRun || spec.delete) transport = await deps.connect(account);
+      if (spec.delete && transport) {
+        // Mirror: what is on the server stands in for the manifest, so files missing locally are
+        // deleted (under the engine's cap); the fake metadata makes every local file count as changed.
+        for (const f of await remoteFiles(transport, remoteRoot))
+          manifest.record(f.rel, { size: f.size, mtimeNs: '0', ctimeNs: '0', ino: '0' });
+      }
+      const r = await runJob(job, {
+        ...(transport ? { transport } : {}),
+        manifest,
+        clock: deps.clock,
+        ...(deps.reporter ? { reporter: deps.reporter } : {}),
+        remoteRoot,
+        force: spec.force,
+        dryRun: spec.dryRun,
+        cwd: deps.cwd,
+      });
+      const result: UploadResult = {
+        files: r.files,
+        bytes: r.bytes,
+        deleted: r.deleted,
+        failed: r.failed,
+        durationMs: r.durationMs,
+        skipped: r.skipped,
+      };
+      if (spec.dryRun) {
+        result.dryRun = true;
+        if (r.plan) result.plan = r.plan;
+      }
+      if (r.error) result.error = r.error;
+      return result;
+    } finally {
+      manifest.close();
+    }
+  } finally {
+    await transport?.close().catch(() => {});
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Account from the config for `--account NAME`. */
+export function configAccount(config: Config, name: string): Account {
+  const a = config.accounts[name];
+  if (!a) {
+    const known = Object.keys(config.accounts);
+    throw usageError(
+      `--account: no account named "${name}" in ${config.path}`,
+      known.length ? `known accounts: ${known.join(', ')}` : 'add one with `otpbackup account add`, or use --to URL',
+    );
+  }
+  return a;
+}

@@ -10,10 +10,12 @@ import type { Account, Algorithm, Config, Job, PromptRule } from '../config/type
 import { parseTargetUrl } from '../config/url.js';
 import { OtpBackupError, usageError } from '../errors.js';
 import { checkAlgorithm, checkDigits, checkPeriod, parseOtpauthUri, parseTemplate } from '../otp/index.js';
+import { makeFilter, type PathFilter } from '../scan/filters.js';
 import { Manifest } from '../scan/manifest.js';
 import type { Clock } from '../schedule/clock.js';
 import { registerSecret } from '../secrets/redact.js';
 import type { CredentialSource, Transport } from '../transport/index.js';
+import { isTempName } from '../transport/remote-path.js';
 import type { Reporter } from '../ui/reporter.js';
 import { jobRemoteRoot, runJob } from './engine.js';
 import type { JobResult } from './types.js';
@@ -86,7 +88,8 @@ export function accountFromTarget(o: TargetOptions, env: NodeJS.ProcessEnv): Acc
     throw missingSecret('--password-env', pwVar, `export ${pwVar} (e.g. from a CI secret) first`);
   const hasPassword = isSet(env, pwVar);
 
-  if (o.totpSecretEnv && o.otpauthUriEnv) throw usageError('use either --totp-secret-env or --otpauth-uri-env');
+  if (o.totpSecretEnv && o.otpauthUriEnv)
+    throw usageError('use either --totp-secret-env or --otpauth-uri-env');
   let seedVar: string;
   let isUri: boolean;
   if (o.totpSecretEnv) [seedVar, isUri] = [o.totpSecretEnv, false];
@@ -97,7 +100,9 @@ export function accountFromTarget(o: TargetOptions, env: NodeJS.ProcessEnv): Acc
     throw new OtpBackupError(
       'secret',
       `the one-time password seed is missing: neither ${ENV_DEFAULTS.totpSecret} nor ${ENV_DEFAULTS.otpauthUri} is set`,
-      { hint: 'export one of them, or name your variable with --totp-secret-env VAR / --otpauth-uri-env VAR' },
+      {
+        hint: 'export one of them, or name your variable with --totp-secret-env VAR / --otpauth-uri-env VAR',
+      },
     );
   }
   if (!isSet(env, seedVar)) {
@@ -161,7 +166,12 @@ export function accountFromTarget(o: TargetOptions, env: NodeJS.ProcessEnv): Acc
     port: target.port,
     user: target.user,
     remoteDir,
-    template: o.template ?? defaultTemplate(hasPassword),
+    // ${TOTP} only expands for TOTP accounts; an HOTP one gets the same shape with ${OTP}.
+    template:
+      o.template ??
+      (type === 'hotp'
+        ? defaultTemplate(hasPassword).replace('${TOTP}', '${OTP}')
+        : defaultTemplate(hasPassword)),
     otp: {
       ...DEFAULTS.otp,
       type,
@@ -194,11 +204,17 @@ export async function readCounterFile(path: string): Promise<number> {
     text = await readFile(path, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 0;
-    throw new OtpBackupError('local', `--hotp-counter-file: cannot read ${path} (${(e as NodeJS.ErrnoException).code})`);
+    throw new OtpBackupError(
+      'local',
+      `--hotp-counter-file: cannot read ${path} (${(e as NodeJS.ErrnoException).code})`,
+    );
   }
   const t = text.trim();
   if (!/^\d+$/.test(t))
-    throw usageError(`--hotp-counter-file: ${path} does not hold a counter`, 'it must contain one whole number');
+    throw usageError(
+      `--hotp-counter-file: ${path} does not hold a counter`,
+      'it must contain one whole number',
+    );
   return Number(t);
 }
 
@@ -255,19 +271,27 @@ export interface UploadResult {
   error?: JobResult['error'];
 }
 
-/** Every regular file below root (relative paths), skipping our own temp names and .versions. */
-async function remoteFiles(t: Transport, root: string): Promise<{ rel: string; size: number }[]> {
+/**
+ * Every regular file below root (relative paths), skipping our temp names, .versions, and what
+ * --exclude matches: like rsync --delete, excluded remote files are left alone.
+ */
+async function remoteFiles(
+  t: Transport,
+  root: string,
+  filter: PathFilter,
+): Promise<{ rel: string; size: number }[]> {
   const out: { rel: string; size: number }[] = [];
-  const walk = async (dir: string) => {
+  // Relative paths are built from names: the root may itself be relative (the login directory).
+  const walk = async (dir: string, prefix: string) => {
     for (const e of await t.list(dir)) {
-      if (e.name === '.' || e.name === '..' || e.name.startsWith('.otpbackup-tmp-')) continue;
-      const rel = posix.relative(root, e.path);
+      if (e.name === '.' || e.name === '..' || isTempName(e.name)) continue;
+      const rel = prefix ? `${prefix}/${e.name}` : e.name;
       if (e.type === 'dir') {
-        if (rel !== '.versions') await walk(e.path);
-      } else if (e.type === 'file') out.push({ rel, size: e.size });
+        if (rel !== '.versions' && !filter.skipDir(rel)) await walk(posix.join(dir, e.name), rel);
+      } else if (e.type === 'file' && !filter.skipFile(rel)) out.push({ rel, size: e.size });
     }
   };
-  if (await t.stat(root)) await walk(root);
+  if (await t.stat(root)) await walk(root, '');
   return out;
 }
 
@@ -295,7 +319,7 @@ export async function upload(account: Account, spec: UploadSpec, deps: UploadDep
       if (spec.delete && transport) {
         // Mirror: what is on the server stands in for the manifest, so files missing locally are
         // deleted (under the engine's cap); the fake metadata makes every local file count as changed.
-        for (const f of await remoteFiles(transport, remoteRoot))
+        for (const f of await remoteFiles(transport, remoteRoot, makeFilter([], job.exclude)))
           manifest.record(f.rel, { size: f.size, mtimeNs: '0', ctimeNs: '0', ino: '0' });
       }
       const r = await runJob(job, {
@@ -338,7 +362,9 @@ export function configAccount(config: Config, name: string): Account {
     const known = Object.keys(config.accounts);
     throw usageError(
       `--account: no account named "${name}" in ${config.path}`,
-      known.length ? `known accounts: ${known.join(', ')}` : 'add one with `otpbackup account add`, or use --to URL',
+      known.length
+        ? `known accounts: ${known.join(', ')}`
+        : 'add one with `otpbackup account add`, or use --to URL',
     );
   }
   return a;

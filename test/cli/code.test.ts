@@ -133,7 +133,7 @@ describe('otpbackup code', () => {
     assertUsageError(run(['code', '--secret-env', 'gezd gnbv']), /--secret-env: expects the name/);
     assertUsageError(
       run(['code', 'myaccount', '--secret-env', 'S'], { env: { S } }),
-      /accounts are not yet supported/,
+      /no account "myaccount"/,
     );
   });
   it('names a bad seed character and its position without printing the seed', () => {

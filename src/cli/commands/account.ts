@@ -151,6 +151,11 @@ export async function removeAccountCommand(
   }
 }
 
+function otpReuse(v: string | undefined): 'forbid' | 'allow' {
+  if (v === undefined || v === 'forbid' || v === 'allow') return v ?? 'forbid';
+  throw new OtpBackupError('usage', `--otp-reuse: expected forbid or allow, got "${v.slice(0, 40)}"`);
+}
+
 export interface AddOptions extends CommonOpts {
   url: string;
   passwordEnv?: string;
@@ -163,6 +168,7 @@ export interface AddOptions extends CommonOpts {
   algorithm?: string;
   digits?: string;
   period?: string;
+  otpReuse?: string;
   test?: boolean;
 }
 
@@ -251,6 +257,7 @@ export async function addAccount(name: string, opts: AddOptions, ctx: CliContext
       algorithm: params.algorithm,
       digits: params.digits,
       period: params.period,
+      reuse: otpReuse(opts.otpReuse),
     },
     trust: opts.trustHostKey?.length ? { hostKeys: opts.trustHostKey } : {},
   };
@@ -293,10 +300,28 @@ export async function addAccount(name: string, opts: AddOptions, ctx: CliContext
 export function register(program: Command, ctx: CliContext): void {
   const account = program
     .command('account')
-    .description('manage server accounts (secrets stay in the keychain or vault)');
+    .description('manage server accounts (secrets stay in the keychain or vault)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  otpbackup account list
+  otpbackup account show nas
+  NAS_PW=… NAS_SEED=… otpbackup account add nas --url sftp://me@nas:22/backup \\
+      --password-env NAS_PW --totp-secret-env NAS_SEED --trust-host-key SHA256:…
+  otpbackup account remove nas --yes
+`,
+    );
   account
     .command('list')
     .description('list the accounts')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  otpbackup account list --json
+`,
+    )
     .option('--json', 'print JSON')
     .option('--config <path>', CONFIG_HELP)
     .action(async (opts: CommonOpts) => {
@@ -305,6 +330,13 @@ export function register(program: Command, ctx: CliContext): void {
   account
     .command('show <name>')
     .description('show one account; secrets appear as references, never values')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  otpbackup account show nas
+`,
+    )
     .option('--json', 'print JSON')
     .option('--config <path>', CONFIG_HELP)
     .action(async (name: string, opts: CommonOpts) => {
@@ -313,6 +345,13 @@ export function register(program: Command, ctx: CliContext): void {
   account
     .command('remove <name>')
     .description('remove an account and the secrets otpbackup stored for it')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  otpbackup account remove nas --yes
+`,
+    )
     .option('-y, --yes', 'do not ask (required without a terminal)')
     .option('--json', 'print JSON')
     .option('--config <path>', CONFIG_HELP)
@@ -322,6 +361,16 @@ export function register(program: Command, ctx: CliContext): void {
   account
     .command('add <name>')
     .description('add an account from flags; secrets are read from the named environment variables')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  export PW=… SEED=…
+  otpbackup account add nas --url ftpes://me@nas.example.org/backup --password-env PW \\
+      --totp-secret-env SEED --template '\${PASSWORD}\${TOTP}' --store vault
+  OTPAUTH='otpauth://totp/…' otpbackup account add box --url sftp://me@box/ --otpauth-uri-env OTPAUTH
+`,
+    )
     .requiredOption('--url <url>', 'ftp://, ftpes://, ftps:// or sftp://user@host[:port][/dir]')
     .option('--password-env <VAR>', 'environment variable holding the static password')
     .option('--totp-secret-env <VAR>', 'environment variable holding the Base32 seed')
@@ -337,6 +386,10 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--algorithm <alg>', 'sha1, sha256 or sha512')
     .option('--digits <n>', 'code length')
     .option('--period <seconds>', 'TOTP step')
+    .option(
+      '--otp-reuse <policy>',
+      'forbid (default) or allow: the server accepts the same code twice (ProFTPD TOTP)',
+    )
     .option('--no-test', 'do not try to log in')
     .option('--json', 'print JSON')
     .option('--config <path>', CONFIG_HELP)

@@ -18,6 +18,8 @@ interface CodeOptions {
   at?: string;
   counter?: string;
   remaining?: boolean;
+  use?: boolean;
+  config?: string;
 }
 
 const SOURCES = '--secret-env VAR, --secret-file FILE, --secret-stdin or --uri-env VAR';
@@ -42,7 +44,7 @@ export function register(program: Command, ctx: CliContext): void {
   program
     .command('code')
     .description('print the current one-time code for a seed (TOTP, or HOTP with --counter)')
-    .argument('[account]', 'account from the config file (not yet supported)')
+    .argument('[account]', 'account from the config file (its seed is read from its secret store)')
     .option('--secret-env <var>', 'read the seed from environment variable VAR')
     .option('--secret-file <file>', 'read the seed from FILE')
     .option('--secret-stdin', 'read the seed from standard input')
@@ -54,6 +56,8 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--at <time>', 'compute the code for this time (Unix seconds or ISO-8601) instead of now')
     .option('--counter <n>', 'compute the HOTP code for counter N')
     .option('--remaining', 'also print the seconds left in the current step, on stderr')
+    .option('--use', 'with an HOTP account: mark the code as spent (advance the stored counter)')
+    .option('--config <path>', 'config file (default: $OTPBACKUP_CONFIG or ~/.config/otpbackup/config.yaml)')
     .addHelpText('after', EXAMPLES)
     .action(async (account: string | undefined, opts: CodeOptions) => {
       await runCode(account, opts, ctx);
@@ -168,15 +172,7 @@ async function readSecretText(
 }
 
 async function runCode(account: string | undefined, opts: CodeOptions, ctx: CliContext): Promise<void> {
-  if (account !== undefined) {
-    throw new OtpBackupError(
-      'usage',
-      `accounts are not yet supported by "otpbackup code" (got "${account}")`,
-      {
-        hint: `give the seed with ${SOURCES}`,
-      },
-    );
-  }
+  if (account !== undefined) return accountCode(account, opts, ctx);
   const otp = await import('../../otp/index.js');
   const { registerSecret } = await import('../../secrets/redact.js');
 
@@ -253,6 +249,63 @@ async function runCode(account: string | undefined, opts: CodeOptions, ctx: CliC
   const t0 = opts.t0 === undefined ? 0 : number('--t0', opts.t0, /^-?\d+$/, 'whole Unix seconds');
   const now = opts.at === undefined ? ctx.clock.now() : parseAt(opts.at);
   const r = flag('--at', () => otp.totpAt(secret, now, { ...p, period, t0 }));
+  ctx.stdout.write(`${r.code}\n`);
+  if (opts.remaining) ctx.stderr.write(`${Math.ceil(r.remainingMs / 1000)}s remaining\n`);
+}
+
+/** The code for a configured account. HOTP shows the next counter's code without spending it
+ * unless --use (then the counter advances, exactly as a login would). */
+async function accountCode(name: string, opts: CodeOptions, ctx: CliContext): Promise<void> {
+  const [{ loadConfig }, { resolveSecret }, otp, { registerSecret }] = await Promise.all([
+    import('../../config/load.js'),
+    import('../../secrets/resolve.js'),
+    import('../../otp/index.js'),
+    import('../../secrets/redact.js'),
+  ]);
+  const config = await loadConfig(ctx.env, opts.config);
+  const a = config.accounts[name];
+  if (!a) {
+    throw new OtpBackupError('usage', `no account "${name}" in ${config.path}`, {
+      hint: 'run `otpbackup account list` to see the accounts',
+    });
+  }
+  if ((a.otp.type !== 'totp' && a.otp.type !== 'hotp') || !a.otp.secret) {
+    throw new OtpBackupError(
+      'usage',
+      `account "${name}" has otp.type ${a.otp.type}: there is no seed to compute a code from`,
+    );
+  }
+  const deps = { env: ctx.env, config };
+  const text = (await resolveSecret(a.otp.secret, deps, `accounts.${name}.otp.secret`)).trim();
+  registerSecret(text);
+  const secret = /^otpauth:/i.test(text) ? otp.parseOtpauthUri(text).secret : otp.parseSecret(text);
+  const p = { algorithm: a.otp.algorithm, digits: a.otp.digits };
+  if (a.otp.type === 'hotp') {
+    if (opts.use) {
+      // The login layer's own source: advances and persists the counter under its lock.
+      const { createCredentialSource } = await import('../../transport/login.js');
+      const getSecret = (ref: string) => resolveSecret(ref, deps);
+      const c = await createCredentialSource({
+        account: a,
+        env: ctx.env,
+        clock: ctx.clock,
+        getSecret,
+      }).next();
+      ctx.stdout.write(`${c.code}\n`);
+      return;
+    }
+    const [{ accountStatePath }, { readJson }] = await Promise.all([
+      import('../../config/paths.js'),
+      import('../../config/state-file.js'),
+    ]);
+    const st = await readJson<{ counter?: number }>(accountStatePath(ctx.env, name));
+    const counter = Math.max(st?.counter ?? 0, a.otp.counter ?? 0);
+    ctx.stdout.write(`${otp.hotp(secret, counter, p)}\n`);
+    return;
+  }
+  if (opts.use) throw new OtpBackupError('usage', '--use applies to HOTP accounts only');
+  const now = opts.at === undefined ? ctx.clock.now() : parseAt(opts.at);
+  const r = otp.totpAt(secret, now, { ...p, period: a.otp.period, t0: a.otp.t0 });
   ctx.stdout.write(`${r.code}\n`);
   if (opts.remaining) ctx.stderr.write(`${Math.ceil(r.remainingMs / 1000)}s remaining\n`);
 }

@@ -4,14 +4,22 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { register as registerAccount } from './account.js';
 import { register as registerCode } from './code.js';
+import { register as registerCompletion } from './completion.js';
+import { register as registerJob } from './job.js';
 import { register as registerRun } from './run.js';
+import { register as registerSchedule } from './schedule.js';
 import { register as registerStatus } from './status.js';
 import { register as registerTemplate } from './template.js';
+import { register as registerUpload } from './upload.js';
 
 export function registerCommands(program: Command, ctx: CliContext): void {
   registerAccount(program, ctx);
   registerCode(program, ctx);
+  registerCompletion(program, ctx);
+  registerJob(program, ctx);
   registerRun(program, ctx);
+  registerSchedule(program, ctx);
   registerStatus(program, ctx);
   registerTemplate(program, ctx);
+  registerUpload(program, ctx);
 }

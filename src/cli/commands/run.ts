@@ -137,6 +137,16 @@ export function register(program: Command, ctx: CliContext): void {
   program
     .command('run')
     .description('back up every job that is due (for cron), or one job now with --job')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  otpbackup run                      # from cron: silent unless something fails
+  otpbackup run -v --job documents   # run one job now and say what it did
+  otpbackup run --dry-run            # show the plan, change nothing
+  otpbackup run --json               # one result object for scripts
+`,
+    )
     .option('--job <name>', 'run this job now, due or not')
     .option('--dry-run', 'print what would be uploaded and deleted; change nothing')
     .option('--force', 'upload every file again, and allow deleting more than half of the backup')

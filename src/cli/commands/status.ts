@@ -72,6 +72,14 @@ export function register(program: Command, ctx: CliContext): void {
   program
     .command('status')
     .description('show each job: last run, outcome, next due time, last error')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  otpbackup status
+  otpbackup status --json
+`,
+    )
     .option('--json', 'print JSON')
     .option('--config <path>', 'config file (default: $OTPBACKUP_CONFIG or ~/.config/otpbackup/config.yaml)')
     .action(async (opts: { json?: boolean; config?: string }) => {

@@ -34,7 +34,14 @@ function length(name: string, raw: string, max: number): number {
 export function register(program: Command, ctx: CliContext): void {
   const template = program
     .command('template')
-    .description('check login templates (how password and one-time code are combined)');
+    .description('check login templates (how password and one-time code are combined)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  otpbackup template presets
+  otpbackup template preview '\${PASSWORD};\${TOTP}'`,
+    );
 
   template
     .command('preview')
@@ -85,6 +92,7 @@ export function register(program: Command, ctx: CliContext): void {
   template
     .command('presets')
     .description('list the common templates')
+    .addHelpText('after', '\nExamples:\n  otpbackup template presets')
     .action(async () => {
       const { TEMPLATE_PRESETS } = await import('../../otp/index.js');
       const w = Math.max(...TEMPLATE_PRESETS.map((p) => p.template.length));

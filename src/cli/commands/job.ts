@@ -1,0 +1,295 @@
+// `otpbackup job add|list|show|remove`. Non-interactive: every setting is a flag, and the new job goes
+// through the same schema validation as a hand-edited config, so a bad schedule is reported the same way.
+import { isAbsolute, resolve } from 'node:path';
+import type { Command } from 'commander';
+import type { Config, Job } from '../../config/types.js';
+import { OtpBackupError, usageError } from '../../errors.js';
+import type { CliContext } from '../context.js';
+
+interface CommonOpts {
+  config?: string;
+  json?: boolean;
+}
+
+export interface JobAddOptions extends CommonOpts {
+  account: string;
+  source: string[];
+  exclude?: string[];
+  include?: string[];
+  remoteDir?: string;
+  schedule?: string;
+  timezone?: string;
+  mode?: string;
+  delete?: boolean;
+  keep?: string;
+  keepDays?: string;
+  checksum?: boolean;
+  followSymlinks?: boolean;
+}
+
+const CONFIG_HELP = 'config file (default: $OTPBACKUP_CONFIG or ~/.config/otpbackup/config.yaml)';
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+const examples = (...lines: string[]) => `\nExamples:\n${lines.map((l) => `  $ ${l}\n`).join('')}`;
+
+async function load(ctx: CliContext, opts: CommonOpts): Promise<Config> {
+  const { loadConfig } = await import('../../config/load.js');
+  return loadConfig(ctx.env, opts.config);
+}
+
+function getJob(config: Config, name: string): Job {
+  const j = config.jobs[name];
+  if (!j) {
+    const names = Object.keys(config.jobs);
+    throw usageError(
+      `no job "${name}" in ${config.path}`,
+      names.length ? `known jobs: ${names.join(', ')}` : 'add one with `otpbackup job add`',
+    );
+  }
+  return j;
+}
+
+function positiveInt(flag: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v) || Number(v) < 1)
+    throw usageError(`${flag}: expected a whole number ≥ 1, got "${v}"`, `e.g. ${flag} 10`);
+  return Number(v);
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return `${rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n')}\n`;
+}
+
+/** ISO time of the next run, or null when the job is due now (never ran, or a slot was missed). */
+async function nextDue(job: Job, ctx: CliContext): Promise<string | null> {
+  const [{ readJobState }, { isDue, nextRun }] = await Promise.all([
+    import('../../backup/job-state.js'),
+    import('../../schedule/due.js'),
+  ]);
+  const now = ctx.clock.now();
+  const { lastRunMs } = await readJobState(ctx.env, job.name);
+  if (isDue(job.schedule, lastRunMs, now, job.timezone)) return null;
+  return new Date(nextRun(job.schedule, lastRunMs ?? now, job.timezone)).toISOString();
+}
+
+export async function addJob(name: string, opts: JobAddOptions, ctx: CliContext): Promise<Job> {
+  const [{ NAME_RE, DEFAULTS }, { saveJob }] = await Promise.all([
+    import('../../config/schema.js'),
+    import('../../config/save.js'),
+  ]);
+  if (!NAME_RE.test(name))
+    throw usageError(`job name "${name}" is not allowed`, 'use letters, digits, ".", "_" and "-"');
+  const config = await load(ctx, opts);
+  if (config.jobs[name])
+    throw usageError(`job "${name}" already exists`, 'remove it first, or pick another name');
+  if (!config.accounts[opts.account]) {
+    const names = Object.keys(config.accounts);
+    throw usageError(
+      `--account: no account "${opts.account}" in ${config.path}`,
+      names.length ? `known accounts: ${names.join(', ')}` : 'add one with `otpbackup account add`',
+    );
+  }
+  if (opts.mode !== undefined && opts.mode !== 'mirror' && opts.mode !== 'versions')
+    throw usageError(
+      `--mode: expected mirror or versions, got "${opts.mode}"`,
+      'mirror keeps one copy of each file; versions keeps older copies too',
+    );
+  if (opts.schedule !== undefined || opts.timezone !== undefined) {
+    // Checked here too so the message names the job's field without a line of a file not yet written.
+    const { validateSchedule } = await import('../../schedule/due.js');
+    validateSchedule(opts.schedule ?? DEFAULTS.job.schedule, opts.timezone, {
+      field: `jobs.${name}.schedule`,
+    });
+  }
+  const keep = positiveInt('--keep', opts.keep);
+  const days = positiveInt('--keep-days', opts.keepDays);
+  // Cron runs from another directory: a relative source would point somewhere else there.
+  const sources = opts.source.map((s) => (isAbsolute(s) ? s : resolve(ctx.cwd, s)));
+  const d = DEFAULTS.job;
+  const job: Job = {
+    name,
+    account: opts.account,
+    sources,
+    remoteDir: opts.remoteDir ?? name,
+    schedule: opts.schedule ?? d.schedule,
+    symlinks: opts.followSymlinks ? 'follow' : 'skip',
+    mode: (opts.mode as Job['mode'] | undefined) ?? d.mode,
+    delete: Boolean(opts.delete),
+    checksum: Boolean(opts.checksum),
+  };
+  if (opts.include?.length) job.include = opts.include;
+  if (opts.exclude?.length) job.exclude = opts.exclude;
+  if (opts.timezone) job.timezone = opts.timezone;
+  if (keep !== undefined || days !== undefined) {
+    job.retention = {};
+    if (keep !== undefined) job.retention.keep = keep;
+    if (days !== undefined) job.retention.days = days;
+  }
+  // Validates the whole config (schedule, time zone, ...); an invalid job writes nothing.
+  const saved = await saveJob(ctx.env, opts.config, job);
+  const result = saved.jobs[name] ?? job;
+  if (opts.json)
+    ctx.stdout.write(`${JSON.stringify({ added: name, config: saved.path, job: result }, null, 2)}\n`);
+  else ctx.stdout.write(`added job ${name} to ${saved.path} (schedule ${result.schedule})\n`);
+  return result;
+}
+
+export async function listJobs(opts: CommonOpts, ctx: CliContext) {
+  const config = await load(ctx, opts);
+  const jobs = [];
+  for (const j of Object.values(config.jobs)) {
+    jobs.push({
+      name: j.name,
+      account: j.account,
+      schedule: j.schedule,
+      timezone: j.timezone ?? null,
+      nextDue: await nextDue(j, ctx),
+    });
+  }
+  if (opts.json) ctx.stdout.write(`${JSON.stringify({ config: config.path, jobs }, null, 2)}\n`);
+  else if (!jobs.length) ctx.stdout.write(`no jobs in ${config.path}\n`);
+  else
+    ctx.stdout.write(
+      table([
+        ['NAME', 'ACCOUNT', 'SCHEDULE', 'NEXT DUE'],
+        ...jobs.map((j) => [
+          j.name,
+          j.account,
+          j.schedule + (j.timezone ? ` (${j.timezone})` : ''),
+          j.nextDue ?? 'now',
+        ]),
+      ]),
+    );
+  return jobs;
+}
+
+export async function showJob(name: string, opts: CommonOpts, ctx: CliContext): Promise<Job> {
+  const j = getJob(await load(ctx, opts), name);
+  const next = await nextDue(j, ctx);
+  if (opts.json) {
+    ctx.stdout.write(`${JSON.stringify({ job: j, nextDue: next }, null, 2)}\n`);
+    return j;
+  }
+  const lines = [
+    `name:       ${j.name}`,
+    `account:    ${j.account}`,
+    `sources:    ${j.sources.join(', ')}`,
+    `remote dir: ${j.remoteDir}`,
+    `schedule:   ${j.schedule}${j.timezone ? ` (${j.timezone})` : ''}`,
+    `next due:   ${next ?? 'now'}`,
+    `mode:       ${j.mode}${j.delete ? ', delete remote files gone locally' : ''}${j.checksum ? ', checksum' : ''}`,
+    `symlinks:   ${j.symlinks}`,
+  ];
+  if (j.include?.length) lines.push(`include:    ${j.include.join(', ')}`);
+  if (j.exclude?.length) lines.push(`exclude:    ${j.exclude.join(', ')}`);
+  if (j.retention) {
+    const r = [
+      j.retention.keep && `keep ${j.retention.keep}`,
+      j.retention.days && `${j.retention.days} days`,
+    ];
+    lines.push(`retention:  ${r.filter(Boolean).join(', ')}`);
+  }
+  ctx.stdout.write(`${lines.join('\n')}\n`);
+  return j;
+}
+
+export async function removeJobCommand(name: string, opts: CommonOpts & { yes?: boolean }, ctx: CliContext) {
+  getJob(await load(ctx, opts), name);
+  if (!opts.yes) {
+    if (!ctx.stdin.isTTY) throw usageError(`removing job "${name}" needs confirmation`, 'pass --yes');
+    const { confirm } = await import('@inquirer/prompts');
+    const ok = await confirm({ message: `Remove job "${name}"? (remote files stay)`, default: false });
+    if (!ok) throw new OtpBackupError('interrupted', 'not removed');
+  }
+  const { removeJob } = await import('../../config/save.js');
+  const saved = await removeJob(ctx.env, opts.config, name);
+  if (opts.json) ctx.stdout.write(`${JSON.stringify({ removed: name, config: saved.path })}\n`);
+  else ctx.stdout.write(`removed job ${name} from ${saved.path}; remote files were left alone\n`);
+}
+
+const ADD_EXAMPLES = `
+Examples:
+  $ otpbackup job add photos --account nas --source ~/Pictures --schedule "30 2 * * *"
+  $ otpbackup job add docs --account nas --source ~/Documents --source ~/Notes \\
+      --exclude "*.tmp" --exclude node_modules --mode versions --keep 10 --keep-days 90
+  $ otpbackup job add work --account box --source . --schedule @hourly --timezone Europe/Berlin
+`;
+
+export function register(program: Command, ctx: CliContext): void {
+  const job = program
+    .command('job')
+    .description('manage backup jobs (what to back up, where, and when)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ otpbackup job add photos --account nas --source ~/Pictures --schedule "30 2 * * *"
+  $ otpbackup job list
+  $ otpbackup job show photos --json
+  $ otpbackup job remove photos --yes
+`,
+    );
+  job
+    .command('add <name>')
+    .description('add a job from flags')
+    .requiredOption('--account <name>', 'account to back up to')
+    .requiredOption('--source <path>', 'file or directory to back up (repeatable)', collect)
+    .option('--exclude <glob>', 'gitignore-style pattern to leave out (repeatable)', collect)
+    .option('--include <glob>', 'only back up matching files (repeatable)', collect)
+    .option('--remote-dir <dir>', "remote directory, relative to the account's (default: the job name)")
+    .option(
+      '--schedule <expr>',
+      'cron expression or @hourly/@daily/@weekly/@monthly/@yearly (default @daily)',
+    )
+    .option('--timezone <tz>', 'IANA time zone for the schedule (default: local)')
+    .option('--mode <mode>', 'mirror (default) or versions')
+    .option('--delete', 'delete remote files that are gone locally (mirror)')
+    .option('--keep <n>', 'versions mode: keep at most N versions per file')
+    .option('--keep-days <d>', 'versions mode: drop versions older than D days')
+    .option('--checksum', 'compare content hashes, not only size and mtime')
+    .option('--follow-symlinks', 'back up what symbolic links point to (default: skip them)')
+    .option('--json', 'print JSON')
+    .option('--config <path>', CONFIG_HELP)
+    .addHelpText('after', ADD_EXAMPLES)
+    .action(async (name: string, opts: JobAddOptions) => {
+      await addJob(name, opts, ctx);
+    });
+  job
+    .command('list')
+    .description('list the jobs with their schedule and next due time')
+    .option('--json', 'print JSON')
+    .option('--config <path>', CONFIG_HELP)
+    .addHelpText('after', examples('otpbackup job list', 'otpbackup job list --json'))
+    .action(async (opts: CommonOpts) => {
+      await listJobs(opts, ctx);
+    });
+  job
+    .command('show <name>')
+    .description('show one job')
+    .option('--json', 'print JSON')
+    .option('--config <path>', CONFIG_HELP)
+    .addHelpText('after', examples('otpbackup job show photos', 'otpbackup job show photos --json'))
+    .action(async (name: string, opts: CommonOpts) => {
+      await showJob(name, opts, ctx);
+    });
+  job
+    .command('remove <name>')
+    .description('remove a job from the config (remote files stay)')
+    .option('-y, --yes', 'do not ask (required without a terminal)')
+    .option('--json', 'print JSON')
+    .option('--config <path>', CONFIG_HELP)
+    .addHelpText(
+      'after',
+      examples('otpbackup job remove photos', 'otpbackup job remove photos --yes   # from a script'),
+    )
+    .action(async (name: string, opts: CommonOpts & { yes?: boolean }) => {
+      await removeJobCommand(name, opts, ctx);
+    });
+}

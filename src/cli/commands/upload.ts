@@ -1,0 +1,232 @@
+// `otpbackup upload SRC... --to URL`: one-shot upload for CI. Secrets only from the environment,
+// never prompts, silent on success (one summary line with -v), exit codes per DESIGN.md.
+import type { Command } from 'commander';
+import type { TargetOptions, UploadResult } from '../../backup/upload.js';
+import type { Account, Config } from '../../config/types.js';
+import { OtpBackupError, usageError } from '../../errors.js';
+import type { Transport } from '../../transport/types.js';
+import { type CliContext, isInteractive } from '../context.js';
+
+export interface UploadOptions extends Partial<TargetOptions> {
+  account?: string;
+  remoteDir?: string;
+  delete?: boolean;
+  force?: boolean;
+  exclude?: string[];
+  dryRun?: boolean;
+  json?: boolean;
+  progress?: boolean;
+  config?: string;
+}
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+/** Logs in; the credentials (and the one-time code) are computed inside connect(). */
+async function connect(
+  account: Account,
+  opts: UploadOptions,
+  ctx: CliContext,
+  config?: Config,
+): Promise<Transport> {
+  const [{ createTransport, createCredentialSource }, { resolveSecret }, { counterFileSource }] =
+    await Promise.all([
+      import('../../transport/index.js'),
+      import('../../secrets/resolve.js'),
+      import('../../backup/upload.js'),
+    ]);
+  const secretDeps = { env: ctx.env, ...(config ? { config } : {}) };
+  const getSecret = (ref: string) => resolveSecret(ref, secretDeps);
+  const log = ctx.verbose > 1 ? (line: string) => ctx.stderr.write(`upload: ${line}\n`) : undefined;
+  const make = (a: Account) =>
+    createCredentialSource({ account: a, env: ctx.env, clock: ctx.clock, getSecret, log });
+  const file = opts.hotpCounterFile;
+  const credentials = file
+    ? counterFileSource((counter) => make({ ...account, otp: { ...account.otp, counter } }), file)
+    : make(account);
+  const transport = await createTransport(account, {
+    credentials,
+    clock: ctx.clock,
+    env: ctx.env,
+    getSecret,
+    log,
+  });
+  await transport.connect();
+  return transport;
+}
+
+export async function uploadCommand(
+  sources: string[],
+  opts: UploadOptions,
+  ctx: CliContext,
+): Promise<UploadResult> {
+  const mod = await import('../../backup/upload.js');
+  let account: Account;
+  let config: Config | undefined;
+  if (opts.to && opts.account) throw usageError('use either --to URL or --account NAME');
+  if (opts.to) {
+    if (opts.remoteDir)
+      throw usageError('--remote-dir goes with --account; put the directory in the --to URL');
+    account = mod.accountFromTarget(opts as TargetOptions, ctx.env);
+  } else if (opts.account) {
+    const { loadConfig } = await import('../../config/load.js');
+    config = await loadConfig(ctx.env, opts.config);
+    account = { ...mod.configAccount(config, opts.account) };
+    if (opts.template) account.template = opts.template;
+    if (opts.otpReuse === 'allow') account.otp = { ...account.otp, reuse: 'allow' };
+    // Trust given on the command line adds to the account's own.
+    const t = { ...account.trust };
+    if (opts.hostKey?.length) t.hostKeys = [...(t.hostKeys ?? []), ...opts.hostKey];
+    if (opts.knownHosts?.length) t.knownHosts = [...(t.knownHosts ?? []), ...opts.knownHosts];
+    if (opts.ca) t.ca = opts.ca;
+    if (opts.tlsFingerprint?.length)
+      t.tlsFingerprints = [...(t.tlsFingerprints ?? []), ...opts.tlsFingerprint];
+    account.trust = t;
+    if (opts.prompt?.length)
+      account.prompts = [...opts.prompt.map(mod.parsePromptRule), ...(account.prompts ?? [])];
+    if (opts.key) {
+      account.privateKey = opts.key;
+      account.authMethods = ['publickey', 'keyboard-interactive'];
+    }
+    for (const f of [
+      'passwordEnv',
+      'totpSecretEnv',
+      'otpauthUriEnv',
+      'algorithm',
+      'digits',
+      'period',
+    ] as const) {
+      if (opts[f] !== undefined)
+        throw usageError(
+          `--${f.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} goes with --to; account "${account.name}" has its own`,
+        );
+    }
+  } else {
+    throw usageError('say where to upload: --to URL or --account NAME', 'e.g. --to sftp://ci@host:22/site');
+  }
+  if (opts.hotpCounterFile && account.otp.type !== 'hotp')
+    throw usageError(`--hotp-counter-file: account "${account.name}" does not use HOTP`);
+
+  const [{ TextReporter }, { jsonReporter }] = await Promise.all([
+    import('../../ui/text.js'),
+    import('../../ui/json.js'),
+  ]);
+  const text = opts.json
+    ? undefined
+    : new TextReporter({
+        stdout: ctx.stdout,
+        stderr: ctx.stderr,
+        // The per-job plan line is noise here; -v gets the one-line summary below.
+        verbose: Math.max(0, ctx.verbose - 1),
+        progress: opts.progress !== false && isInteractive(ctx),
+      });
+  let result: UploadResult;
+  try {
+    result = await mod.upload(
+      account,
+      {
+        sources,
+        exclude: opts.exclude ?? [],
+        ...(opts.remoteDir ? { remoteDir: opts.remoteDir } : {}),
+        delete: Boolean(opts.delete),
+        force: Boolean(opts.force),
+        dryRun: Boolean(opts.dryRun),
+      },
+      {
+        clock: ctx.clock,
+        cwd: ctx.cwd,
+        reporter: text ?? jsonReporter,
+        connect: (a) => connect(a, opts, ctx, config),
+      },
+    );
+  } finally {
+    text?.done();
+  }
+
+  if (opts.json) {
+    const { plan, dryRun, error, ...rest } = result;
+    const out = {
+      ...rest,
+      ...(dryRun ? { dryRun, plan } : {}),
+      ...(error ? { error } : {}),
+    };
+    ctx.stdout.write(`${JSON.stringify(out)}\n`);
+  } else if (opts.dryRun) {
+    const p = result.plan ?? { upload: [], delete: [] };
+    ctx.stdout.write(`would upload ${p.upload.length}, delete ${p.delete.length}\n`);
+    for (const f of p.upload) ctx.stdout.write(`  + ${f}\n`);
+    for (const f of p.delete) ctx.stdout.write(`  - ${f}\n`);
+  } else if (ctx.verbose > 0) {
+    ctx.stdout.write(
+      `uploaded ${result.files} file(s) (${result.bytes} bytes), deleted ${result.deleted}, ${result.failed.length} failed, ${result.durationMs} ms\n`,
+    );
+  }
+
+  if (result.error) {
+    throw new OtpBackupError(result.error.code as OtpBackupError['code'], result.error.message, {
+      hint: result.error.hint,
+    });
+  }
+  if (result.failed.length) {
+    throw new OtpBackupError('partial', `${result.failed.length} file(s) failed`, {
+      hint: 'see the lines above (or "failed" in --json); run again to retry',
+    });
+  }
+  return result;
+}
+
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command('upload')
+    .description('upload files once, e.g. from a CI pipeline (secrets from the environment; never prompts)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  # SFTPGo-style FTP: PASS is the password immediately followed by the code
+  OTPBACKUP_PASSWORD=… OTPBACKUP_TOTP_SECRET=… otpbackup upload dist/ --to ftpes://deploy@files.example.org/site
+  # SFTP keyboard-interactive, host key pinned, mirror with deletes
+  otpbackup upload public/ --to sftp://deploy@host:22/var/www --host-key SHA256:… --delete
+  # ProFTPD mod_auth_otp: the code alone
+  otpbackup upload build.tar.gz --to ftp://ci@host/drop --template '\${TOTP}' --json
+  # An account from the config
+  otpbackup upload report.pdf --account nas --remote-dir reports`,
+    )
+    .argument('<src...>', 'files or directories to upload')
+    .option('--to <url>', 'target: ftp://, ftpes://, ftps:// or sftp://user@host:port/remote/dir')
+    .option('--account <name>', 'use this account from the config instead of --to')
+    .option('--remote-dir <dir>', 'with --account: remote directory (relative to the account’s)')
+    .option('--password-env <VAR>', 'environment variable holding the password (default OTPBACKUP_PASSWORD)')
+    .option(
+      '--totp-secret-env <VAR>',
+      'environment variable holding the Base32 seed (default OTPBACKUP_TOTP_SECRET)',
+    )
+    .option(
+      '--otpauth-uri-env <VAR>',
+      'environment variable holding an otpauth:// URI (default OTPBACKUP_OTPAUTH_URI)',
+    )
+    .option('--algorithm <alg>', 'sha1, sha256 or sha512')
+    .option('--digits <n>', 'code length')
+    .option('--period <seconds>', 'TOTP step')
+    .option('--hotp-counter-file <file>', 'HOTP: file holding the next counter (advanced before each login)')
+    .option(
+      '--template <template>',
+      'login template (default ${PASSWORD}${TOTP}, or ${TOTP} without a password)',
+    )
+    .option('--prompt <rule>', "sftp: keyboard-interactive rule 'REGEX=TEMPLATE' (repeatable)", collect)
+    .option('--key <file>', 'sftp: private key for publickey, then the code')
+    .option('--host-key <fingerprint>', 'sftp: accept this host key (SHA256:...; repeatable)', collect)
+    .option('--known-hosts <file>', 'sftp: known_hosts file to consult (repeatable)', collect)
+    .option('--ca <file>', 'ftps: PEM file of the CA to trust')
+    .option('--tls-fingerprint <fp>', 'ftps: accept this certificate (SHA256:AA:BB:...; repeatable)', collect)
+    .option('--otp-reuse <allow>', 'allow: the server accepts a code twice (no wait for a fresh step)')
+    .option('--delete', 'mirror: delete remote files missing locally (capped at half; --force to pass)')
+    .option('--force', 'allow deleting more than half of the remote files')
+    .option('--exclude <glob>', 'skip matching files (gitignore syntax; repeatable)', collect)
+    .option('--dry-run', 'print what would be uploaded (and deleted); change nothing')
+    .option('--json', 'print one JSON object: files, bytes, deleted, failed, durationMs')
+    .option('--no-progress', 'no progress line, even on a terminal')
+    .option('--config <path>', 'config file for --account')
+    .action(async (sources: string[], opts: UploadOptions) => {
+      await uploadCommand(sources, opts, ctx);
+    });
+}

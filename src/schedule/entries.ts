@@ -1,0 +1,83 @@
+// The text of what `otpbackup schedule` installs: a crontab line or a systemd user service + timer.
+// Pure functions; the command module does the I/O. The entries only start `otpbackup run` every few
+// minutes: which jobs are due is decided by each job's own schedule, not by cron.
+import { OtpBackupError } from '../errors.js';
+
+/** Trailing comment marking our crontab line; `sh` (which cron runs lines with) ignores it. */
+export const CRON_MARKER = '# otpbackup';
+
+export interface EntryOptions {
+  node: string;
+  bin: string;
+  /** Minutes between two `otpbackup run`s. */
+  every: number;
+  /** Passed as `run --config PATH` when set. */
+  config?: string;
+}
+
+export function parseEvery(v: string | undefined): number {
+  if (v === undefined) return 1;
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < 1 || n > 59)
+    throw new OtpBackupError('usage', `--every: expected whole minutes from 1 to 59, got "${v}"`, {
+      hint: 'each job keeps its own schedule; this is only how often otpbackup checks which are due',
+    });
+  return n;
+}
+
+/** Single-quotes for sh when needed; cron additionally treats an unescaped % as a newline. */
+function shQuote(s: string): string {
+  const q = /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+  return q.replace(/%/g, '\\%');
+}
+
+function runArgs(o: EntryOptions): string[] {
+  return [o.node, o.bin, 'run', ...(o.config ? ['--config', o.config] : [])];
+}
+
+export function cronLine(o: EntryOptions): string {
+  const minute = o.every === 1 ? '*' : `*/${o.every}`;
+  return `${minute} * * * * ${runArgs(o).map(shQuote).join(' ')} ${CRON_MARKER}`;
+}
+
+export function isOurCronLine(line: string): boolean {
+  return line.trimEnd().endsWith(CRON_MARKER);
+}
+
+/** The crontab with our line replaced (or added, or with `line` undefined removed); other lines untouched. */
+export function mergeCrontab(current: string, line: string | undefined): string {
+  const kept = current.split('\n').filter((l) => !isOurCronLine(l));
+  while (kept.length && kept[kept.length - 1] === '') kept.pop();
+  if (line !== undefined) kept.push(line);
+  return kept.length ? `${kept.join('\n')}\n` : '';
+}
+
+/** systemd ExecStart quoting: double quotes, with `%` doubled (specifier escape). */
+function sdQuote(s: string): string {
+  const q = /^[\w@+=:,./-]+$/.test(s) ? s : `"${s.replace(/(["\\])/g, '\\$1')}"`;
+  return q.replace(/%/g, '%%');
+}
+
+export function systemdUnits(o: EntryOptions): { service: string; timer: string } {
+  const service = `# Written by \`otpbackup schedule install --systemd\`.
+[Unit]
+Description=otpbackup: back up the jobs that are due
+After=network-online.target
+
+[Service]
+Type=oneshot
+ExecStart=${runArgs(o).map(sdQuote).join(' ')}
+`;
+  const timer = `# Written by \`otpbackup schedule install --systemd\`.
+[Unit]
+Description=Run otpbackup every ${o.every} minute${o.every === 1 ? '' : 's'}
+
+[Timer]
+OnCalendar=*:0/${o.every}
+Persistent=true
+
+[Install]
+WantedBy=timers.target
+`;
+  return { service, timer };
+}

@@ -29,10 +29,18 @@ export interface EngineDeps {
   scan?: (spec: ScanSpec, manifest: ManifestView, opts: ScanOptions) => Promise<ScanResult>;
   /** lstat used to detect a file changing while it is uploaded (injectable for tests). */
   statFile?: (path: string) => Promise<BigIntStats>;
+  /** Ctrl-C: files in flight finish (and are recorded); no new upload or delete starts. */
+  signal?: AbortSignal;
 }
 
 /** Errors after which further files cannot succeed: stop the job. */
 const FATAL = new Set(['auth', 'network', 'trust', 'interrupted', 'locked']);
+
+export function interrupted(): OtpBackupError {
+  return new OtpBackupError('interrupted', 'interrupted; files already sent are recorded', {
+    hint: 'run again to send the rest',
+  });
+}
 
 export function isFatal(e: unknown): boolean {
   return e instanceof OtpBackupError && FATAL.has(e.code);
@@ -211,7 +219,7 @@ export async function runJob(job: Job, deps: EngineDeps): Promise<JobResult> {
     // A pool of transport.concurrency workers; a fatal error stops new uploads.
     const queue = uploads.slice();
     const worker = async () => {
-      while (queue.length && fatal === undefined) {
+      while (queue.length && fatal === undefined && !deps.signal?.aborted) {
         const f = queue.shift()!;
         try {
           await uploadOne(f);
@@ -223,6 +231,7 @@ export async function runJob(job: Job, deps: EngineDeps): Promise<JobResult> {
     const n = Math.max(1, Math.min(transport.concurrency || 1, queue.length));
     await Promise.all(Array.from({ length: n }, worker));
     if (fatal !== undefined) throw fatal;
+    if (deps.signal?.aborted) throw interrupted();
 
     for (const rel of deletes) {
       if (!deleteRemote) {

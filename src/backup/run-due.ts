@@ -11,7 +11,7 @@ import type { ScanResult } from '../scan/types.js';
 import type { Clock } from '../schedule/clock.js';
 import type { Transport } from '../transport/types.js';
 import { type Reporter, silentReporter } from '../ui/reporter.js';
-import { isFatal, jobRemoteRoot, runJob } from './engine.js';
+import { interrupted, isFatal, jobRemoteRoot, runJob } from './engine.js';
 import { readJobState, writeJobState } from './job-state.js';
 import { appendLog } from './log.js';
 import { selectJobs } from './select.js';
@@ -29,6 +29,8 @@ export interface RunDueDeps {
   dryRun?: boolean;
   cwd?: string;
   scan?: (spec: ScanSpec, manifest: ManifestView, opts: ScanOptions) => Promise<ScanResult>;
+  /** Aborted on Ctrl-C: in-flight files finish, the rest of the run is skipped. */
+  signal?: AbortSignal;
 }
 
 export function lockPath(env: NodeJS.ProcessEnv, job: string): string {
@@ -99,6 +101,7 @@ export async function runDue(config: Config, deps: RunDueDeps): Promise<RunResul
   };
 
   for (const [accountName, group] of byAccount) {
+    if (deps.signal?.aborted) break;
     const account = config.accounts[accountName];
     const locks: Lock[] = [];
     const ready: { job: Job; manifest: Manifest }[] = [];
@@ -162,6 +165,7 @@ export async function runDue(config: Config, deps: RunDueDeps): Promise<RunResul
               dryRun: deps.dryRun,
               cwd: deps.cwd,
               scan: deps.scan,
+              signal: deps.signal,
             });
           } catch (e) {
             r = emptyResult(job.name, 'failed', asOtpError(e));
@@ -185,6 +189,11 @@ export async function runDue(config: Config, deps: RunDueDeps): Promise<RunResul
       for (const { manifest } of ready) manifest.close();
       for (const l of locks) l.release();
     }
+  }
+  // Interrupted between jobs (nothing failed): still not a success.
+  if (deps.signal?.aborted && !results.some((r) => r.error?.code === 'interrupted')) {
+    const err = interrupted();
+    return { jobs: results, exitCode: err.exitCode };
   }
   return { jobs: results, exitCode: overallExitCode(results) };
 }

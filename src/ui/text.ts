@@ -1,6 +1,7 @@
 // Text reporter: silent on success unless verbose; failures on stderr one line each; a progress
 // line on stderr only when it is a TTY and CI is unset.
 import { redact } from '../secrets/redact.js';
+import { formatBytes, ProgressLine } from './progress.js';
 import type { FileFailure, JobPlan, Reporter } from './reporter.js';
 
 export interface TextOut {
@@ -16,29 +17,19 @@ export interface TextReporterOptions {
   now?: () => number;
 }
 
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return i === 0 ? `${n} B` : `${v.toFixed(1)} ${units[i]}`;
-}
+export { formatBytes };
 
 export class TextReporter implements Reporter {
   private plans = new Map<string, JobPlan>();
-  private lastDraw = 0;
-  private drawn = false;
-  private readonly now: () => number;
+  private readonly bar: ProgressLine;
 
   constructor(private readonly o: TextReporterOptions) {
-    this.now = o.now ?? Date.now;
+    this.bar = new ProgressLine(o.stderr, o.now ?? Date.now);
   }
 
   plan(p: JobPlan): void {
     this.plans.set(p.job, p);
+    this.bar.start(p.job);
     if (this.o.verbose > 0) {
       this.o.stdout.write(
         `job ${p.job}: ${p.upload} file(s) to upload (${formatBytes(p.uploadBytes)}), ${p.delete} to delete\n`,
@@ -48,13 +39,8 @@ export class TextReporter implements Reporter {
 
   progress(job: string, doneBytes: number, doneFiles: number): void {
     if (!this.o.progress) return;
-    const t = this.now();
-    if (t - this.lastDraw < 100) return;
-    this.lastDraw = t;
     const p = this.plans.get(job);
-    const total = p ? ` of ${p.upload} (${formatBytes(doneBytes)} of ${formatBytes(p.uploadBytes)})` : '';
-    this.o.stderr.write(`\r\x1b[2K${job}: ${doneFiles}${total}`);
-    this.drawn = true;
+    this.bar.update(job, doneFiles, doneBytes, p ? { files: p.upload, bytes: p.uploadBytes } : undefined);
   }
 
   fileDone(job: string, rel: string, bytes: number): void {
@@ -75,15 +61,11 @@ export class TextReporter implements Reporter {
 
   /** Erases the progress line (call before exiting). */
   done(): void {
-    if (this.drawn) this.o.stderr.write('\r\x1b[2K');
-    this.drawn = false;
+    this.bar.clear();
   }
 
   private line(out: TextOut, s: string): void {
-    if (this.drawn) {
-      this.o.stderr.write('\r\x1b[2K');
-      this.drawn = false;
-    }
+    this.bar.clear();
     out.write(`${redact(s).replace(/[\r\n]+/g, ' ')}\n`);
   }
 }

@@ -67,6 +67,7 @@ describe('otpbackup account', () => {
       'URI',
       '--store',
       'vault',
+      '--no-test',
       '--json',
     ]);
     assert.equal(r.status, 0, r.stderr);

@@ -27,7 +27,14 @@ function complete(words: string[]): string[] {
 
 test('bash completion completes commands, subcommands and options from the live command tree', () => {
   assert.deepEqual(complete(['otpbackup', 'acc']), ['account']);
-  assert.deepEqual(complete(['otpbackup', 'account', '']), ['--help', 'add', 'list', 'remove', 'show']);
+  assert.deepEqual(complete(['otpbackup', 'account', '']), [
+    '--help',
+    'add',
+    'list',
+    'remove',
+    'show',
+    'test',
+  ]);
   assert.ok(complete(['otpbackup', 'run', '--d']).includes('--dry-run'));
   assert.ok(complete(['otpbackup', '-v', 'upload', '--to']).includes('--to'));
 });

@@ -1,6 +1,6 @@
 // `otpbackup account list|show|add|remove`. Secrets are read from environment variables named on the
 // command line (never from argv itself), stored in the keychain or vault, and the config gets only
-// references. The interactive TTY flow and the live connection test are added separately.
+// references. Unless --no-test, an account is saved only after a live login and probe file worked.
 import type { Command } from 'commander';
 import type { Account, Algorithm, Config } from '../../config/types.js';
 import { OtpBackupError, usageError } from '../../errors.js';
@@ -170,6 +170,8 @@ export interface AddOptions extends CommonOpts {
   period?: string;
   otpReuse?: string;
   test?: boolean;
+  /** PNG or JPEG holding the otpauth QR code. */
+  qr?: string;
 }
 
 function fromEnv(ctx: CliContext, flag: string, name: string): string {
@@ -213,8 +215,14 @@ export async function addAccount(name: string, opts: AddOptions, ctx: CliContext
     period: number;
     counter?: number;
   };
-  if (opts.otpauthUriEnv) {
-    const info = otp.parseOtpauthUri(fromEnv(ctx, '--otpauth-uri-env', opts.otpauthUriEnv));
+  if ([opts.totpSecretEnv, opts.otpauthUriEnv, opts.qr].filter(Boolean).length > 1)
+    throw usageError('use only one of --totp-secret-env, --otpauth-uri-env and --qr');
+  const qrText = opts.qr ? await (await import('../account-interactive.js')).readQrFile(opts.qr) : undefined;
+  if (qrText !== undefined && !/^otpauth:\/\//i.test(qrText)) {
+    seed = otp.parseSecret(qrText);
+    params = { type: opts.hotp ? 'hotp' : 'totp', algorithm: 'sha1', digits: 6, period: 30 };
+  } else if (opts.otpauthUriEnv || qrText !== undefined) {
+    const info = otp.parseOtpauthUri(qrText ?? fromEnv(ctx, '--otpauth-uri-env', opts.otpauthUriEnv!));
     seed = info.secret;
     params = { type: info.type, algorithm: info.algorithm, digits: info.digits, period: info.period };
     if (info.counter !== undefined) params.counter = info.counter;
@@ -224,7 +232,7 @@ export async function addAccount(name: string, opts: AddOptions, ctx: CliContext
   } else {
     throw usageError(
       'the one-time password seed is missing',
-      'pass --totp-secret-env VAR or --otpauth-uri-env VAR',
+      'pass --totp-secret-env VAR, --otpauth-uri-env VAR or --qr FILE',
     );
   }
   if (opts.algorithm) params.algorithm = otp.checkAlgorithm(opts.algorithm, '--algorithm');
@@ -259,11 +267,24 @@ export async function addAccount(name: string, opts: AddOptions, ctx: CliContext
       period: params.period,
       reuse: otpReuse(opts.otpReuse),
     },
-    trust: opts.trustHostKey?.length ? { hostKeys: opts.trustHostKey } : {},
+    trust: {},
   };
+  const tls = target.protocol === 'ftps' || target.protocol === 'ftps-implicit';
+  if (opts.trustHostKey?.length)
+    account.trust = tls ? { tlsFingerprints: opts.trustHostKey } : { hostKeys: opts.trustHostKey };
   if (params.type === 'hotp') account.otp.counter = params.counter ?? 0;
   if (password !== undefined) account.password = ref('password');
   otp.parseTemplate(account.template);
+
+  let tested: import('../../backup/account-test.js').ProbeResult | undefined;
+  if (opts.test !== false) {
+    // Nothing is stored before the server has accepted a login and a probe file.
+    tested = await liveTest(account, ctx, opts.trustHostKey ?? [], (ref) => {
+      if (ref === account.otp.secret) return Promise.resolve(otp.encodeBase32(seed));
+      if (ref === account.password && password !== undefined) return Promise.resolve(password);
+      return Promise.reject(new OtpBackupError('secret', `secret ${ref} is not available during the test`));
+    });
+  }
 
   const deps: import('../../secrets/resolve.js').SecretDeps = { env: ctx.env, config };
   if (ctx.stdin.isTTY) {
@@ -290,11 +311,105 @@ export async function addAccount(name: string, opts: AddOptions, ctx: CliContext
     for (const r of stored) await secrets.deleteSecret(r, deps).catch(() => {});
     throw e;
   }
-  // The live login test (default on; --no-test skips it) is wired in by the connection-test work.
-  const result = { added: name, config: config.path, store, reason, references: refsOf(account) };
+  const result = {
+    added: name,
+    config: config.path,
+    store,
+    reason,
+    references: refsOf(account),
+    tested: tested !== undefined,
+    ...(tested?.fingerprint ? { fingerprint: tested.fingerprint } : {}),
+  };
   if (opts.json) ctx.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-  else ctx.stdout.write(`added account ${name} to ${config.path}; secrets in the ${store} (${reason})\n`);
+  else {
+    ctx.stdout.write(`added account ${name} to ${config.path}; secrets in the ${store} (${reason})\n`);
+    if (tested)
+      ctx.stdout.write(
+        `login and probe file OK${tested.fingerprint ? `; server ${tested.fingerprint} (${tested.fingerprintSource})` : ''}\n`,
+      );
+  }
   return result;
+}
+
+/** Asks for what the flags left out, then adds as from flags; the typed secrets stay in this process. */
+async function addInteractive(name: string | undefined, opts: AddOptions, ctx: CliContext) {
+  const { askAccount, interruptible } = await import('../account-interactive.js');
+  const a = await askAccount({ name, template: opts.template });
+  const env: NodeJS.ProcessEnv = { ...ctx.env, OTPBACKUP_TTY_OTP: a.otp };
+  const o: AddOptions = { ...opts, url: a.url, template: a.template };
+  if (a.isUri) o.otpauthUriEnv = 'OTPBACKUP_TTY_OTP';
+  else
+    Object.assign(o, {
+      totpSecretEnv: 'OTPBACKUP_TTY_OTP',
+      algorithm: a.algorithm,
+      digits: a.digits,
+      period: a.period,
+    });
+  if (a.password !== undefined) {
+    env.OTPBACKUP_TTY_PASSWORD = a.password;
+    o.passwordEnv = 'OTPBACKUP_TTY_PASSWORD';
+  }
+  return interruptible(() => addAccount(a.name, o, { ...ctx, env }));
+}
+
+/** Asks a yes/no question on the terminal, or undefined without one. */
+function asker(ctx: CliContext): ((q: string) => Promise<boolean>) | undefined {
+  if (!ctx.stdin.isTTY || !ctx.stdout.isTTY) return undefined;
+  return async (message) => {
+    const { confirm } = await import('@inquirer/prompts');
+    return confirm({ message, default: false });
+  };
+}
+
+/** Trust the server's identity (pin, known, or asked), then log in and write+remove a probe file. */
+async function liveTest(
+  account: Account,
+  ctx: CliContext,
+  pins: string[],
+  getSecret: (ref: string) => Promise<string>,
+) {
+  const { establishTrust, probeAccount } = await import('../../backup/account-test.js');
+  await establishTrust(account, { env: ctx.env, pins, ask: asker(ctx) });
+  return probeAccount(account, { env: ctx.env, clock: ctx.clock, getSecret, log: verboseLog(ctx, account) });
+}
+
+function verboseLog(ctx: CliContext, account: Account): ((line: string) => void) | undefined {
+  return ctx.verbose > 0 ? (line) => ctx.stderr.write(`${account.name}: ${line}\n`) : undefined;
+}
+
+export async function testAccount(name: string, opts: CommonOpts, ctx: CliContext) {
+  const config = await load(ctx, opts);
+  const account = getAccount(config, name);
+  const [{ probeAccount }, { resolveSecret }] = await Promise.all([
+    import('../../backup/account-test.js'),
+    import('../../secrets/resolve.js'),
+  ]);
+  const secretDeps = { env: ctx.env, config };
+  const r = await probeAccount(account, {
+    env: ctx.env,
+    clock: ctx.clock,
+    getSecret: (ref) => resolveSecret(ref, secretDeps),
+    log: verboseLog(ctx, account),
+  });
+  if (opts.json) {
+    ctx.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+    return r;
+  }
+  const lines = [`account ${r.account}: login and probe file OK (${r.server})`];
+  for (const [i, p] of r.prompts.entries())
+    lines.push(
+      `prompt ${i + 1}:     ${JSON.stringify(p.prompt)} answered by ${p.rule}${p.usesCode ? ' (with the code)' : ''}`,
+    );
+  if (r.secondsLeftInStep !== undefined)
+    lines.push(`step left:    ${r.secondsLeftInStep} s of the TOTP step at login`);
+  lines.push(`login:        ${r.loginMs} ms`, `round trip:   ${r.rttMs} ms`);
+  if (r.clockOffsetSeconds !== undefined)
+    lines.push(
+      `clock offset: ${r.clockOffsetSeconds > 0 ? '+' : ''}${r.clockOffsetSeconds} s (server minus local, from the probe file's mtime)`,
+    );
+  if (r.fingerprint) lines.push(`fingerprint:  ${r.fingerprint} (${r.fingerprintSource})`);
+  ctx.stdout.write(`${lines.join('\n')}\n`);
+  return r;
 }
 
 export function register(program: Command, ctx: CliContext): void {
@@ -359,8 +474,26 @@ Examples:
       await removeAccountCommand(name, opts, ctx);
     });
   account
-    .command('add <name>')
-    .description('add an account from flags; secrets are read from the named environment variables')
+    .command('test <name>')
+    .description('log in, write and remove a probe file, and report prompts, timing and clock offset')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  otpbackup account test nas
+  otpbackup account test nas --json
+`,
+    )
+    .option('--json', 'print JSON')
+    .option('--config <path>', CONFIG_HELP)
+    .action(async (name: string, opts: CommonOpts) => {
+      await testAccount(name, opts, ctx);
+    });
+  account
+    .command('add [name]')
+    .description(
+      'add an account from flags (secrets from the named environment variables), or interactively on a terminal',
+    )
     .addHelpText(
       'after',
       `
@@ -371,15 +504,16 @@ Examples:
   OTPAUTH='otpauth://totp/…' otpbackup account add box --url sftp://me@box/ --otpauth-uri-env OTPAUTH
 `,
     )
-    .requiredOption('--url <url>', 'ftp://, ftpes://, ftps:// or sftp://user@host[:port][/dir]')
+    .option('--url <url>', 'ftp://, ftpes://, ftps:// or sftp://user@host[:port][/dir]')
     .option('--password-env <VAR>', 'environment variable holding the static password')
     .option('--totp-secret-env <VAR>', 'environment variable holding the Base32 seed')
     .option('--otpauth-uri-env <VAR>', 'environment variable holding an otpauth:// URI')
+    .option('--qr <file>', 'PNG or JPEG image of the otpauth:// QR code')
     .option('--hotp', 'the seed is for HOTP (counter based), with --totp-secret-env')
     .option('--template <template>', 'login template, e.g. "${PASSWORD}${TOTP}"')
     .option(
       '--trust-host-key <SHA256:...>',
-      'accept this SSH host key fingerprint (repeatable)',
+      'accept this SSH host key / TLS certificate fingerprint (repeatable)',
       (v: string, prev: string[] = []) => [...prev, v],
     )
     .option('--store <store>', 'keychain or vault (default: keychain when a Secret Service answers)')
@@ -390,10 +524,18 @@ Examples:
       '--otp-reuse <policy>',
       'forbid (default) or allow: the server accepts the same code twice (ProFTPD TOTP)',
     )
-    .option('--no-test', 'do not try to log in')
+    .option('--no-test', 'save without logging in and writing a probe file first')
     .option('--json', 'print JSON')
     .option('--config <path>', CONFIG_HELP)
-    .action(async (name: string, opts: AddOptions) => {
+    .action(async (name: string | undefined, opts: AddOptions) => {
+      const incomplete = !name || !opts.url || (!opts.totpSecretEnv && !opts.otpauthUriEnv && !opts.qr);
+      if (incomplete && ctx.stdin.isTTY && ctx.stdout.isTTY) {
+        await addInteractive(name, opts, ctx);
+        return;
+      }
+      if (!name)
+        throw usageError('account add: the account name is missing', 'otpbackup account add NAME --url ...');
+      if (!opts.url) throw usageError('account add: --url is missing', 'or run it on a terminal to be asked');
       await addAccount(name, opts, ctx);
     });
 }

@@ -11,6 +11,7 @@ import { register as registerSchedule } from './schedule.js';
 import { register as registerStatus } from './status.js';
 import { register as registerTemplate } from './template.js';
 import { register as registerUpload } from './upload.js';
+import { register as registerWatch } from './watch.js';
 
 export function registerCommands(program: Command, ctx: CliContext): void {
   registerAccount(program, ctx);
@@ -22,4 +23,5 @@ export function registerCommands(program: Command, ctx: CliContext): void {
   registerStatus(program, ctx);
   registerTemplate(program, ctx);
   registerUpload(program, ctx);
+  registerWatch(program, ctx);
 }

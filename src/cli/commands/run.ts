@@ -17,7 +17,7 @@ export interface RunOptions {
 }
 
 /** Logs in to an account: credentials and the one-time code are computed inside connect(). */
-async function connectAccount(account: Account, config: Config, ctx: CliContext): Promise<Transport> {
+export async function connectAccount(account: Account, config: Config, ctx: CliContext): Promise<Transport> {
   const [{ createTransport, createCredentialSource }, { resolveSecret }] = await Promise.all([
     import('../../transport/index.js'),
     import('../../secrets/resolve.js'),
@@ -73,9 +73,11 @@ export async function runCommand(opts: RunOptions, ctx: CliContext): Promise<Run
         verbose: ctx.verbose,
         progress: isInteractive(ctx),
       });
+  const stop = onInterrupt(ctx);
   let result: RunResult;
   try {
     result = await runDue(config, {
+      signal: stop.signal,
       env: ctx.env,
       clock: ctx.clock,
       reporter: text ?? jsonReporter,
@@ -86,6 +88,7 @@ export async function runCommand(opts: RunOptions, ctx: CliContext): Promise<Run
       cwd: ctx.cwd,
     });
   } finally {
+    stop.dispose();
     text?.done();
   }
 
@@ -110,9 +113,37 @@ export async function runCommand(opts: RunOptions, ctx: CliContext): Promise<Run
   return result;
 }
 
+/**
+ * Ctrl-C / SIGTERM: the first one aborts the run (files in flight finish and are recorded);
+ * a second one exits at once with 130, leaving only temp names the next run cleans up.
+ */
+export function onInterrupt(ctx: CliContext): { signal: AbortSignal; dispose(): void } {
+  const ac = new AbortController();
+  const handler = () => {
+    if (ac.signal.aborted) process.exit(130);
+    ac.abort();
+    if (isInteractive(ctx))
+      ctx.stderr.write('\rinterrupted: finishing the files in flight (Ctrl-C again to quit now)\n');
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return {
+    signal: ac.signal,
+    dispose: () => {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+    },
+  };
+}
+
 /** The error main() prints and maps to the exit code; other failed jobs get their own line first. */
 function summaryError(result: RunResult, ctx: CliContext, json: boolean): OtpBackupError {
   const errored = result.jobs.filter((r) => r.error);
+  if (result.exitCode === 130 && !errored.some((r) => r.error?.code === 'interrupted')) {
+    return new OtpBackupError('interrupted', 'interrupted; files already sent are recorded', {
+      hint: 'run again to send the rest',
+    });
+  }
   for (const r of errored.slice(1)) {
     if (!json) ctx.stderr.write(`otpbackup: job ${r.job}: ${r.error?.message}\n`);
   }

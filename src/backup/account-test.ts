@@ -1,0 +1,277 @@
+// The live connection test behind `account test` and `account add`: log in through the normal path,
+// write and remove a probe file, and report what a user needs to debug a login (prompts and the rules
+// that answered them, time left in the TOTP step, round trip, server clock offset, host identity).
+// Nothing here ever holds a code in its result.
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join as localJoin } from 'node:path';
+import type { TLSSocket } from 'node:tls';
+import type { Account } from '../config/types.js';
+import { OtpBackupError } from '../errors.js';
+import { stepStartMs } from '../otp/index.js';
+import type { Clock } from '../schedule/clock.js';
+import { createTransport } from '../transport/index.js';
+import { createCredentialSource } from '../transport/login.js';
+import type { PromptLogEntry } from '../transport/prompts.js';
+import { join } from '../transport/remote-path.js';
+
+export interface ProbeDeps {
+  env: NodeJS.ProcessEnv;
+  clock: Clock;
+  getSecret: (ref: string) => Promise<string>;
+  trustHostKeys?: string[];
+  log?: (line: string) => void;
+}
+
+export interface ProbeResult {
+  account: string;
+  server: string;
+  ok: true;
+  /** Keyboard-interactive prompts in order and the rule that answered each (SFTP only). */
+  prompts: PromptLogEntry[];
+  /** Seconds left in the TOTP step whose code was used, when the login was made. */
+  secondsLeftInStep?: number;
+  loginMs: number;
+  /** Round trip of one stat of the probe file. */
+  rttMs: number;
+  /** Server clock minus local clock, from the probe file's mtime (whole seconds; FTP MDTM/MLST, SFTP stat). */
+  clockOffsetSeconds?: number;
+  /** SSH host key or TLS certificate fingerprint. */
+  fingerprint?: string;
+  fingerprintSource?: string;
+  probe: string;
+}
+
+/** Logs in, writes and removes a probe file in the account's remote dir. Throws OtpBackupError on failure. */
+export async function probeAccount(account: Account, deps: ProbeDeps): Promise<ProbeResult> {
+  const { clock } = deps;
+  const inner = createCredentialSource({
+    account,
+    env: deps.env,
+    clock,
+    getSecret: deps.getSecret,
+    log: deps.log,
+  });
+  let secondsLeft: number | undefined;
+  const credentials: typeof inner = {
+    next: async (signal) => {
+      const c = await inner.next(signal);
+      if (c.step !== undefined && account.otp.type === 'totp') {
+        const end = stepStartMs(c.step + 1, account.otp.period, account.otp.t0);
+        secondsLeft = Math.max(0, Math.round((end - clock.now()) / 1000));
+      }
+      return c;
+    },
+    failed: (r) => inner.failed(r),
+    succeeded: () => inner.succeeded(),
+  };
+  const transport = await createTransport(account, {
+    credentials,
+    clock,
+    env: deps.env,
+    getSecret: deps.getSecret,
+    log: deps.log,
+    trustHostKeys: deps.trustHostKeys,
+  });
+  const tmp = await mkdtemp(localJoin(tmpdir(), 'otpbackup-probe-'));
+  try {
+    const t0 = Date.now();
+    await transport.connect();
+    const loginMs = Date.now() - t0;
+    const name = `.otpbackup-probe-${randomBytes(6).toString('hex')}`;
+    const remote = join(account.remoteDir, name);
+    const local = localJoin(tmp, name);
+    await writeFile(local, 'otpbackup connection test\n');
+    await transport.mkdirp(account.remoteDir);
+    const before = clock.now();
+    await transport.put(local, remote, { size: 26 });
+    const after = clock.now();
+    const s0 = Date.now();
+    const st = await transport.stat(remote);
+    const rttMs = Date.now() - s0;
+    if (!st) throw new OtpBackupError('remote', `probe file ${remote} is missing right after the upload`);
+    await transport.remove(remote);
+    const result: ProbeResult = {
+      account: account.name,
+      server: `${account.protocol}://${account.user}@${account.host}:${account.port}`,
+      ok: true,
+      prompts: [],
+      loginMs,
+      rttMs,
+      probe: remote,
+    };
+    if (secondsLeft !== undefined) result.secondsLeftInStep = secondsLeft;
+    if (st.mtime) {
+      // mtimes have whole-second resolution; compare with the middle of the upload.
+      const offset = Math.round((st.mtime.getTime() - (before + after) / 2) / 1000);
+      result.clockOffsetSeconds = offset === 0 ? 0 : offset;
+    }
+    const sftp = transport as {
+      promptLog?: PromptLogEntry[];
+      hostKey?: { fingerprint: string; source: string };
+    };
+    if (sftp.promptLog) result.prompts = [...sftp.promptLog];
+    if (sftp.hostKey) {
+      result.fingerprint = sftp.hostKey.fingerprint;
+      result.fingerprintSource = sftp.hostKey.source;
+    } else if (account.protocol === 'ftps' || account.protocol === 'ftps-implicit') {
+      // The FTP transport keeps its certificate to itself; a second handshake (no login) shows it.
+      const id = await fetchServerIdentity(account).catch(() => undefined);
+      if (id) {
+        result.fingerprint = id.fingerprint;
+        result.fingerprintSource = id.authorized
+          ? 'CA'
+          : account.trust.tlsFingerprints?.length
+            ? 'pinned'
+            : 'unverified';
+      }
+    }
+    return result;
+  } finally {
+    await transport.close().catch(() => {});
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+export interface ServerIdentity {
+  kind: 'ssh-host-key' | 'tls-certificate';
+  fingerprint: string;
+  keyType?: string;
+  keyBlob?: Buffer;
+  /** TLS: the certificate chains to a trusted CA (system roots or trust.ca) for this host. */
+  authorized?: boolean;
+}
+
+/** The server's host key or certificate, fetched without logging in (so no one-time code is spent). */
+export async function fetchServerIdentity(account: Account): Promise<ServerIdentity | undefined> {
+  const timeout = (account.timeout ?? 30) * 1000;
+  if (account.protocol === 'sftp') {
+    const [{ default: ssh2 }, { fingerprintOf, keyTypeOf }] = await Promise.all([
+      import('ssh2'),
+      import('../transport/hostkeys.js'),
+    ]);
+    return new Promise((resolve, reject) => {
+      const client = new ssh2.Client();
+      let seen: ServerIdentity | undefined;
+      const done = () => {
+        client.end();
+        if (seen) resolve(seen);
+        else
+          reject(
+            new OtpBackupError('network', `cannot reach ${account.host}:${account.port} over SSH`, {
+              retryable: true,
+              hint: 'check the host and port',
+            }),
+          );
+      };
+      client.on('error', done);
+      client.on('close', done);
+      client.connect({
+        host: account.host,
+        port: account.port,
+        username: account.user,
+        readyTimeout: timeout,
+        hostVerifier: (key: Buffer) => {
+          seen = {
+            kind: 'ssh-host-key',
+            fingerprint: fingerprintOf(key),
+            keyType: keyTypeOf(key),
+            keyBlob: key,
+          };
+          return false; // stop before authentication
+        },
+      });
+    });
+  }
+  if (account.protocol !== 'ftps' && account.protocol !== 'ftps-implicit') return undefined;
+  const { Client } = await import('basic-ftp');
+  const { readFileSync } = await import('node:fs');
+  const { rootCertificates } = await import('node:tls');
+  const client = new Client(timeout);
+  const tls: import('node:tls').ConnectionOptions = { host: account.host, rejectUnauthorized: false };
+  if (isIP(account.host) === 0) tls.servername = account.host;
+  if (account.trust?.ca) tls.ca = [...rootCertificates, readFileSync(account.trust.ca, 'utf8')];
+  try {
+    if (account.protocol === 'ftps-implicit')
+      await client.connectImplicitTLS(account.host, account.port, tls);
+    else {
+      await client.connect(account.host, account.port);
+      await client.useTLS(tls);
+    }
+    const socket = client.ftp.socket as TLSSocket;
+    const cert = socket.getPeerCertificate();
+    return {
+      kind: 'tls-certificate',
+      fingerprint: `SHA256:${cert.fingerprint256}`,
+      authorized: socket.authorized,
+    };
+  } catch (e) {
+    throw new OtpBackupError(
+      'network',
+      `cannot fetch the TLS certificate of ${account.host}:${account.port}: ${(e as Error).message}`,
+      { retryable: true, cause: e },
+    );
+  } finally {
+    client.close();
+  }
+}
+
+/**
+ * Makes sure the server's host key / certificate is trusted before the first login of a new account:
+ * already known, pinned with --trust-host-key (must match), or confirmed by the user on a terminal.
+ * A newly trusted fingerprint is pinned in `account.trust`. Without a terminal an unknown identity is
+ * refused naming the fingerprint and the flag to pass.
+ */
+export async function establishTrust(
+  account: Account,
+  opts: { env: NodeJS.ProcessEnv; pins: string[]; ask?: (question: string) => Promise<boolean> },
+): Promise<ServerIdentity | undefined> {
+  const id = await fetchServerIdentity(account);
+  if (!id) return undefined;
+  const [hk, ftp] = await Promise.all([import('../transport/hostkeys.js'), import('../transport/ftp.js')]);
+  // SSH fingerprints are case-sensitive Base64; TLS ones hex, written with or without colons.
+  const normalizeFingerprint =
+    id.kind === 'ssh-host-key' ? hk.normalizeFingerprint : ftp.normalizeFingerprint;
+  const where = `${account.host}:${account.port}`;
+  const what = id.kind === 'ssh-host-key' ? `host key (${id.keyType})` : 'TLS certificate';
+  const pins = opts.pins.map(normalizeFingerprint);
+  const pin = () => {
+    if (id.kind === 'ssh-host-key') account.trust.hostKeys = [id.fingerprint];
+    else account.trust.tlsFingerprints = [id.fingerprint];
+  };
+  if (pins.length) {
+    if (!pins.includes(normalizeFingerprint(id.fingerprint)))
+      throw new OtpBackupError(
+        'trust',
+        `${what} of ${where} is ${id.fingerprint}, which does not match --trust-host-key`,
+        {
+          hint: 'the server is not the one you expected, or the fingerprint was copied wrongly; ask its administrator',
+        },
+      );
+    pin();
+    return id;
+  }
+  if (id.kind === 'ssh-host-key') {
+    try {
+      hk.verifyHostKey(id.keyBlob!, {
+        host: account.host,
+        port: account.port,
+        env: opts.env,
+        trust: account.trust,
+      });
+      return id; // already in known_hosts
+    } catch (e) {
+      // A changed or revoked key is never offered for trust here.
+      if (!(e instanceof OtpBackupError) || !/is not trusted/.test(e.message)) throw e;
+    }
+  } else if (id.authorized) return id;
+  if (opts.ask && (await opts.ask(`Trust this ${what} of ${where}? (${id.fingerprint})`))) {
+    pin();
+    return id;
+  }
+  throw new OtpBackupError('trust', `${what} of ${where} is not trusted: ${id.fingerprint}`, {
+    hint: `check it with the server's administrator, then run again with --trust-host-key ${id.fingerprint}`,
+  });
+}

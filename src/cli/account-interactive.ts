@@ -1,0 +1,193 @@
+// Interactive `account add` on a terminal: asks for what the flags did not give. Secrets are typed
+// masked and handed on in memory only (never argv, never the environment of another process).
+// Ctrl-C at any prompt ends with 'interrupted' (exit 130) before anything is stored.
+import type { Protocol } from '../config/types.js';
+import { OtpBackupError } from '../errors.js';
+
+export interface InteractiveAnswers {
+  name: string;
+  url: string;
+  password?: string;
+  /** Base32 seed or otpauth:// URI, as typed. */
+  otp: string;
+  isUri: boolean;
+  algorithm?: string;
+  digits?: string;
+  period?: string;
+  template: string;
+}
+
+const DEFAULT_PORTS: Record<Protocol, number> = { sftp: 22, ftps: 21, 'ftps-implicit': 990, ftp: 21 };
+const SCHEMES: Record<Protocol, string> = {
+  sftp: 'sftp',
+  ftps: 'ftpes',
+  'ftps-implicit': 'ftps',
+  ftp: 'ftp',
+};
+
+function isExitPrompt(e: unknown): boolean {
+  return e instanceof Error && (e.name === 'ExitPromptError' || e.name === 'AbortPromptError');
+}
+
+/** Runs fn, turning the prompt library's Ctrl-C into our 'interrupted' error. */
+export async function interruptible<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (isExitPrompt(e)) throw new OtpBackupError('interrupted', 'interrupted; nothing was saved');
+    throw e;
+  }
+}
+
+export async function askAccount(given: { name?: string; template?: string }): Promise<InteractiveAnswers> {
+  const [{ input, password, select }, otp, { NAME_RE }] = await Promise.all([
+    import('@inquirer/prompts'),
+    import('../otp/index.js'),
+    import('../config/schema.js'),
+  ]);
+  return interruptible(async () => {
+    const name =
+      given.name ??
+      (await input({
+        message: 'Account name:',
+        validate: (v) => NAME_RE.test(v) || 'letters, digits, ".", "_" and "-"',
+      }));
+    const protocol = await select<Protocol>({
+      message: 'Protocol:',
+      choices: [
+        { name: 'SFTP (SSH)', value: 'sftp' },
+        { name: 'FTPS (explicit, AUTH TLS)', value: 'ftps' },
+        { name: 'FTPS (implicit, port 990)', value: 'ftps-implicit' },
+        { name: 'FTP (unencrypted)', value: 'ftp' },
+      ],
+    });
+    const host = await input({
+      message: 'Host:',
+      validate: (v) => /^[\w.:-]+$/.test(v) || 'a host name or address',
+    });
+    const port = await input({
+      message: 'Port:',
+      default: String(DEFAULT_PORTS[protocol]),
+      validate: (v) => (/^\d+$/.test(v) && +v > 0 && +v < 65536) || 'a port number',
+    });
+    const user = await input({ message: 'User:', validate: (v) => /^[^\s@/:]+$/.test(v) || 'a user name' });
+    const remoteDir = await input({ message: 'Remote directory:', default: '.' });
+    let pw: string | undefined;
+    for (;;) {
+      const a = await password({
+        message: 'Password (empty if the code alone is the password):',
+        mask: true,
+      });
+      if (!a) break;
+      if ((await password({ message: 'Repeat the password:', mask: true })) === a) {
+        pw = a;
+        break;
+      }
+      process.stderr.write('The passwords differ; try again.\n');
+    }
+    const seed = await password({
+      message: 'OTP: Base32 seed or otpauth:// URI:',
+      mask: true,
+      validate: (v) => {
+        try {
+          if (/^otpauth:\/\//i.test(v.trim())) otp.parseOtpauthUri(v.trim());
+          else otp.parseSecret(v);
+          return true;
+        } catch (e) {
+          return (e as Error).message;
+        }
+      },
+    });
+    const isUri = /^otpauth:\/\//i.test(seed.trim());
+    const out: InteractiveAnswers = {
+      name,
+      url: `${SCHEMES[protocol]}://${encodeURIComponent(user)}@${host.includes(':') ? `[${host}]` : host}:${port}/${remoteDir === '.' ? '' : remoteDir.replace(/^\/+/, '')}`,
+      otp: seed.trim(),
+      isUri,
+      template: given.template ?? '',
+    };
+    if (pw !== undefined) out.password = pw;
+    let digits = 6;
+    if (!isUri) {
+      out.algorithm = await select({
+        message: 'Algorithm:',
+        choices: [
+          { name: 'SHA-1 (most servers)', value: 'sha1' },
+          { name: 'SHA-256', value: 'sha256' },
+          { name: 'SHA-512', value: 'sha512' },
+        ],
+      });
+      out.digits = await input({
+        message: 'Digits:',
+        default: '6',
+        validate: (v) => /^(6|7|8|9|10)$/.test(v) || '6 to 10',
+      });
+      out.period = await input({
+        message: 'Period (seconds):',
+        default: '30',
+        validate: (v) => /^\d+$/.test(v) || 'seconds',
+      });
+      digits = Number(out.digits);
+    } else digits = otp.parseOtpauthUri(out.otp).digits;
+    if (!given.template) {
+      const lengths = {
+        PASSWORD: pw?.length ?? 8,
+        TOTP: digits,
+        OTP: digits,
+        HOTP: digits,
+        USER: user.length,
+      };
+      const presets = otp.TEMPLATE_PRESETS.filter(
+        (p) => pw !== undefined || !p.template.includes('${PASSWORD}'),
+      );
+      out.template = await select({
+        message: 'What the server expects as the password:',
+        choices: presets.map((p) => ({
+          name: `${p.description}   ${otp.previewTemplate(p.template, lengths)}`,
+          value: p.template,
+        })),
+      });
+    }
+    return out;
+  });
+}
+
+/** The text of the QR code in a PNG or JPEG file (an otpauth:// URI, usually). Never echoed. */
+export async function readQrFile(path: string): Promise<string> {
+  const { readFile } = await import('node:fs/promises');
+  let buf: Buffer;
+  try {
+    buf = await readFile(path);
+  } catch (e) {
+    throw new OtpBackupError(
+      'usage',
+      `--qr: cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
+  }
+  let image: { data: Uint8Array; width: number; height: number };
+  try {
+    if (buf.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) {
+      const { PNG } = (await import('pngjs')).default;
+      image = PNG.sync.read(buf);
+    } else if (buf[0] === 0xff && buf[1] === 0xd8) {
+      const jpeg = (await import('jpeg-js')).default;
+      image = jpeg.decode(buf, { useTArray: true, formatAsRGBA: true });
+    } else {
+      throw new OtpBackupError('usage', `--qr: ${path} is neither a PNG nor a JPEG image`, {
+        hint: 'save the QR code as a PNG (a screenshot will do)',
+      });
+    }
+  } catch (e) {
+    if (e instanceof OtpBackupError) throw e;
+    throw new OtpBackupError('usage', `--qr: ${path} is not a readable image (${(e as Error).message})`);
+  }
+  // jsqr is CommonJS: at run time (and in its types) the function is also the default's default.
+  const jsQR = (await import('jsqr')).default.default;
+  const data = new Uint8ClampedArray(image.data.buffer, image.data.byteOffset, image.data.byteLength);
+  const code = jsQR(data, image.width, image.height);
+  if (!code?.data)
+    throw new OtpBackupError('usage', `--qr: no QR code found in ${path}`, {
+      hint: 'crop the image to the QR code, or pass the seed with --totp-secret-env',
+    });
+  return code.data.trim();
+}

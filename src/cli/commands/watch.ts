@@ -1,0 +1,123 @@
+// `otpbackup watch`: back up jobs as their sources change. One login per account for the whole
+// session; Ctrl-C / SIGTERM finishes the files in flight, records them and exits 0.
+import type { Command } from 'commander';
+import type { Job } from '../../config/types.js';
+import { OtpBackupError, usageError } from '../../errors.js';
+import { type CliContext, isInteractive } from '../context.js';
+
+export interface WatchOptions {
+  job?: string[];
+  quietMs?: string;
+  initial?: boolean;
+  config?: string;
+}
+
+function parseQuiet(v: string | undefined): number {
+  if (v === undefined) return 2000;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 3_600_000) {
+    throw usageError(
+      `--quiet-ms: "${v}" is not a whole number of milliseconds`,
+      'for example --quiet-ms 2000',
+    );
+  }
+  return n;
+}
+
+export async function watchCommand(opts: WatchOptions, ctx: CliContext): Promise<void> {
+  const quietMs = parseQuiet(opts.quietMs);
+  const { loadConfig } = await import('../../config/load.js');
+  const config = await loadConfig(ctx.env, opts.config);
+  const names = opts.job?.length ? opts.job : Object.keys(config.jobs);
+  if (names.length === 0) {
+    throw new OtpBackupError('config', `no jobs are defined in ${config.path}`, {
+      hint: 'add one with: otpbackup job add',
+    });
+  }
+  const jobs: Job[] = names.map((n) => {
+    const j = config.jobs[n];
+    if (!j)
+      throw usageError(
+        `unknown job "${n}"`,
+        `jobs in ${config.path}: ${Object.keys(config.jobs).join(', ')}`,
+      );
+    return j;
+  });
+
+  const [{ watchJobs }, { TextReporter }, { connectAccount, onInterrupt }] = await Promise.all([
+    import('../../backup/watch.js'),
+    import('../../ui/text.js'),
+    import('./run.js'),
+  ]);
+  const text = new TextReporter({
+    stdout: ctx.stdout,
+    stderr: ctx.stderr,
+    verbose: ctx.verbose,
+    progress: isInteractive(ctx),
+  });
+  const stop = onInterrupt(ctx);
+  if (ctx.verbose > 0) ctx.stdout.write(`watching ${jobs.map((j) => j.name).join(', ')} (Ctrl-C to stop)\n`);
+  try {
+    await watchJobs(config, jobs, {
+      env: ctx.env,
+      clock: ctx.clock,
+      reporter: text,
+      connect: (account) => connectAccount(account, config, ctx),
+      cwd: ctx.cwd,
+      signal: stop.signal,
+      quietMs,
+      initialRun: opts.initial !== false,
+      onResult: (job, result) => {
+        text.done();
+        const r = result.jobs[0];
+        if (!r) return;
+        if (r.error && r.error.code !== 'interrupted') {
+          ctx.stderr.write(`otpbackup: job ${job}: ${r.error.message}\n`);
+        }
+        if (ctx.verbose > 0) {
+          ctx.stdout.write(
+            `job ${job}: ${r.outcome}, ${r.files} uploaded (${r.bytes} bytes), ${r.deleted} deleted, ${r.failed.length} failed\n`,
+          );
+        }
+      },
+      onError: (job, e) => {
+        text.done();
+        ctx.stderr.write(`otpbackup: job ${job}: ${e instanceof Error ? e.message : String(e)}\n`);
+      },
+    });
+  } finally {
+    stop.dispose();
+    text.done();
+  }
+}
+
+function collect(v: string, prev: string[] = []): string[] {
+  return [...prev, v];
+}
+
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command('watch')
+    .description('back up jobs whenever their sources change (runs every job once at start)')
+    .addHelpText(
+      'after',
+      `
+Every job (or each --job) is run once at start to catch up, then again after its sources
+have been quiet for --quiet-ms. One login per account is kept for the whole session; a lost
+connection logs in again with a fresh code. Ctrl-C finishes the file in flight and exits 0.
+
+Examples:
+  otpbackup watch                          # all jobs
+  otpbackup watch --job documents -v       # one job, say what it did
+  otpbackup watch --job a --job b --quiet-ms 10000
+  otpbackup watch --no-initial             # only changes from now on
+`,
+    )
+    .option('--job <name>', 'watch this job (repeatable; default: all jobs)', collect)
+    .option('--quiet-ms <ms>', 'wait this long after the last change before backing up', '2000')
+    .option('--no-initial', 'skip the catch-up run at start')
+    .option('--config <path>', 'config file (default: $OTPBACKUP_CONFIG or ~/.config/otpbackup/config.yaml)')
+    .action(async (opts: WatchOptions) => {
+      await watchCommand(opts, ctx);
+    });
+}

@@ -1,0 +1,116 @@
+// `otpbackup watch` end to end: the built CLI watches a job against the real ProFTPD (FTP, TOTP).
+// Files created and modified land on the server's disk, excluded ones do not, the whole session
+// logs in once, and SIGTERM ends it with exit 0 and everything recorded in the manifest.
+// Skipped locally when ProFTPD is missing; a failure when CI=true.
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { saveJob } from '../../src/config/save.js';
+import { type ProftpdHandle, proftpdUnavailable, startProftpd } from '../servers/proftpd.js';
+import { allowReuse, cli, readTree, type Sandbox, sandbox, start } from './e2e-helpers.js';
+
+const missing = proftpdUnavailable();
+if (missing && process.env.CI === 'true') throw new Error(`CI=true but ProFTPD cannot run: ${missing}`);
+
+let server: ProftpdHandle;
+let box: Sandbox;
+
+before(async () => {
+  if (missing) return;
+  server = await startProftpd();
+  box = sandbox('otpbackup-watch-');
+});
+after(async () => {
+  await server?.stop();
+  box?.cleanup();
+});
+
+/** Successful FTP logins so far, from ProFTPD's system log. */
+function logins(): number {
+  const log = readFileSync(join(server.dir, 'log', 'system.log'), 'utf8');
+  return log.split('\n').filter((l) => l.includes('Login successful')).length;
+}
+
+async function until(what: string, ok: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+test('watch uploads changes over one login and stops cleanly on SIGTERM', { skip: missing }, async () => {
+  const u = server.users.totp;
+  const add = await cli(
+    [
+      'account',
+      'add',
+      'w',
+      '--url',
+      `ftp://${u.name}@127.0.0.1:${server.ports.ftp}/`,
+      '--totp-secret-env',
+      'S',
+      '--store',
+      'vault',
+      '--no-test',
+      '--template',
+      '${OTP}',
+    ],
+    { ...box.env, S: u.secret },
+  );
+  assert.equal(add.status, 0, add.stderr);
+  await allowReuse(box.env, 'w');
+  const src = join(box.dir, 'src');
+  await mkdir(join(src, 'sub'), { recursive: true });
+  writeFileSync(join(src, 'a.txt'), 'first\n');
+  await saveJob(box.env, undefined, {
+    name: 'w',
+    account: 'w',
+    sources: [src],
+    exclude: ['*.log'],
+    remoteDir: 'watched',
+    schedule: '0 3 * * *',
+    symlinks: 'skip',
+    mode: 'mirror',
+    delete: true,
+    checksum: false,
+  });
+  const remote = join(server.home(u.name), 'watched');
+  const before = logins();
+
+  const w = start(['watch', '--job', 'w', '--quiet-ms', '300'], box.env);
+  try {
+    const remoteText = (rel: string) =>
+      existsSync(remote) ? readTree(remote).get(rel)?.toString() : undefined;
+    await until('the catch-up run', () => remoteText('a.txt') === 'first\n');
+
+    writeFileSync(join(src, 'a.txt'), 'second\n');
+    writeFileSync(join(src, 'sub/b.txt'), 'bravo\n');
+    writeFileSync(join(src, 'skip.log'), 'excluded\n');
+    await until(
+      'the changes',
+      () => remoteText('a.txt') === 'second\n' && remoteText('sub/b.txt') === 'bravo\n',
+    );
+    await sleep(200);
+    writeFileSync(join(src, 'sub/c.txt'), 'charlie\n');
+    await until('a later change', () => remoteText('sub/c.txt') === 'charlie\n');
+
+    assert.equal(readTree(remote).has('skip.log'), false, 'excluded file not uploaded');
+    assert.equal(logins() - before, 1, 'one login for the whole session');
+  } finally {
+    w.child.kill('SIGTERM');
+  }
+  const r = await w.done;
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(!r.stdout.includes(u.secret) && !r.stderr.includes(u.secret), 'no secret in the output');
+
+  // Everything sent was recorded: a run now has nothing to upload.
+  const again = await cli(['run', '--job', 'w', '--json'], box.env);
+  assert.equal(again.status, 0, again.stderr);
+  const job = JSON.parse(again.stdout).jobs[0];
+  assert.equal(job.files, 0);
+  assert.equal(job.unchanged, 3);
+});

@@ -67,13 +67,11 @@ function leafDirs(dirs: Set<string>): string[] {
   });
 }
 
-export async function runJob(job: Job, deps: EngineDeps): Promise<JobResult> {
-  const started = deps.clock.now();
-  const reporter = deps.reporter ?? silentReporter;
-  const statFile = deps.statFile ?? ((p: string) => lstat(p, { bigint: true }));
-  const result: JobResult = {
-    job: job.name,
-    outcome: 'ok',
+/** A result with nothing done yet; also what a job that never started reports. */
+export function emptyResult(job: string, outcome: JobResult['outcome'], err?: OtpBackupError): JobResult {
+  return {
+    job,
+    outcome,
     files: 0,
     bytes: 0,
     skipped: 0,
@@ -82,7 +80,17 @@ export async function runJob(job: Job, deps: EngineDeps): Promise<JobResult> {
     unchanged: 0,
     failed: [],
     durationMs: 0,
+    ...(err
+      ? { error: { code: err.code, message: err.message, ...(err.hint ? { hint: err.hint } : {}) } }
+      : {}),
   };
+}
+
+export async function runJob(job: Job, deps: EngineDeps): Promise<JobResult> {
+  const started = deps.clock.now();
+  const reporter = deps.reporter ?? silentReporter;
+  const statFile = deps.statFile ?? ((p: string) => lstat(p, { bigint: true }));
+  const result = emptyResult(job.name, 'ok');
   const fail = (path: string, reason: string) => {
     const f = { path, reason };
     result.failed.push(f);

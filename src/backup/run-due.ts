@@ -11,7 +11,7 @@ import type { ScanResult } from '../scan/types.js';
 import type { Clock } from '../schedule/clock.js';
 import type { Transport } from '../transport/types.js';
 import { type Reporter, silentReporter } from '../ui/reporter.js';
-import { interrupted, isFatal, jobRemoteRoot, runJob } from './engine.js';
+import { emptyResult, interrupted, isFatal, jobRemoteRoot, runJob } from './engine.js';
 import { readJobState, writeJobState } from './job-state.js';
 import { appendLog } from './log.js';
 import { selectJobs } from './select.js';
@@ -35,24 +35,6 @@ export interface RunDueDeps {
 
 export function lockPath(env: NodeJS.ProcessEnv, job: string): string {
   return join(jobStateDir(env, job), 'lock');
-}
-
-function emptyResult(job: string, outcome: JobResult['outcome'], err?: OtpBackupError): JobResult {
-  return {
-    job,
-    outcome,
-    files: 0,
-    bytes: 0,
-    skipped: 0,
-    deleted: 0,
-    pruned: 0,
-    unchanged: 0,
-    failed: [],
-    durationMs: 0,
-    ...(err
-      ? { error: { code: err.code, message: err.message, ...(err.hint ? { hint: err.hint } : {}) } }
-      : {}),
-  };
 }
 
 function asOtpError(e: unknown): OtpBackupError {

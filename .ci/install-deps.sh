@@ -4,7 +4,7 @@
 set -euo pipefail
 PKGS=(oathtool proftpd-core proftpd-mod-crypto proftpd-mod-sqlite sqlite3 openssl
       openssh-client openssh-sftp-server tmux dbus dbus-x11 gnome-keyring libsecret-tools
-      lftp curl rclone)
+      lftp curl rclone qrencode)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -8,6 +8,8 @@ export const ExitCode = {
   partial: 3,
   auth: 4,
   locked: 5,
+  /** The server's host key or certificate differs from the one trusted (or is revoked): possible attack. */
+  identityChanged: 6,
   interrupted: 130,
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
@@ -18,7 +20,8 @@ export type ErrorCode =
   | 'config' // bad config file, seed, template, cron expression
   | 'secret' // secret missing or unreadable
   | 'auth' // server refused the login
-  | 'trust' // host key / certificate not trusted
+  | 'trust' // host key / certificate not trusted yet (unknown): the user may choose to trust it
+  | 'trust-changed' // host key / pinned certificate differs from the trusted one, or is revoked
   | 'network' // connection reset, timeout, 421/426
   | 'remote' // server refused an operation (permission, quota, rename)
   | 'local' // local file system problem
@@ -33,6 +36,7 @@ const exitFor: Record<ErrorCode, ExitCodeValue> = {
   secret: ExitCode.usage,
   auth: ExitCode.auth,
   trust: ExitCode.failed,
+  'trust-changed': ExitCode.identityChanged,
   network: ExitCode.failed,
   remote: ExitCode.failed,
   local: ExitCode.failed,

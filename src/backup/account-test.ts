@@ -23,6 +23,8 @@ export interface ProbeDeps {
   getSecret: (ref: string) => Promise<string>;
   trustHostKeys?: string[];
   log?: (line: string) => void;
+  /** Asks a person for the code (otp.type: prompt). */
+  promptCode?: (message: string) => Promise<string>;
 }
 
 export interface ProbeResult {
@@ -53,6 +55,7 @@ export async function probeAccount(account: Account, deps: ProbeDeps): Promise<P
     clock,
     getSecret: deps.getSecret,
     log: deps.log,
+    promptCode: deps.promptCode,
   });
   let secondsLeft: number | undefined;
   const credentials: typeof inner = {
@@ -148,9 +151,10 @@ export interface ServerIdentity {
 export async function fetchServerIdentity(account: Account): Promise<ServerIdentity | undefined> {
   const timeout = (account.timeout ?? 30) * 1000;
   if (account.protocol === 'sftp') {
-    const [{ default: ssh2 }, { fingerprintOf, keyTypeOf }] = await Promise.all([
+    const [{ default: ssh2 }, { fingerprintOf, keyTypeOf }, { SSH_ALGORITHMS }] = await Promise.all([
       import('ssh2'),
       import('../transport/hostkeys.js'),
+      import('../transport/ssh-algorithms.js'),
     ]);
     return new Promise((resolve, reject) => {
       const client = new ssh2.Client();
@@ -172,6 +176,8 @@ export async function fetchServerIdentity(account: Account): Promise<ServerIdent
         host: account.host,
         port: account.port,
         username: account.user,
+        // The same allow-lists as the real connection: never show a key it would not accept.
+        algorithms: SSH_ALGORITHMS,
         readyTimeout: timeout,
         hostVerifier: (key: Buffer) => {
           seen = {
@@ -264,7 +270,7 @@ export async function establishTrust(
       return id; // already in known_hosts
     } catch (e) {
       // A changed or revoked key is never offered for trust here.
-      if (!(e instanceof OtpBackupError) || !/is not trusted/.test(e.message)) throw e;
+      if (!(e instanceof OtpBackupError) || e.code !== 'trust') throw e;
     }
   } else if (id.authorized) return id;
   if (opts.ask && (await opts.ask(`Trust this ${what} of ${where}? (${id.fingerprint})`))) {

@@ -34,7 +34,7 @@ export interface EngineDeps {
 }
 
 /** Errors after which further files cannot succeed: stop the job. */
-const FATAL = new Set(['auth', 'network', 'trust', 'interrupted', 'locked']);
+const FATAL = new Set(['auth', 'network', 'trust', 'trust-changed', 'interrupted', 'locked']);
 
 export function interrupted(): OtpBackupError {
   return new OtpBackupError('interrupted', 'interrupted; files already sent are recorded', {
@@ -49,6 +49,21 @@ export function isFatal(e: unknown): boolean {
 function reasonOf(e: unknown): string {
   if (e instanceof Error) return e.message.split('\n')[0] ?? 'error';
   return String(e);
+}
+
+/**
+ * `rel` below the job's remote root. Scanned paths are always inside it, but deletes come from the
+ * manifest, a file on disk: a tampered entry such as "../../x" must never reach remove().
+ */
+export function remoteInside(root: string, rel: string): string {
+  const p = posix.join(root, rel);
+  const base = root.endsWith('/') ? root : `${root}/`;
+  if (!p.startsWith(base) || rel.split('/').includes('..')) {
+    throw new OtpBackupError('local', `manifest entry ${JSON.stringify(rel)} points outside ${root}`, {
+      hint: "the job's state was edited or is corrupt: delete it under $XDG_STATE_HOME/otpbackup/ and run again",
+    });
+  }
+  return p;
 }
 
 /** The remote root of a job: absolute job paths stand alone, relative ones go below the account's. */
@@ -84,6 +99,17 @@ export function emptyResult(job: string, outcome: JobResult['outcome'], err?: Ot
       ? { error: { code: err.code, message: err.message, ...(err.hint ? { hint: err.hint } : {}) } }
       : {}),
   };
+}
+
+/**
+ * Temp files of uploads killed mid-way (a crash, a lost connection) are never renamed; once older than
+ * an hour (no run can still be writing them) they are removed from the directories this run wrote to.
+ * Best effort: a failure here never fails the job.
+ */
+async function removeStaleTemps(transport: Transport, dirs: Set<string>): Promise<void> {
+  const t = transport as Transport & { cleanupTemp?: (dir: string) => Promise<string[]> };
+  if (!t.cleanupTemp) return;
+  for (const d of dirs) await t.cleanupTemp(d).catch(() => []);
 }
 
 export async function runJob(job: Job, deps: EngineDeps): Promise<JobResult> {
@@ -149,7 +175,7 @@ export async function runJob(job: Job, deps: EngineDeps): Promise<JobResult> {
     // Same content, new metadata (checksum mode): nothing to send.
     for (const f of scanned.touched) deps.manifest.record(f.rel, f.meta);
 
-    const remoteOf = (rel: string) => posix.join(deps.remoteRoot, rel);
+    const remoteOf = (rel: string) => remoteInside(deps.remoteRoot, rel);
     const dirs = new Set<string>([deps.remoteRoot]);
     for (const f of uploads) dirs.add(posix.dirname(remoteOf(f.rel)));
     for (const d of leafDirs(dirs)) await transport.mkdirp(d);
@@ -240,6 +266,7 @@ export async function runJob(job: Job, deps: EngineDeps): Promise<JobResult> {
     await Promise.all(Array.from({ length: n }, worker));
     if (fatal !== undefined) throw fatal;
     if (deps.signal?.aborted) throw interrupted();
+    await removeStaleTemps(transport, uploads.length ? dirs : new Set());
 
     for (const rel of deletes) {
       if (!deleteRemote) {

@@ -15,6 +15,43 @@ export interface JobState {
   lastBytes?: number;
   lastFailed?: number;
   lastDurationMs?: number;
+  /**
+   * The first scheduled time after lastRunMs, computed when the run finished, so that "is anything
+   * due?" needs no cron parser. Valid only while schedule, timezone and lastRunMs still match.
+   */
+  next?: NextRun;
+}
+
+export interface NextRun {
+  afterMs: number;
+  schedule: string;
+  timezone?: string;
+  atMs: number;
+}
+
+/**
+ * Whether the job is due, from its state alone; undefined when that takes the cron parser (no
+ * stored next time, or one computed for another schedule, time zone or last run).
+ */
+export function dueFromState(
+  job: { schedule: string; timezone?: string },
+  st: JobState,
+  nowMs: number,
+): boolean | undefined {
+  // The same two rules as schedule/due.ts isDue, which answers everything else.
+  if (st.lastRunMs === undefined) return true;
+  if (st.lastRunMs >= nowMs) return false;
+  const n = st.next;
+  if (
+    n !== undefined &&
+    n.afterMs === st.lastRunMs &&
+    n.schedule === job.schedule &&
+    n.timezone === job.timezone &&
+    typeof n.atMs === 'number'
+  ) {
+    return n.atMs <= nowMs;
+  }
+  return undefined;
 }
 
 export function jobStatePath(env: NodeJS.ProcessEnv, job: string): string {

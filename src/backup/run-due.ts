@@ -6,13 +6,14 @@ import { acquireLock, type Lock } from '../config/state-file.js';
 import type { Account, Config, Job } from '../config/types.js';
 import { ExitCode, OtpBackupError } from '../errors.js';
 import { Manifest } from '../scan/manifest.js';
-import type { ManifestView, ScanOptions, ScanSpec } from '../scan/scan.js';
+import { type ManifestView, type ScanOptions, type ScanSpec, scan } from '../scan/scan.js';
 import type { ScanResult } from '../scan/types.js';
 import type { Clock } from '../schedule/clock.js';
+import { nextRun } from '../schedule/due.js';
 import type { Transport } from '../transport/types.js';
 import { type Reporter, silentReporter } from '../ui/reporter.js';
 import { emptyResult, interrupted, isFatal, jobRemoteRoot, runJob } from './engine.js';
-import { readJobState, writeJobState } from './job-state.js';
+import { type NextRun, readJobState, writeJobState } from './job-state.js';
 import { appendLog } from './log.js';
 import { selectJobs } from './select.js';
 import type { JobResult, RunResult } from './types.js';
@@ -52,6 +53,53 @@ export function overallExitCode(results: JobResult[]): number {
   return ExitCode.ok;
 }
 
+/** The job's next scheduled time after this run, stored so the next `run` needs no cron parser. */
+function nextAfter(job: Job, afterMs: number): NextRun | undefined {
+  try {
+    return {
+      afterMs,
+      schedule: job.schedule,
+      timezone: job.timezone,
+      atMs: nextRun(job.schedule, afterMs, job.timezone),
+    };
+  } catch {
+    return undefined; // an invalid schedule is reported by the config check; the parser decides then
+  }
+}
+
+/** Whether runJob will use the transport after this scan. */
+function hasWork(job: Job, s: ScanResult, manifestSize: number): boolean {
+  return (
+    s.added.length > 0 ||
+    s.changed.length > 0 ||
+    s.touched.length > 0 ||
+    s.deleted.length > 0 ||
+    (job.mode === 'versions' && job.retention !== undefined) || // pruning is by age too
+    manifestSize === 0 // a first run creates the remote directory, even for an empty source
+  );
+}
+
+/**
+ * Stands in for a login nobody needs: with nothing to do runJob only ensures the remote root,
+ * which exists since the run that recorded the manifest's files.
+ */
+function offlineTransport(): Transport {
+  const unused = async (): Promise<never> => {
+    throw new OtpBackupError('internal', 'the run decided no login was needed, then used the server');
+  };
+  return {
+    concurrency: 1,
+    connect: async () => {},
+    mkdirp: async () => {},
+    close: async () => {},
+    put: unused,
+    stat: unused,
+    list: unused,
+    rename: unused,
+    remove: unused,
+  };
+}
+
 export async function runDue(config: Config, deps: RunDueDeps): Promise<RunResult> {
   const reporter = deps.reporter ?? silentReporter;
   const jobs = await selectJobs(config, deps);
@@ -78,6 +126,7 @@ export async function runDue(config: Config, deps: RunDueDeps): Promise<RunResul
       lastBytes: r.bytes,
       lastFailed: r.failed.length,
       lastDurationMs: r.durationMs,
+      next: nextAfter(job, startedMs),
     });
     await appendLog(deps.env, startedMs, r);
   };
@@ -114,9 +163,24 @@ export async function runDue(config: Config, deps: RunDueDeps): Promise<RunResul
       }
       if (!account || ready.length === 0) continue;
 
+      // Scan before logging in: when no job of the account has anything to send, delete or prune
+      // (most cron runs), there is no login at all: no handshake, no one-time code spent.
+      const scans = new Map<Job, () => Promise<ScanResult>>();
+      let needLogin = false;
+      for (const { job, manifest } of ready) {
+        try {
+          const s = await (deps.scan ?? scan)(job, manifest, { all: deps.force, cwd: deps.cwd });
+          scans.set(job, async () => s);
+          if (hasWork(job, s, manifest.size)) needLogin = true;
+        } catch (e) {
+          scans.set(job, async () => Promise.reject(e)); // runJob reports it, as it always has
+        }
+      }
+
       let transport: (Transport & { loginStep?: number }) | undefined;
       let accountError: OtpBackupError | undefined;
-      if (!deps.dryRun) {
+      if (!deps.dryRun && !needLogin) transport = offlineTransport();
+      else if (!deps.dryRun) {
         const startedMs = deps.clock.now();
         try {
           transport = await deps.connect(account);
@@ -146,7 +210,7 @@ export async function runDue(config: Config, deps: RunDueDeps): Promise<RunResul
               force: deps.force,
               dryRun: deps.dryRun,
               cwd: deps.cwd,
-              scan: deps.scan,
+              scan: scans.get(job),
               signal: deps.signal,
             });
           } catch (e) {

@@ -1,10 +1,9 @@
 // Which jobs run now. Kept apart from the engine so `otpbackup run` with nothing due loads only
-// the config, the schedule and the job state files.
+// the config and the job state files (and the schedule parser only when a state lacks a next time).
 import type { Config, Job } from '../config/types.js';
 import { usageError } from '../errors.js';
 import type { Clock } from '../schedule/clock.js';
-import { isDue } from '../schedule/due.js';
-import { readJobState } from './job-state.js';
+import { dueFromState, readJobState } from './job-state.js';
 
 /** Jobs to run now: the named one, or every due job. */
 export async function selectJobs(
@@ -28,7 +27,13 @@ export async function selectJobs(
   const due: Job[] = [];
   for (const job of Object.values(config.jobs)) {
     const st = await readJobState(deps.env, job.name);
-    if (isDue(job.schedule, st.lastRunMs, now, job.timezone)) due.push(job);
+    // The cron parser loads only when the state has no usable next time (see job-state.ts).
+    let d = dueFromState(job, st, now);
+    if (d === undefined) {
+      const { isDue } = await import('../schedule/due.js');
+      d = isDue(job.schedule, st.lastRunMs, now, job.timezone);
+    }
+    if (d) due.push(job);
   }
   return due;
 }

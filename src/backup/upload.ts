@@ -4,7 +4,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
-import { DEFAULTS, defaultTemplate } from '../config/schema.js';
+import { DEFAULTS, defaultTemplate, riskyPattern } from '../config/schema.js';
 import { writeFileAtomic } from '../config/state-file.js';
 import type { Account, Algorithm, Config, Job, PromptRule } from '../config/types.js';
 import { parseTargetUrl } from '../config/url.js';
@@ -69,6 +69,8 @@ export function parsePromptRule(text: string): PromptRule {
   } catch {
     throw usageError(`--prompt: "${pattern}" is not a valid regular expression`);
   }
+  const risky = riskyPattern(pattern); // catastrophic backtracking against a server's prompt
+  if (risky) throw usageError(`--prompt: the pattern ${risky}`);
   parseTemplate(answer);
   return { pattern, answer };
 }

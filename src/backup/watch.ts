@@ -24,6 +24,8 @@ export interface WatchDeps extends Omit<RunDueDeps, 'job' | 'signal'> {
   /** Called after each job run (for output). */
   onResult?(job: string, result: RunResult): void;
   onError?(job: string, e: unknown): void;
+  /** Called once per batch with the results of its job runs (for `watch --json`). */
+  onBatch?(result: RunResult): void;
   /** Delay before retrying a job whose run failed on the network. */
   retryMs?: number;
 }
@@ -91,6 +93,14 @@ export async function watchJobs(config: Config, jobs: Job[], deps: WatchDeps): P
   const batch = async () => {
     const names = [...pending];
     pending.clear();
+    const all: RunResult = { jobs: [], exitCode: 0 };
+    try {
+      await runBatch(names, all);
+    } finally {
+      if (all.jobs.length) deps.onBatch?.(all);
+    }
+  };
+  const runBatch = async (names: string[], all: RunResult) => {
     for (const name of names) {
       if (deps.signal.aborted) break;
       const job = config.jobs[name];
@@ -103,6 +113,8 @@ export async function watchJobs(config: Config, jobs: Job[], deps: WatchDeps): P
         continue;
       }
       deps.onResult?.(name, result);
+      all.jobs.push(...result.jobs);
+      if (result.exitCode !== 0 && all.exitCode === 0) all.exitCode = result.exitCode;
       const err = result.jobs[0]?.error;
       if (err?.code === 'network' || err?.code === 'locked') {
         // The connection is gone (or another run holds the job): try again later.

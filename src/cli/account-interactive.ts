@@ -1,7 +1,8 @@
 // Interactive `account add` on a terminal: asks for what the flags did not give. Secrets are typed
 // masked and handed on in memory only (never argv, never the environment of another process).
 // Ctrl-C at any prompt ends with 'interrupted' (exit 130) before anything is stored.
-import type { Protocol } from '../config/types.js';
+import { existsSync } from 'node:fs';
+import type { Account, Protocol } from '../config/types.js';
 import { OtpBackupError } from '../errors.js';
 
 export interface InteractiveAnswers {
@@ -11,10 +12,18 @@ export interface InteractiveAnswers {
   /** Base32 seed or otpauth:// URI, as typed. */
   otp: string;
   isUri: boolean;
+  /** The seed question was answered with the path of a QR-code image. */
+  qrFile?: string;
   algorithm?: string;
   digits?: string;
   period?: string;
   template: string;
+}
+
+/** An existing .png/.jpg/.jpeg file: the seed answer names a QR-code image. */
+function isImagePath(v: string): boolean {
+  const p = v.trim();
+  return /\.(png|jpe?g)$/i.test(p) && existsSync(p);
 }
 
 const DEFAULT_PORTS: Record<Protocol, number> = { sftp: 22, ftps: 21, 'ftps-implicit': 990, ftp: 21 };
@@ -37,6 +46,46 @@ export async function interruptible<T>(fn: () => Promise<T>): Promise<T> {
     if (isExitPrompt(e)) throw new OtpBackupError('interrupted', 'interrupted; nothing was saved');
     throw e;
   }
+}
+
+/** A preset, or a custom template typed with a masked live preview (secrets shown as dots). */
+async function askTemplate(
+  choices: { name: string; value: string }[],
+  lengths: Record<string, number>,
+  current?: string,
+): Promise<string> {
+  const [{ input, select }, otp] = await Promise.all([
+    import('@inquirer/prompts'),
+    import('../otp/index.js'),
+  ]);
+  const CUSTOM = '\u0000custom';
+  const picked = await select({
+    message: 'What the server expects as the password:',
+    choices: [...choices, { name: 'custom: type a template', value: CUSTOM }],
+    ...(current !== undefined ? { default: current } : {}),
+  });
+  if (picked !== CUSTOM) return picked;
+  const preview = (v: string) => {
+    try {
+      otp.parseTemplate(v);
+      return otp.previewTemplate(v, lengths);
+    } catch {
+      return '';
+    }
+  };
+  return input({
+    message: 'Template (${PASSWORD}, ${TOTP}, ${USER}, text):',
+    ...(current !== undefined ? { default: current } : {}),
+    transformer: (v, { isFinal }) => (isFinal ? v : `${v}   ${preview(v)}`),
+    validate: (v) => {
+      try {
+        otp.parseTemplate(v);
+        return true;
+      } catch (e) {
+        return (e as Error).message;
+      }
+    },
+  });
 }
 
 export async function askAccount(given: { name?: string; template?: string }): Promise<InteractiveAnswers> {
@@ -86,9 +135,10 @@ export async function askAccount(given: { name?: string; template?: string }): P
       process.stderr.write('The passwords differ; try again.\n');
     }
     const seed = await password({
-      message: 'OTP: Base32 seed or otpauth:// URI:',
+      message: 'OTP: Base32 seed, otpauth:// URI, or the path of a QR-code image (PNG/JPEG):',
       mask: true,
       validate: (v) => {
+        if (isImagePath(v)) return true;
         try {
           if (/^otpauth:\/\//i.test(v.trim())) otp.parseOtpauthUri(v.trim());
           else otp.parseSecret(v);
@@ -98,6 +148,7 @@ export async function askAccount(given: { name?: string; template?: string }): P
         }
       },
     });
+    const qrFile = isImagePath(seed) ? seed.trim() : undefined;
     const isUri = /^otpauth:\/\//i.test(seed.trim());
     const out: InteractiveAnswers = {
       name,
@@ -107,8 +158,13 @@ export async function askAccount(given: { name?: string; template?: string }): P
       template: given.template ?? '',
     };
     if (pw !== undefined) out.password = pw;
+    if (qrFile) out.qrFile = qrFile;
     let digits = 6;
-    if (!isUri) {
+    if (qrFile) {
+      // Decoded now, so a bad image is reported before more questions; the file is read again on save.
+      const text = await readQrFile(qrFile);
+      if (/^otpauth:\/\//i.test(text)) digits = otp.parseOtpauthUri(text).digits;
+    } else if (!isUri) {
       out.algorithm = await select({
         message: 'Algorithm:',
         choices: [
@@ -140,13 +196,13 @@ export async function askAccount(given: { name?: string; template?: string }): P
       const presets = otp.TEMPLATE_PRESETS.filter(
         (p) => pw !== undefined || !p.template.includes('${PASSWORD}'),
       );
-      out.template = await select({
-        message: 'What the server expects as the password:',
-        choices: presets.map((p) => ({
+      out.template = await askTemplate(
+        presets.map((p) => ({
           name: `${p.description}   ${otp.previewTemplate(p.template, lengths)}`,
           value: p.template,
         })),
-      });
+        lengths,
+      );
     }
     return out;
   });
@@ -190,4 +246,137 @@ export async function readQrFile(path: string): Promise<string> {
       hint: 'crop the image to the QR code, or pass the seed with --totp-secret-env',
     });
   return code.data.trim();
+}
+
+export interface EditAnswers {
+  name: string;
+  url: string;
+  remoteDir: string;
+  /** Undefined: keep the stored password. */
+  password?: string;
+  /** Undefined: keep the stored seed. */
+  otp?: string;
+  isUri: boolean;
+  algorithm?: string;
+  digits?: string;
+  period?: string;
+  template: string;
+}
+
+/** `account edit` on a terminal: every question pre-filled with the current value (Enter keeps it). */
+export async function askAccountEdit(current: Account): Promise<EditAnswers> {
+  const [{ input, password, select }, otp, { NAME_RE }] = await Promise.all([
+    import('@inquirer/prompts'),
+    import('../otp/index.js'),
+    import('../config/schema.js'),
+  ]);
+  return interruptible(async () => {
+    const name = await input({
+      message: 'Account name:',
+      default: current.name,
+      validate: (v) => NAME_RE.test(v) || 'letters, digits, ".", "_" and "-"',
+    });
+    const protocols: { name: string; value: Protocol }[] = [
+      { name: 'SFTP (SSH)', value: 'sftp' },
+      { name: 'FTPS (explicit, AUTH TLS)', value: 'ftps' },
+      { name: 'FTPS (implicit, port 990)', value: 'ftps-implicit' },
+      { name: 'FTP (unencrypted)', value: 'ftp' },
+    ];
+    const protocol = await select<Protocol>({
+      message: 'Protocol:',
+      choices: protocols,
+      default: current.protocol,
+    });
+    const host = await input({
+      message: 'Host:',
+      default: current.host,
+      validate: (v) => /^[\w.:-]+$/.test(v) || 'a host name or address',
+    });
+    const port = await input({
+      message: 'Port:',
+      default: String(protocol === current.protocol ? current.port : DEFAULT_PORTS[protocol]),
+      validate: (v) => (/^\d+$/.test(v) && +v > 0 && +v < 65536) || 'a port number',
+    });
+    const user = await input({
+      message: 'User:',
+      default: current.user,
+      validate: (v) => /^[^\s@/:]+$/.test(v) || 'a user name',
+    });
+    const remoteDir = await input({ message: 'Remote directory:', default: current.remoteDir });
+    let pw: string | undefined;
+    for (;;) {
+      const a = await password({
+        message: `Password (empty keeps ${current.password ? 'the stored one' : 'none'}):`,
+        mask: true,
+      });
+      if (!a) break;
+      if ((await password({ message: 'Repeat the password:', mask: true })) === a) {
+        pw = a;
+        break;
+      }
+      process.stderr.write('The passwords differ; try again.\n');
+    }
+    const seed = (
+      await password({
+        message: 'OTP: new Base32 seed or otpauth:// URI (empty keeps the current one):',
+        mask: true,
+        validate: (v) => {
+          if (!v.trim()) return true;
+          try {
+            if (/^otpauth:\/\//i.test(v.trim())) otp.parseOtpauthUri(v.trim());
+            else otp.parseSecret(v);
+            return true;
+          } catch (e) {
+            return (e as Error).message;
+          }
+        },
+      })
+    ).trim();
+    const isUri = /^otpauth:\/\//i.test(seed);
+    const out: EditAnswers = {
+      name,
+      // No path in the URL: the remote directory is passed as it was typed (relative or absolute).
+      url: `${SCHEMES[protocol]}://${encodeURIComponent(user)}@${host.includes(':') ? `[${host}]` : host}:${port}`,
+      remoteDir,
+      isUri,
+      template: current.template,
+    };
+    if (pw !== undefined) out.password = pw;
+    if (seed) out.otp = seed;
+    let digits = current.otp.digits;
+    const computed = current.otp.type === 'totp' || current.otp.type === 'hotp' || seed !== '';
+    if (computed && !isUri) {
+      out.algorithm = await select({
+        message: 'Algorithm:',
+        default: current.otp.algorithm,
+        choices: [
+          { name: 'SHA-1 (most servers)', value: 'sha1' },
+          { name: 'SHA-256', value: 'sha256' },
+          { name: 'SHA-512', value: 'sha512' },
+        ],
+      });
+      out.digits = await input({
+        message: 'Digits:',
+        default: String(current.otp.digits),
+        validate: (v) => /^(6|7|8|9|10)$/.test(v) || '6 to 10',
+      });
+      out.period = await input({
+        message: 'Period (seconds):',
+        default: String(current.otp.period),
+        validate: (v) => /^\d+$/.test(v) || 'seconds',
+      });
+      digits = Number(out.digits);
+    } else if (isUri) digits = otp.parseOtpauthUri(seed).digits;
+    const hasPassword = pw !== undefined || current.password !== undefined;
+    const lengths = { PASSWORD: pw?.length ?? 8, TOTP: digits, OTP: digits, HOTP: digits, USER: user.length };
+    const presets = otp.TEMPLATE_PRESETS.filter((p) => hasPassword || !p.template.includes('${PASSWORD}'));
+    const choices = presets.map((p) => ({
+      name: `${p.description}   ${otp.previewTemplate(p.template, lengths)}`,
+      value: p.template,
+    }));
+    if (!choices.some((c) => c.value === current.template))
+      choices.unshift({ name: `keep ${current.template}`, value: current.template });
+    out.template = await askTemplate(choices, lengths, current.template);
+    return out;
+  });
 }

@@ -27,7 +27,10 @@ export function defaultContext(): CliContext {
   return {
     stdout: process.stdout,
     stderr: process.stderr,
-    stdin: process.stdin,
+    // A getter: touching process.stdin sets up a stream, which `run` from cron never needs.
+    get stdin() {
+      return process.stdin;
+    },
     env: process.env,
     clock: systemClock,
     cwd: process.cwd(),

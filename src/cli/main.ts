@@ -1,9 +1,10 @@
 // Entry point: builds the commander program, runs it, and is the only place that catches errors.
 import { Command, CommanderError } from 'commander';
-import { ExitCode, OtpBackupError } from '../errors.js';
+import { ExitCode } from '../errors.js';
 import { redact } from '../secrets/redact.js';
 import { registerCommands } from './commands/index.js';
 import { type CliContext, defaultContext } from './context.js';
+import { reportFailure } from './report.js';
 import { VERSION } from './version.js';
 
 export function buildProgram(ctx: CliContext): Command {
@@ -48,16 +49,5 @@ export function reportError(e: unknown, ctx: CliContext, debug: boolean): number
     }
     return ExitCode.usage;
   }
-  if (e instanceof OtpBackupError) {
-    ctx.stderr.write(`otpbackup: ${redact(e.message)}\n`);
-    if (e.hint) ctx.stderr.write(`  hint: ${redact(e.hint)}\n`);
-    if (debug && e.stack) ctx.stderr.write(`${redact(e.stack)}\n`);
-    return e.exitCode;
-  }
-  const err = e instanceof Error ? e : new Error(String(e));
-  ctx.stderr.write(`otpbackup: unexpected error: ${redact(err.message.split('\n')[0] ?? '')}\n`);
-  ctx.stderr.write(
-    debug ? `${redact(err.stack ?? '')}\n` : '  hint: run again with --debug for details, and report it\n',
-  );
-  return ExitCode.failed;
+  return reportFailure(e, ctx, debug);
 }

@@ -1,8 +1,8 @@
 // Reads config.yaml: YAML syntax errors and schema problems are reported together, one line each,
 // with the line they are on, in a single OtpBackupError('config') (exit code 2).
-import { readFile } from 'node:fs/promises';
 import { type Document, isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import { OtpBackupError } from '../errors.js';
+import { readConfigText } from './cache.js';
 import { configPath } from './paths.js';
 import { formatPath, type Path, type Problem, validate } from './schema.js';
 import type { Config } from './types.js';
@@ -12,10 +12,25 @@ export interface ParsedDocument {
   lines: LineCounter;
 }
 
-export function parseYaml(text: string): ParsedDocument {
+/** Throws OtpBackupError('config') naming `path` when the library itself fails (see below). */
+export function parseYaml(text: string, path = 'config file'): ParsedDocument {
   const lines = new LineCounter();
   // Duplicate keys are errors (uniqueKeys default); prettyErrors off keeps messages on one line.
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, keepSourceTokens: false });
+  // logLevel 'error': the library's warnings (e.g. a mapping used as a key) would go to stderr as
+  // multi-line process warnings; such a key is reported by the schema as an unknown key instead.
+  let doc: Document.Parsed;
+  try {
+    doc = parseDocument(text, {
+      lineCounter: lines,
+      prettyErrors: false,
+      keepSourceTokens: false,
+      logLevel: 'error',
+    });
+  } catch (e) {
+    // The parser recurses: very deep nesting overflows the stack (RangeError) instead of erroring.
+    const why = e instanceof RangeError ? 'nested too deeply' : String((e as Error).message).split('\n')[0];
+    throw configProblemsError(path, [`YAML syntax: the document cannot be read (${why})`]);
+  }
   return { doc, lines };
 }
 
@@ -53,7 +68,11 @@ function problemText(p: Problem, line: number | undefined): string {
 
 export function configProblemsError(path: string, problems: string[]): OtpBackupError {
   const n = problems.length;
-  return new OtpBackupError('config', `${path}: ${n} problem${n === 1 ? '' : 's'}: ${problems.join('; ')}`, {
+  // A broken file can have thousands of problems: the message lists the first few (details has all).
+  const MAX_LISTED = 20;
+  const listed = problems.slice(0, MAX_LISTED).map((p) => (p.length > 300 ? `${p.slice(0, 300)}…` : p));
+  if (n > MAX_LISTED) listed.push(`and ${n - MAX_LISTED} more`);
+  return new OtpBackupError('config', `${path}: ${n} problem${n === 1 ? '' : 's'}: ${listed.join('; ')}`, {
     hint: 'fix the listed fields (each names its path and line) and run again',
     details: problems,
   });
@@ -69,7 +88,15 @@ export function checkDocument(parsed: ParsedDocument, path: string): { config: C
     );
   }
   if (problems.length) return { config: { path, accounts: {}, jobs: {} }, problems };
-  const { config, problems: schemaProblems } = validate(parsed.doc.toJS({ maxAliasCount: 100 }), path);
+  let raw: unknown;
+  try {
+    raw = parsed.doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    // The yaml library throws (ReferenceError, TypeError) for alias bombs and aliases to nothing.
+    problems.push(`YAML: ${String((e as Error).message ?? e).split('\n')[0]} (aliases "*name")`);
+    return { config: { path, accounts: {}, jobs: {} }, problems };
+  }
+  const { config, problems: schemaProblems } = validate(raw, path);
   // In file order, so the list reads top to bottom like the file.
   const withLines = schemaProblems.map((p) => ({ p, line: lineOf(parsed, p.path, p.atKey) }));
   withLines.sort((a, b) => (a.line ?? Number.MAX_SAFE_INTEGER) - (b.line ?? Number.MAX_SAFE_INTEGER));
@@ -79,7 +106,7 @@ export function checkDocument(parsed: ParsedDocument, path: string): { config: C
 
 /** Parses and validates config text; throws one OtpBackupError listing every problem. */
 export function parseConfig(text: string, path: string): Config {
-  const { config, problems } = checkDocument(parseYaml(text), path);
+  const { config, problems } = checkDocument(parseYaml(text, path), path);
   if (problems.length) throw configProblemsError(path, problems);
   return config;
 }
@@ -87,15 +114,7 @@ export function parseConfig(text: string, path: string): Config {
 /** Reads the config file; a missing file is an empty config (first run). */
 export async function loadConfig(env: NodeJS.ProcessEnv, override?: string): Promise<Config> {
   const path = configPath(env, override);
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return { path, accounts: {}, jobs: {} };
-    throw new OtpBackupError('config', `cannot read config file ${path}: ${code ?? (e as Error).message}`, {
-      hint: code === 'EACCES' ? 'check the file permissions' : 'check the --config path',
-    });
-  }
+  const text = await readConfigText(path);
+  if (text === undefined) return { path, accounts: {}, jobs: {} };
   return parseConfig(text, path);
 }

@@ -98,7 +98,7 @@ function sameJson(a: unknown, b: unknown): boolean {
  * Brings `map` to `full`, touching only what differs: unchanged values keep their comments and style,
  * keys absent from the file are added only when not a default (`minimal`), keys no longer set go.
  */
-function mergeInto(doc: Document, map: YAMLMap, full: Obj, minimal: Obj): void {
+export function mergeInto(doc: Document, map: YAMLMap, full: Obj, minimal: Obj): void {
   for (const [k, v] of Object.entries(full)) {
     const existing = map.get(k, true);
     if (existing === undefined || existing === null) {

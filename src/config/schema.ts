@@ -91,6 +91,18 @@ type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const typeName = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v);
 
+/** A value as shown in a message: short, and safe for what YAML can build (cycles via aliases). */
+function show(v: unknown): string {
+  let s: string | undefined;
+  try {
+    s = JSON.stringify(v);
+  } catch {
+    s = undefined; // a cycle ("&a [*a]") or a BigInt
+  }
+  if (s === undefined) return typeName(v);
+  return s.length > 80 ? `${s.slice(0, 80)}…` : s;
+}
+
 /** Field readers that record problems and return undefined instead of throwing. */
 class Reader {
   readonly problems: Problem[] = [];
@@ -138,7 +150,7 @@ class Reader {
     if (v === undefined || v === null) return undefined;
     if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
       const range = max === Number.MAX_SAFE_INTEGER ? `an integer ≥ ${min}` : `${min}–${max}`;
-      this.add([...path, key], `expected ${range}, got ${JSON.stringify(v) ?? typeName(v)}`);
+      this.add([...path, key], `expected ${range}, got ${show(v)}`);
       return undefined;
     }
     return v;
@@ -148,7 +160,7 @@ class Reader {
     const v = o[key];
     if (v === undefined || v === null) return undefined;
     if (typeof v !== 'number' || !Number.isFinite(v) || v <= min) {
-      this.add([...path, key], `expected a number > ${min}, got ${JSON.stringify(v) ?? typeName(v)}`);
+      this.add([...path, key], `expected a number > ${min}, got ${show(v)}`);
       return undefined;
     }
     return v;
@@ -158,7 +170,7 @@ class Reader {
     const v = o[key];
     if (v === undefined || v === null) return undefined;
     if (typeof v !== 'boolean') {
-      this.add([...path, key], `expected true or false, got ${JSON.stringify(v) ?? typeName(v)}`);
+      this.add([...path, key], `expected true or false, got ${show(v)}`);
       return undefined;
     }
     return v;
@@ -389,6 +401,21 @@ function readTrust(r: Reader, v: unknown, path: Path): TrustSettings {
   return t;
 }
 
+/** A group that repeats something and is itself repeated: "(a+)+", "(\\w*)*", "(x|y+){2,}". */
+const NESTED_QUANTIFIER = /\((?:[^()\\]|\\.)*(?:[+*]|\{\d+,\d*\})(?:[^()\\]|\\.)*\)(?:[+*]|\{\d+,\d*\})/;
+
+/**
+ * Prompt patterns run against text the server sends; nested repetition can backtrack for hours
+ * (transport/prompts.ts also time-boxes every match). Returns why a pattern is refused, if it is.
+ */
+export function riskyPattern(pattern: string): string | undefined {
+  if (pattern.length > 500) return `is ${pattern.length} characters long; at most 500`;
+  if (NESTED_QUANTIFIER.test(pattern)) {
+    return 'repeats a group that itself repeats (like "(a+)+"), which can take exponential time; simplify it';
+  }
+  return undefined;
+}
+
 function readPrompts(r: Reader, o: Obj, path: Path): PromptRule[] | undefined {
   const v = o.prompts;
   if (v === undefined || v === null) return undefined;
@@ -407,8 +434,10 @@ function readPrompts(r: Reader, o: Obj, path: Path): PromptRule[] | undefined {
     if (pattern !== undefined) {
       try {
         new RegExp(pattern, 'i');
+        const slow = riskyPattern(pattern);
+        if (slow) r.add([...ip, 'pattern'], slow);
       } catch (e) {
-        r.add([...ip, 'pattern'], `invalid regular expression: ${(e as Error).message}`);
+        r.add([...ip, 'pattern'], `invalid regular expression: ${(e as Error).message.split('\n')[0]}`);
       }
     }
     r.template(answer, [...ip, 'answer']);
@@ -537,10 +566,7 @@ export function validate(raw: unknown, path: string): { config: Config; problems
   const config: Config = { path, accounts: {}, jobs: {} };
   const top = r.obj(raw, [], TOP_KEYS) ?? {};
   if (top.version != null && top.version !== 1) {
-    r.add(
-      ['version'],
-      `unsupported config version ${JSON.stringify(top.version)}; this otpbackup reads version 1`,
-    );
+    r.add(['version'], `unsupported config version ${show(top.version)}; this otpbackup reads version 1`);
   }
   if (top.vault != null) {
     const vo = r.obj(top.vault, ['vault'], VAULT_KEYS);

@@ -40,11 +40,15 @@ function field<T>(name: string, f: () => T): T {
 }
 
 function decode(text: string, what: string): string {
+  let out: string;
   try {
-    return decodeURIComponent(text);
+    out = decodeURIComponent(text);
   } catch {
     throw uriError(`${what} has invalid %-encoding`);
   }
+  // A lone UTF-16 surrogate is not text: it could not be encoded again (encodeURIComponent throws).
+  if (/\p{Cs}/u.test(out)) throw uriError(`${what} is not valid Unicode (a lone surrogate character)`);
+  return out;
 }
 
 function intParam(name: string, raw: string): number {
@@ -54,7 +58,11 @@ function intParam(name: string, raw: string): number {
       `${name}: must be a whole number (got ${JSON.stringify(raw.slice(0, 20))})`,
     );
   }
-  return Number(raw.trim());
+  const n = Number(raw.trim());
+  // 1e21 and up would render as "1e+21", which is not a whole number any more.
+  if (!Number.isSafeInteger(n))
+    throw new OtpBackupError('config', `${name}: ${raw.trim().length}-digit number is too large`);
+  return n;
 }
 
 export function parseOtpauthUri(uri: string): OtpauthInfo {
@@ -67,7 +75,9 @@ export function parseOtpauthUri(uri: string): OtpauthInfo {
   }
   const type = rawType.toLowerCase();
   if (type !== 'totp' && type !== 'hotp') {
-    throw uriError(`type must be totp or hotp (got ${JSON.stringify(rawType.slice(0, 20))})`);
+    // Echo only a word: a mangled URI ("otpauth://totpsecret=...") would otherwise show part of the seed.
+    const got = /^[a-z]{1,10}$/i.test(rawType) ? JSON.stringify(rawType) : 'something else';
+    throw uriError(`type must be totp or hotp (got ${got})`);
   }
 
   const params = new Map<string, string>();
@@ -116,7 +126,8 @@ export function parseOtpauthUri(uri: string): OtpauthInfo {
 
 /** Renders settings as a URI that authenticator apps (and parseOtpauthUri) accept. */
 export function toOtpauthUri(info: OtpauthInfo): string {
-  const enc = encodeURIComponent;
+  // Lone surrogates (not text) become U+FFFD rather than make encodeURIComponent throw.
+  const enc = (v: string) => encodeURIComponent(v.replace(/\p{Cs}/gu, '\ufffd'));
   let label = '';
   if (info.account !== undefined) {
     label = info.issuer ? `${enc(info.issuer)}:${enc(info.account)}` : enc(info.account);

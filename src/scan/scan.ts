@@ -13,6 +13,15 @@ import { type WalkFs, type WalkRoot, walk } from './walk.js';
 export interface ManifestView {
   get(rel: string): FileMeta | undefined;
   keys(): Iterable<string>;
+  /** Number of entries; when absent it is counted from keys(). */
+  readonly size?: number;
+}
+
+function manifestSize(m: ManifestView): number {
+  if (typeof m.size === 'number') return m.size;
+  let n = 0;
+  for (const _ of m.keys()) n++;
+  return n;
 }
 
 export interface ScanSpec {
@@ -91,24 +100,33 @@ export async function scan(
     bytes: 0,
     problems: [],
   };
+  // Paths seen, to find the manifest entries whose file is gone. With symlinks followed the same
+  // path can be reached twice, so a Set dedupes as we go; otherwise each path comes once, and
+  // when every manifest entry was seen (the no-op run) no Set of 100k paths is built at all.
+  const follow = spec.symlinks === 'follow';
   const seen = new Set<string>();
+  const seenList: string[] = [];
+  let inManifest = 0;
 
   const hashing: Promise<void>[] = [];
   const onFile = ({ rel, abs, st }: { rel: string; abs: string; st: BigIntStats }) => {
-    if (seen.has(rel)) return; // followed symlink reaching the same path twice
-    seen.add(rel);
+    if (follow) {
+      if (seen.has(rel)) return; // followed symlink reaching the same path twice
+      seen.add(rel);
+    } else seenList.push(rel);
     const meta = metaOf(st);
     out.files++;
     out.bytes += meta.size;
     const old = manifest.get(rel);
-    const file: ScannedFile = { rel, abs, meta };
+    if (old) inManifest++;
     if (!spec.checksum) {
-      if (!old) out.added.push(file);
-      else if (opts.all || !sameMeta(old, meta)) out.changed.push(file);
+      if (!old) out.added.push({ rel, abs, meta });
+      else if (opts.all || !sameMeta(old, meta)) out.changed.push({ rel, abs, meta });
       else out.unchanged++;
       return;
     }
     // Hash in the background (a few at once) while the walk goes on.
+    const file: ScannedFile = { rel, abs, meta };
     hashing.push(hashLimit(() => compareByHash(abs, file, old)));
   };
 
@@ -142,8 +160,11 @@ export async function scan(
   // Entries under a directory we could not read are not deleted: an unmounted disk must not
   // empty the backup.
   const keep = (rel: string) => unreadable.some((u) => u === '' || rel === u || rel.startsWith(`${u}/`));
-  for (const rel of manifest.keys()) {
-    if (!seen.has(rel) && !keep(rel)) out.deleted.push(rel);
+  if (follow || inManifest !== manifestSize(manifest)) {
+    const seenSet = follow ? seen : new Set(seenList);
+    for (const rel of manifest.keys()) {
+      if (!seenSet.has(rel) && !keep(rel)) out.deleted.push(rel);
+    }
   }
   // Deterministic order: easier to read plans and to test.
   const byRel = (a: ScannedFile, b: ScannedFile) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0);

@@ -46,7 +46,9 @@ export interface WalkOutcome {
   unreadable: string[];
 }
 
-const BAD_NAME = /[\r\n\0]/;
+// CR/LF/NUL: no server takes them. ".." beside a backslash: a Windows server reads it as a way out
+// of the job's directory (transport/remote-path.ts refuses it too, before anything is sent).
+const BAD_NAME = /[\r\n\0]|^\.\.\\|\\\.\.$|\\\.\.\\/;
 
 const join2 = (a: string, b: string) => (a === '' ? b : `${a}/${b}`);
 
@@ -146,7 +148,13 @@ export async function walk(
       const childAbs = `${abs}/${name}`;
       const childRel = join2(rel, name);
       if (BAD_NAME.test(name)) {
-        problem(childAbs, 'bad-name', 'name contains CR, LF or NUL, which no server accepts; not sent');
+        problem(
+          childAbs,
+          'bad-name',
+          /[\r\n\0]/.test(name)
+            ? 'name contains CR, LF or NUL, which no server accepts; not sent'
+            : 'name has ".." beside a backslash, a path out of the backup on Windows servers; not sent',
+        );
         continue;
       }
       if (type === 'dir') {

@@ -91,7 +91,60 @@ function wallClock(ms: number, tz: string | undefined): string {
 
 /** The first scheduled time strictly after `afterMs`. */
 export function nextRun(schedule: string, afterMs: number, tz?: string): number {
-  const it = parse(schedule, tz, afterMs);
+  // cron-parser gives up ("loop limit exceeded") when its search crosses some DST changes, e.g. the
+  // half-hour one of Australia/Lord_Howe, for schedules that are fine on other days. No slot lies
+  // between the start and that change (the search would have returned it), so searching again from
+  // just after the change loses nothing.
+  let from = afterMs;
+  for (let k = 0; ; k++) {
+    try {
+      return nextRunFrom(schedule, afterMs, from, tz);
+    } catch (e) {
+      if (e instanceof OtpBackupError) throw e;
+      const change = k < 4 ? offsetChangeAfter(from, tz) : undefined;
+      if (change === undefined) {
+        throw new OtpBackupError(
+          'config',
+          `schedule "${schedule}": cannot compute the next run after ${new Date(afterMs).toISOString()} (${String((e as Error).message).split('\n')[0]})`,
+          { hint: 'check the day-of-month, month and weekday fields, and the time zone' },
+        );
+      }
+      from = change;
+    }
+  }
+}
+
+const offsetFormats = new Map<string | undefined, Intl.DateTimeFormat>();
+
+function utcOffset(ms: number, tz: string | undefined): string {
+  let f = offsetFormats.get(tz);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', { timeZone: tz, timeZoneName: 'longOffset' });
+    offsetFormats.set(tz, f);
+  }
+  const parts = f.formatToParts(ms);
+  return parts.find((p) => p.type === 'timeZoneName')?.value ?? '';
+}
+
+/** The first instant (to the second) after `ms` where the zone's UTC offset changes, within a year. */
+function offsetChangeAfter(ms: number, tz: string | undefined): number | undefined {
+  const start = utcOffset(ms, tz);
+  const STEP = 6 * HOUR_MS;
+  for (let lo = ms, i = 0; i < 1500; i++, lo += STEP) {
+    if (utcOffset(lo + STEP, tz) === start) continue;
+    let hi = lo + STEP;
+    while (hi - lo > 1000) {
+      const mid = lo + Math.floor((hi - lo) / 2);
+      if (utcOffset(mid, tz) === start) lo = mid;
+      else hi = mid;
+    }
+    return hi;
+  }
+  return undefined;
+}
+
+function nextRunFrom(schedule: string, afterMs: number, fromMs: number, tz?: string): number {
+  const it = parse(schedule, tz, fromMs);
   const fixedHour = !it.fields.hour.isWildcard;
   let t = it.next().getTime();
   // Fall-back day: 02:30 happens twice. If its first occurrence is at or before afterMs, the

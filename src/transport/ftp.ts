@@ -11,6 +11,7 @@ import { isOtpBackupError, OtpBackupError } from '../errors.js';
 import { expandTemplate } from '../otp/index.js';
 import type { Clock } from '../schedule/clock.js';
 import { redact } from '../secrets/redact.js';
+import { guardPinnedDataSockets } from './ftp-data-trust.js';
 import { type CredentialSource, type Credentials, loginWithDiscipline } from './login.js';
 import {
   ancestors,
@@ -208,11 +209,11 @@ export class FtpTransport implements Transport {
     return o;
   }
 
-  /** Throws OtpBackupError('trust') unless the control connection's certificate is acceptable. */
+  /** Throws OtpBackupError('trust') for an untrusted certificate, 'trust-changed' when it differs from the pinned one. */
   private verifyPeer(socket: TLSSocket): void {
     const t = this.account.trust ?? {};
     const fp = certFingerprint(socket.getPeerCertificate()) ?? 'unknown';
-    const pinHint = `if the fingerprint is right (ask the server's admin), pin it: accounts.${this.account.name}.trust.tlsFingerprints: ["${fp}"]`;
+    const pinHint = `if the fingerprint is right (ask the server's admin), pin it: accounts.${this.account.name}.trust.tlsFingerprints: ["${fp}"] (upload: --tls-fingerprint ${fp})`;
     if (t.insecureSkipVerify) {
       this.warnOnce(
         'insecure',
@@ -224,7 +225,7 @@ export class FtpTransport implements Transport {
       const want = new Set(t.tlsFingerprints.map(normalizeFingerprint));
       if (want.has(normalizeFingerprint(fp))) return;
       throw new OtpBackupError(
-        'trust',
+        'trust-changed',
         `certificate of ${this.where} has fingerprint ${fp}, which is not pinned for account ${this.account.name}`,
         {
           hint: `the server's certificate changed or someone is in between; ${pinHint}`,
@@ -236,7 +237,7 @@ export class FtpTransport implements Transport {
         'trust',
         `certificate of ${this.where} is not trusted (${String(socket.authorizationError)}); fingerprint ${fp}`,
         {
-          hint: `${pinHint}, or set trust.ca to the CA's PEM file`,
+          hint: `${pinHint}, or set trust.ca to the CA's PEM file (upload: --ca FILE)`,
         },
       );
     }
@@ -263,6 +264,14 @@ export class FtpTransport implements Transport {
           ...tlsOpts,
           rejectUnauthorized: !t.insecureSkipVerify && !t.tlsFingerprints?.length,
         };
+        // Pinned (maybe self-signed or expired): each data connection must show the pinned certificate.
+        if (!t.insecureSkipVerify && t.tlsFingerprints?.length) {
+          const pins = new Set(t.tlsFingerprints.map(normalizeFingerprint));
+          guardPinnedDataSockets(client.ftp, this.where, (s) => {
+            const fp = certFingerprint(s.getPeerCertificate());
+            return { fingerprint: fp, pinned: fp !== undefined && pins.has(normalizeFingerprint(fp)) };
+          });
+        }
       } else {
         this.warnOnce(
           'clear',
@@ -441,9 +450,13 @@ export class FtpTransport implements Transport {
         } catch (e) {
           if (signal?.aborted) throw signal.reason;
           const err = this.classify(e, what);
-          if (err.code !== 'network' || !err.retryable || tries >= this.maxRetries) throw err;
-          this.log(`${err.message}; reconnecting (${tries + 1}/${this.maxRetries})`);
-          this.dropClient();
+          // Retryable: network faults, and an upload the server got short (a data connection cut
+          // mid-transfer can look like a clean end to the server) — sent again, not failed.
+          if (!err.retryable || tries >= this.maxRetries) throw err;
+          if (err.code === 'network') {
+            this.log(`${err.message}; reconnecting (${tries + 1}/${this.maxRetries})`);
+            this.dropClient();
+          } else this.log(`${err.message}; retrying (${tries + 1}/${this.maxRetries})`);
           await this.clock.sleep(Math.min(1000 * 2 ** tries, 30_000), signal);
         } finally {
           signal?.removeEventListener('abort', abort);
@@ -555,7 +568,10 @@ export class FtpTransport implements Transport {
           }
           tmpMayExist = true;
           await client.uploadFrom(
-            size === 0 && client.ftp.hasTLS ? lateEmptyStream() : createReadStream(localPath),
+            size === 0 && client.ftp.hasTLS
+              ? lateEmptyStream()
+              : // 1 MiB reads: the 64 KiB default costs a syscall and an event-loop turn per 64 KiB.
+                createReadStream(localPath, { highWaterMark: 1024 * 1024 }),
             tmp,
           );
           client.trackProgress();

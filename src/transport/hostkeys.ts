@@ -137,8 +137,10 @@ export interface HostKeyVerdict {
 }
 
 /**
- * Verifies a server's host key blob. Returns how it was trusted, or throws OtpBackupError('trust')
- * for an unknown, changed or revoked key, naming the fingerprint and what to do.
+ * Verifies a server's host key blob. Returns how it was trusted, or throws naming the fingerprint and
+ * what to do: OtpBackupError('trust') for an unknown key (the user may decide to trust it), and
+ * OtpBackupError('trust-changed') for a changed or revoked one (a possible attack: never offered for
+ * trust, and a distinct exit code so scripts can tell the two apart).
  */
 export function verifyHostKey(keyBlob: Uint8Array, check: HostKeyCheck): HostKeyVerdict {
   const key = Buffer.from(keyBlob);
@@ -150,7 +152,7 @@ export function verifyHostKey(keyBlob: Uint8Array, check: HostKeyCheck): HostKey
   const revoked = entries.find((e) => e.marker === '@revoked' && e.key.equals(key));
   if (revoked) {
     throw new OtpBackupError(
-      'trust',
+      'trust-changed',
       `host key ${fingerprint} of ${where} is marked @revoked in ${revoked.file}:${revoked.line}`,
       {
         hint: 'the server uses a key its administrator revoked; do not connect until they replace it',
@@ -168,7 +170,7 @@ export function verifyHostKey(keyBlob: Uint8Array, check: HostKeyCheck): HostKey
   const changed = forHost.find((e) => e.keyType === keyType);
   if (changed) {
     throw new OtpBackupError(
-      'trust',
+      'trust-changed',
       `WARNING: HOST KEY OF ${where} HAS CHANGED: ${changed.file}:${changed.line} holds ${fingerprintOf(changed.key)}, the server sent ${keyType} ${fingerprint}`,
       {
         hint: `someone may be intercepting the connection, or the server was reinstalled; confirm ${fingerprint} with its administrator, then remove the old entry (ssh-keygen -R "${hostLookupName(check.host, check.port)}" -f ${changed.file}) and run again with --trust-host-key ${fingerprint}`,
@@ -183,7 +185,7 @@ export function verifyHostKey(keyBlob: Uint8Array, check: HostKeyCheck): HostKey
     'trust',
     `host key of ${where} is not trusted: ${keyType} ${fingerprint}${others}`,
     {
-      hint: `check the fingerprint with the server's administrator, then run again with --trust-host-key ${fingerprint} (or add it to the account's trust.hostKeys)`,
+      hint: `check the fingerprint with the server's administrator, then run again with --trust-host-key ${fingerprint} (upload: --host-key ${fingerprint}), or add it to the account's trust.hostKeys`,
     },
   );
 }

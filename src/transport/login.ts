@@ -177,6 +177,16 @@ function runCodeCommand(account: Account, env: NodeJS.ProcessEnv, signal?: Abort
 }
 
 /**
+ * TEST ONLY: OTPBACKUP_TEST_OTP_CLOCK_OFFSET_MS=<ms> shifts the clock the one-time codes are computed
+ * from (and nothing else), so the fault tests can simulate a skewed local clock against a real server.
+ */
+function otpClock(clock: Clock, env: NodeJS.ProcessEnv): Clock {
+  const offset = Number(env.OTPBACKUP_TEST_OTP_CLOCK_OFFSET_MS ?? 0);
+  if (!Number.isFinite(offset) || offset === 0) return clock;
+  return { now: () => clock.now() + offset, sleep: (ms, signal) => clock.sleep(ms, signal) };
+}
+
+/**
  * The real CredentialSource: one per account and run. Secrets are resolved lazily (at the first
  * login), codes at each call of next().
  */
@@ -191,7 +201,8 @@ export function createCredentialSource(opts: {
   /** Progress notes such as "waiting 12 s for a fresh TOTP step"; never receives secrets. */
   log?: (line: string) => void;
 }): CredentialSource {
-  const { account, clock } = opts;
+  const { account } = opts;
+  const clock = otpClock(opts.clock, opts.env);
   const otp = account.otp;
   const statePath = accountStatePath(opts.env, account.name);
   const lockPath = `${statePath}.lock`;
@@ -349,7 +360,7 @@ export function createCredentialSource(opts: {
           if (!opts.promptCode) {
             throw new OtpBackupError(
               'usage',
-              `account "${account.name}" asks for the one-time code, but there is no terminal to ask on`,
+              `account "${account.name}" has otp.type: prompt, which needs a terminal to type the one-time code on`,
               {
                 hint: 'run interactively, or use otp.type totp, hotp or command for unattended runs',
               },

@@ -1,6 +1,7 @@
 // Answers SSH keyboard-interactive prompts by what they ask, never by their position: servers differ
 // (ProFTPD "Verification code: ", SFTPGo "Password: " then "Authentication code: ", PAM with
 // forward_pass "Password & verification code: "), and a wrong guess burns a one-time code.
+import vm from 'node:vm';
 import type { Account } from '../config/types.js';
 import { OtpBackupError } from '../errors.js';
 import { expandTemplate, parseTemplate } from '../otp/index.js';
@@ -31,6 +32,35 @@ const DEFAULT_RULES: { rule: string; test: (p: string) => boolean }[] = [
   { rule: 'default:code', test: (p) => CODE_RE.test(p) },
   { rule: 'default:password', test: hasPassword },
 ];
+
+/**
+ * User patterns run against text the server chooses, so a pattern like "(a+)+$" could backtrack for
+ * hours on a long prompt. Each match runs in a vm context with a time limit, on at most MAX_PROMPT
+ * characters; exceeding the limit is a config error naming the rule (schema.ts also refuses the
+ * obvious nested quantifiers up front).
+ */
+export const MAX_PROMPT = 1000;
+export const MATCH_TIMEOUT_MS = 200;
+let matchContext: vm.Context | undefined;
+
+export function safeMatch(re: RegExp, prompt: string, rule: string): boolean {
+  matchContext ??= vm.createContext({});
+  matchContext.re = re;
+  matchContext.text = prompt.slice(0, MAX_PROMPT);
+  try {
+    return vm.runInContext('re.test(text)', matchContext, { timeout: MATCH_TIMEOUT_MS }) === true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ERR_SCRIPT_EXECUTION_TIMEOUT') throw e;
+    throw new OtpBackupError(
+      'config',
+      `${rule}.pattern took over ${MATCH_TIMEOUT_MS} ms on the prompt ${quotePrompt(prompt)} (catastrophic backtracking)`,
+      { hint: 'simplify the pattern: avoid nested repetition such as (a+)+ or (.*)*' },
+    );
+  } finally {
+    matchContext.re = undefined;
+    matchContext.text = undefined;
+  }
+}
 
 /** Prompt text as it can safely appear in a one-line message. */
 export function quotePrompt(text: string): string {
@@ -81,7 +111,9 @@ export class PromptResponder {
     return prompts.map((p) => this.answerOne(p.prompt));
   }
 
-  private answerOne(prompt: string): string {
+  private answerOne(fullPrompt: string): string {
+    // Rules only ever look at the start of a prompt, so a huge one costs no more than a normal one.
+    const prompt = fullPrompt.slice(0, MAX_PROMPT);
     const key = prompt.trim().toLowerCase();
     if (this.answered.has(key)) {
       throw new OtpBackupError(
@@ -94,7 +126,8 @@ export class PromptResponder {
     }
     const c = this.credentials;
     for (const r of this.rules) {
-      if (!r.re.test(prompt)) continue;
+      if (!safeMatch(r.re, prompt, `accounts.${this.account.name}.prompts[${r.rule.replace(/\D+/g, '')}]`))
+        continue;
       const t = parseTemplate(r.answer);
       if (t.usesCode) this.need(c.code, prompt, r.rule);
       if (t.usesPassword) this.need(c.password, prompt, r.rule);
@@ -144,7 +177,9 @@ export class PromptResponder {
 }
 
 function escapeForHint(prompt: string): string {
+  // A server may send a huge prompt; the hint only needs enough of it to make a pattern.
   return prompt
+    .slice(0, 200)
     .trim()
     .replace(/[:\s]+$/, '')
     .replace(/[.*+?^${}()|[\]\\]/g, '\\$&')

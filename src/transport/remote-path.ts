@@ -7,7 +7,13 @@ import { OtpBackupError } from '../errors.js';
 /** Control characters that would split an FTP command or corrupt an SFTP path. */
 const FORBIDDEN = /[\r\n\0]/;
 
-/** Throws OtpBackupError('usage') when `path` contains CR, LF or NUL; called before any command is sent. */
+/** ".." as a component when "\\" counts as a separator too (only where a backslash is involved). */
+export const BACKSLASH_DOTDOT = /(?:^|[/\\])\.\.\\|\\\.\.(?:[/\\]|$)/;
+
+/**
+ * Throws OtpBackupError('usage') when `path` contains CR, LF or NUL, or ".." next to a backslash;
+ * called before any command is sent.
+ */
 export function validateRemotePath(path: string, what = 'remote path'): string {
   const m = FORBIDDEN.exec(path);
   if (m) {
@@ -17,12 +23,23 @@ export function validateRemotePath(path: string, what = 'remote path'): string {
     });
   }
   if (path === '') throw new OtpBackupError('usage', `${what} is empty`);
+  // A backslash is an ordinary character in a POSIX name, but Windows servers take it as a separator:
+  // "..\\x" there would leave the job's directory. Such a name has no innocent use; refuse it.
+  if (BACKSLASH_DOTDOT.test(path)) {
+    throw new OtpBackupError('usage', `${what} ${JSON.stringify(path)} contains ".." between backslashes`, {
+      hint: 'rename the file: a Windows server would read it as a way out of the backup directory',
+    });
+  }
   return path;
 }
 
-/** Normalises to a POSIX path without trailing slash ("/" stays "/"; relative stays relative). */
+/**
+ * Normalises to a POSIX path without trailing slash ("/" stays "/"; relative stays relative).
+ * Backslashes stay as they are: in a file name they are characters, and turning them into "/" would
+ * let a local file named "..\\..\\x" climb out of the job's remote directory.
+ */
 export function normalize(path: string): string {
-  const n = posix.normalize(path.replace(/\\/g, '/'));
+  const n = posix.normalize(path);
   return n.length > 1 && n.endsWith('/') ? n.slice(0, -1) : n;
 }
 
@@ -62,7 +79,17 @@ const MAX_BASE_BYTES = 200;
 /** Temporary name for uploading `finalPath` in the same directory (so the rename is atomic). */
 export function tempPathFor(finalPath: string, nowMs: number): string {
   let base = basename(finalPath);
-  while (Buffer.byteLength(base) > MAX_BASE_BYTES) base = [...base].slice(0, -1).join('');
+  if (Buffer.byteLength(base) > MAX_BASE_BYTES) {
+    // Whole code points up to the byte limit, in one pass (dropping one at a time was quadratic).
+    let bytes = 0;
+    let cut = '';
+    for (const ch of base) {
+      bytes += Buffer.byteLength(ch);
+      if (bytes > MAX_BASE_BYTES) break;
+      cut += ch;
+    }
+    base = cut;
+  }
   const name = `.${base}${TEMP_MARK}${Math.max(0, Math.floor(nowMs)).toString(36)}-${randomBytes(4).toString('hex')}`;
   return join(dirname(finalPath), name);
 }

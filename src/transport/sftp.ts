@@ -21,6 +21,7 @@ import {
   tempPathFor,
   validateRemotePath,
 } from './remote-path.js';
+import { downgradeError, SSH_ALGORITHMS } from './ssh-algorithms.js';
 import type { PutOptions, RemoteEntry, Transport } from './types.js';
 
 export interface SftpTransportOptions {
@@ -35,6 +36,8 @@ export interface SftpTransportOptions {
   trustHostKeys?: string[];
   /** Puts in flight at once in the one SFTP session. */
   concurrency?: number;
+  /** Reconnects (under the login discipline) per operation after a network fault; default 3. */
+  maxRetries?: number;
 }
 
 // SFTP status codes (draft-ietf-secsh-filexfer-02, what OpenSSH speaks).
@@ -48,8 +51,9 @@ const S_IFDIR = 0o040000;
 const S_IFREG = 0o100000;
 const S_IFLNK = 0o120000;
 
-/** Pipelined write requests per file: 16 x 32 KiB = 512 KiB buffered per put, whatever the file size. */
-const PUT_REQUESTS = 16;
+/** Pipelined write requests per file: 64 x 32 KiB = 2 MiB in flight per put (OpenSSH sftp's default
+ * depth), whatever the file size; 16 left the pipe idle on fast links (bench/, issue #7). */
+const PUT_REQUESTS = 64;
 const PUT_CHUNK = 32 * 1024;
 
 // ssh2 is CommonJS: Node's ESM loader sees only its default export.
@@ -118,9 +122,21 @@ export class SftpTransport implements Transport {
   private sftp: SFTPWrapper | undefined;
   private lost: Error | undefined;
   private readonly knownDirs = new Set<string>();
+  private readonly maxRetries: number;
+  /** One reconnect shared by every operation that saw the session go (not one login per file in flight). */
+  private reconnecting: Promise<void> | undefined;
+  private key: { key: Buffer; passphrase?: string } | undefined | null = null;
+  private closed = false;
+  /** Connections lost since the last operation that succeeded: the retry budget (not per file, since
+   *  one loss fails every put in flight, and a busy session would otherwise exhaust them on one file). */
+  private lossesSinceProgress = 0;
+  /** Requests waiting for a reply: ssh2 never calls some of them back once the connection is gone. */
+  private readonly pendingCalls = new Set<(e: Error) => void>();
 
   constructor(private readonly opts: SftpTransportOptions) {
-    this.concurrency = opts.concurrency ?? 8;
+    // Small files are round-trip bound (open, write, close, stat, setstat, rename): keep many in flight.
+    this.concurrency = opts.concurrency ?? 32;
+    this.maxRetries = opts.maxRetries ?? 3;
   }
 
   private log(line: string): void {
@@ -128,10 +144,67 @@ export class SftpTransport implements Transport {
   }
 
   async connect(signal?: AbortSignal): Promise<void> {
-    if (this.sftp) return;
+    this.closed = false;
+    if (this.sftp && !this.lost) return;
+    await this.login(signal);
+  }
+
+  /** A new connection and SFTP session, under the login discipline (fresh code, never a spent step). */
+  private async login(signal?: AbortSignal): Promise<void> {
     const { account, clock } = this.opts;
-    const key = account.privateKey ? await this.loadKey() : undefined;
+    const old = this.client;
+    this.client = undefined;
+    this.sftp = undefined;
+    for (const fail of [...this.pendingCalls]) fail(this.lost ?? new Error('connection replaced'));
+    old?.destroy();
+    if (this.key === null) this.key = account.privateKey ? await this.loadKey() : undefined;
+    const key = this.key;
     await loginWithDiscipline(this.opts.credentials, (c) => this.attempt(c, key, signal), { clock, signal });
+  }
+
+  private reconnect(signal?: AbortSignal): Promise<void> {
+    this.reconnecting ??= this.login(signal).finally(() => {
+      this.reconnecting = undefined;
+    });
+    return this.reconnecting;
+  }
+
+  /**
+   * Runs `fn` on a live session. A network fault (reset, stall caught by the keepalive, server gone)
+   * drops the session, waits with backoff, reconnects once for all operations in flight, and retries;
+   * other errors (auth, permission, space) are thrown at once. Like restic's retry backend.
+   */
+  private async op<T>(what: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    for (let tries = 0; ; tries++) {
+      signal?.throwIfAborted();
+      if (this.closed) throw new OtpBackupError('internal', `${what}: the transport is closed`);
+      if (this.reconnecting) await this.reconnecting;
+      else if (this.lost || !this.sftp) await this.reconnect(signal);
+      const used = this.sftp;
+      try {
+        const r = await fn();
+        this.lossesSinceProgress = 0;
+        return r;
+      } catch (e) {
+        if (signal?.aborted) throw e;
+        if (this.sftp === used && used && e instanceof OtpBackupError && e.code === 'network') {
+          // A stalled session may still look open: make sure it is gone before logging in again.
+          if (!this.lost) this.lossesSinceProgress++;
+          this.lost ??= new Error(e.message);
+          this.client?.destroy();
+        }
+        if (
+          !(e instanceof OtpBackupError) ||
+          e.code !== 'network' ||
+          !e.retryable ||
+          this.lossesSinceProgress > this.maxRetries ||
+          tries >= this.maxRetries * 3
+        )
+          throw e;
+        this.log(`sftp: ${e.message}; reconnecting (${this.lossesSinceProgress}/${this.maxRetries})`);
+        await this.opts.clock.sleep(Math.min(1000 * 2 ** tries, 30_000), signal);
+      }
+    }
   }
 
   private async loadKey(): Promise<{ key: Buffer; passphrase?: string }> {
@@ -281,7 +354,11 @@ export class SftpTransport implements Transport {
             `sftp: connected to ${where} as ${c.user} (host key ${this.hostKey?.fingerprint} via ${this.hostKey?.source})`,
           );
           const onGone = (e?: Error) => {
+            // A late event of a replaced connection must not mark the new one lost.
+            if (this.client !== client) return;
+            if (!this.lost) this.lossesSinceProgress++;
             this.lost ??= e ?? new Error('connection closed');
+            for (const fail of [...this.pendingCalls]) fail(this.lost);
           };
           client.on('close', () => onGone());
           client.on('error', onGone);
@@ -302,9 +379,11 @@ export class SftpTransport implements Transport {
           host: account.host,
           port: account.port,
           username: c.user,
+          algorithms: SSH_ALGORITHMS,
           readyTimeout: (account.timeout ?? 30) * 1000,
-          keepaliveInterval: 15_000,
-          keepaliveCountMax: 4,
+          // A stalled connection (no reply to keepalives) is given up after about the account timeout.
+          keepaliveInterval: Math.min(15_000, Math.max(1000, ((account.timeout ?? 30) * 1000) / 3)),
+          keepaliveCountMax: 3,
           hostVerifier: (keyBlob: Buffer) => {
             try {
               this.hostKey = verifyHostKey(keyBlob, {
@@ -341,6 +420,8 @@ export class SftpTransport implements Transport {
       });
     }
     if (level === 'handshake') {
+      const downgrade = downgradeError(e.message, where);
+      if (downgrade) return downgrade;
       return new OtpBackupError('network', `${where}: SSH handshake failed: ${e.message}`, {
         retryable: false,
       });
@@ -382,12 +463,41 @@ export class SftpTransport implements Transport {
       } catch (e) {
         return reject(e);
       }
-      fn(s, (err, v) => (err ? reject(classifySftpError(err, what)) : resolve(v as T)));
+      const fail = (lost: Error) => {
+        this.pendingCalls.delete(fail);
+        reject(
+          new OtpBackupError('network', `${what}: connection lost (${lost.message})`, { retryable: true }),
+        );
+      };
+      if (this.lost) return fail(this.lost);
+      this.pendingCalls.add(fail);
+      const done = (err: Error | null | undefined, v?: T) => {
+        if (!this.pendingCalls.delete(fail)) return; // already failed by the loss of the connection
+        if (!err) return resolve(v as T);
+        // Whatever ssh2 says about a request on a session that died meanwhile, it is a network fault.
+        if (this.lost || this.sftp !== s)
+          return reject(
+            new OtpBackupError('network', `${what}: connection lost (${(this.lost ?? err).message})`, {
+              cause: err,
+              retryable: true,
+            }),
+          );
+        reject(classifySftpError(err, what));
+      };
+      try {
+        fn(s, done);
+      } catch (e) {
+        done(e as Error);
+      }
     });
   }
 
   async stat(remotePath: string): Promise<RemoteEntry | undefined> {
     const p = normalize(validateRemotePath(remotePath));
+    return this.op(`stat ${p}`, () => this.statRaw(p));
+  }
+
+  private async statRaw(p: string): Promise<RemoteEntry | undefined> {
     try {
       const a = await this.call<{ mode: number; size: number; mtime: number }>(`stat ${p}`, (s, cb) =>
         s.lstat(p, cb),
@@ -407,6 +517,10 @@ export class SftpTransport implements Transport {
 
   async list(remoteDir: string): Promise<RemoteEntry[]> {
     const dir = normalize(validateRemotePath(remoteDir));
+    return this.op(`list ${dir}`, () => this.listRaw(dir));
+  }
+
+  private async listRaw(dir: string): Promise<RemoteEntry[]> {
     const items = await this.call<
       { filename: string; attrs: { mode: number; size: number; mtime: number } }[]
     >(`list ${dir}`, (s, cb) => s.readdir(dir, cb as never));
@@ -425,20 +539,24 @@ export class SftpTransport implements Transport {
   async mkdirp(remoteDir: string): Promise<void> {
     const dir = normalize(validateRemotePath(remoteDir));
     if (this.knownDirs.has(dir)) return;
-    const top = await this.stat(dir);
+    await this.op(`mkdir ${dir}`, () => this.mkdirpRaw(dir));
+  }
+
+  private async mkdirpRaw(dir: string): Promise<void> {
+    const top = await this.statRaw(dir);
     if (top?.type === 'dir') {
       this.knownDirs.add(dir);
       return;
     }
     for (const d of ancestors(dir)) {
       if (this.knownDirs.has(d)) continue;
-      const st = await this.stat(d);
+      const st = await this.statRaw(d);
       if (!st) {
         try {
           await this.call<void>(`mkdir ${d}`, (s, cb) => s.mkdir(d, cb));
         } catch (e) {
           // A concurrent put may have created it meanwhile.
-          if ((await this.stat(d))?.type !== 'dir') throw e;
+          if ((await this.statRaw(d))?.type !== 'dir') throw e;
         }
       } else if (st.type !== 'dir') {
         throw new OtpBackupError('remote', `mkdir ${d}: a ${st.type} of that name exists`, {
@@ -452,6 +570,10 @@ export class SftpTransport implements Transport {
   async rename(from: string, to: string): Promise<void> {
     const a = normalize(validateRemotePath(from));
     const b = normalize(validateRemotePath(to));
+    return this.op(`rename ${a}`, () => this.renameRaw(a, b));
+  }
+
+  private async renameRaw(a: string, b: string): Promise<void> {
     const s = this.session();
     // posix-rename replaces the target atomically; plain SFTP rename refuses an existing target.
     if (
@@ -464,7 +586,7 @@ export class SftpTransport implements Transport {
     try {
       await this.call<void>(`rename ${a} to ${b}`, (x, cb) => x.rename(a, b, cb));
     } catch (e) {
-      const target = await this.stat(b);
+      const target = await this.statRaw(b);
       if (!target || target.type === 'dir') throw e;
       await this.call<void>(`remove ${b}`, (x, cb) => x.unlink(b, cb));
       await this.call<void>(`rename ${a} to ${b}`, (x, cb) => x.rename(a, b, cb));
@@ -473,10 +595,14 @@ export class SftpTransport implements Transport {
 
   async remove(remotePath: string): Promise<void> {
     const p = normalize(validateRemotePath(remotePath));
-    const st = await this.stat(p);
+    return this.op(`remove ${p}`, () => this.removeRaw(p));
+  }
+
+  private async removeRaw(p: string): Promise<void> {
+    const st = await this.statRaw(p);
     if (!st) return;
     if (st.type === 'dir') {
-      for (const e of await this.list(p)) await this.remove(e.path);
+      for (const e of await this.listRaw(p)) await this.removeRaw(e.path);
       await this.call<void>(`rmdir ${p}`, (s, cb) => s.rmdir(p, cb));
       for (const d of this.knownDirs) if (d === p || d.startsWith(`${p}/`)) this.knownDirs.delete(d);
       return;
@@ -493,6 +619,11 @@ export class SftpTransport implements Transport {
       throw new OtpBackupError('local', `cannot read ${localPath}: ${(e as Error).message}`, { cause: e });
     }
     opts.signal?.throwIfAborted();
+    // A retry sends the whole file again under a new temp name; a lost temp file is removed later.
+    await this.op(`upload ${target}`, () => this.putOnce(localPath, target, size, opts), opts.signal);
+  }
+
+  private async putOnce(localPath: string, target: string, size: number, opts: PutOptions): Promise<void> {
     const tmp = tempPathFor(target, this.opts.clock.now());
     try {
       await this.call<void>(`upload ${target}`, (s, cb) =>
@@ -504,7 +635,7 @@ export class SftpTransport implements Transport {
         ),
       );
       opts.signal?.throwIfAborted();
-      const got = await this.stat(tmp);
+      const got = await this.statRaw(tmp);
       const want = opts.size ?? size;
       if (!got || got.size !== want) {
         throw new OtpBackupError(
@@ -521,7 +652,7 @@ export class SftpTransport implements Transport {
           this.log(`sftp: ${(e as Error).message}`),
         );
       }
-      await this.rename(tmp, target);
+      await this.renameRaw(tmp, target);
     } catch (e) {
       if (!this.lost) await this.call<void>('cleanup', (s, cb) => s.unlink(tmp, cb)).catch(() => {});
       if (e instanceof OtpBackupError && (e.cause as SshError)?.code === 'ENOENT' && !this.lost) {
@@ -551,6 +682,7 @@ export class SftpTransport implements Transport {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     const c = this.client;
     this.client = undefined;
     this.sftp = undefined;

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { jobStatePath } from '../../src/backup/job-state.js';
 import { lockPath } from '../../src/backup/run-due.js';
+import { assertNoSecrets } from '../leak-guard.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 const SEED = 'JBSWY3DPEHPK3PXPJBSWY3DP';
@@ -20,6 +21,7 @@ function cli(...args: string[]) {
     timeout: 60_000,
   });
   assert.ok(!`${r.stdout}${r.stderr}`.includes(SEED), 'the seed never appears in output');
+  assertNoSecrets(`${r.stdout}\n${r.stderr}`, `output of otpbackup ${args.slice(0, 2).join(' ')}`);
   return r;
 }
 

@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { editConfig } from '../../src/config/save.js';
+import { assertNoSecrets, noteInvocation } from '../leak-guard.js';
 
 export const ROOT = new URL('../..', import.meta.url).pathname;
 export const TEMP_MARK = '.otpbackup-tmp-';
@@ -46,8 +47,10 @@ export interface Spawned {
   done: Promise<CliRun>;
 }
 
-/** Starts the built CLI; `done` resolves when it exits (never rejects). */
+/** Starts the built CLI; `done` resolves when it exits, and rejects only when its output leaks a
+ * known secret (test/leak-guard.ts). */
 export function start(args: string[], env: NodeJS.ProcessEnv): Spawned {
+  noteInvocation(args, env);
   const child = spawn(process.execPath, [join(ROOT, 'bin/otpbackup'), ...args], {
     cwd: ROOT,
     env,
@@ -61,8 +64,15 @@ export function start(args: string[], env: NodeJS.ProcessEnv): Spawned {
   child.stderr?.setEncoding('utf8').on('data', (d: string) => {
     stderr += d;
   });
-  const done = new Promise<CliRun>((resolve) => {
-    child.on('close', (status, signal) => resolve({ status, signal, stdout, stderr }));
+  const done = new Promise<CliRun>((resolve, reject) => {
+    child.on('close', (status, signal) => {
+      try {
+        assertNoSecrets(`${stdout}\n${stderr}`, `output of otpbackup ${args.slice(0, 2).join(' ')}`);
+      } catch (e) {
+        return reject(e);
+      }
+      resolve({ status, signal, stdout, stderr });
+    });
   });
   return { child, done };
 }

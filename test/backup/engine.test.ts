@@ -12,7 +12,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { runJob } from '../../src/backup/engine.js';
+import { remoteInside, runJob } from '../../src/backup/engine.js';
 import { versionStamp } from '../../src/backup/versions.js';
 import type { Job } from '../../src/config/types.js';
 import { OtpBackupError } from '../../src/errors.js';
@@ -265,4 +265,12 @@ describe('runJob', () => {
     const r = await run(job(), t, { force: true });
     assert.equal(r.files, 2);
   });
+});
+
+it('remoteInside: a manifest entry can never point outside the job root', () => {
+  assert.equal(remoteInside('/backup/job', 'a/b.txt'), '/backup/job/a/b.txt');
+  assert.equal(remoteInside('/', 'x'), '/x');
+  for (const bad of ['../x', '../../etc/passwd', 'a/../../x', '..', 'a/..']) {
+    assert.throws(() => remoteInside('/backup/job', bad), /points outside \/backup\/job/, bad);
+  }
 });

@@ -114,3 +114,63 @@ test('watch uploads changes over one login and stops cleanly on SIGTERM', { skip
   assert.equal(job.files, 0);
   assert.equal(job.unchanged, 3);
 });
+
+test('watch --json prints a line per batch (jobs as in run --json) and a summary on exit', {
+  skip: missing,
+}, async () => {
+  // Uses account "w" from the test above.
+  const src = join(box.dir, 'src-json');
+  await mkdir(src, { recursive: true });
+  writeFileSync(join(src, 'one.txt'), 'one\n');
+  await saveJob(box.env, undefined, {
+    name: 'wj',
+    account: 'w',
+    sources: [src],
+    remoteDir: 'watched-json',
+    schedule: '0 3 * * *',
+    symlinks: 'skip',
+    mode: 'mirror',
+    delete: false,
+    checksum: false,
+  });
+  const remote = join(server.home(server.users.totp.name), 'watched-json');
+  const has = (rel: string) => existsSync(remote) && readTree(remote).has(rel);
+  const w = start(['watch', '--job', 'wj', '--quiet-ms', '300', '--json'], box.env);
+  try {
+    await until('the catch-up run', () => has('one.txt'));
+    await sleep(300);
+    writeFileSync(join(src, 'two.txt'), 'two\n');
+    await until('the change', () => has('two.txt'));
+    await sleep(500);
+  } finally {
+    w.child.kill('SIGTERM');
+  }
+  const r = await w.done;
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  const batches = lines.filter((l) => 'batch' in l);
+  assert.ok(batches.length >= 2, r.stdout);
+  for (const b of batches) {
+    assert.equal(b.exitCode, 0);
+    assert.equal(b.jobs[0].job, 'wj');
+    assert.equal(b.jobs[0].outcome, 'ok');
+    for (const k of ['files', 'bytes', 'deleted', 'unchanged', 'durationMs'])
+      assert.equal(typeof b.jobs[0][k], 'number');
+    assert.ok(Array.isArray(b.jobs[0].failed));
+  }
+  assert.equal(batches[0].jobs[0].files, 1, 'catch-up run: one.txt');
+  assert.equal(
+    batches.reduce((n, b) => n + b.jobs[0].files, 0),
+    2,
+    'two files in all',
+  );
+  const last = lines.at(-1);
+  assert.deepEqual(
+    { exit: last.exit, batches: last.batches, files: last.files, failed: last.failed },
+    { exit: 0, batches: batches.length, files: 2, failed: 0 },
+  );
+  assert.ok(!r.stdout.includes(server.users.totp.secret));
+});

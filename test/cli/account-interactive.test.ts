@@ -72,7 +72,7 @@ describe('interactive account add on a terminal', { skip: !hasTmux && 'tmux is m
     await answer(s, /Remote directory:/, 'backups', 'Enter');
     await answer(s, /Password \(empty/, PASSWORD, 'Enter');
     await answer(s, /Repeat the password:/, PASSWORD, 'Enter');
-    await answer(s, /Base32 seed or otpauth/, SEED, 'Enter');
+    await answer(s, /Base32 seed, otpauth/, SEED, 'Enter');
     await answer(s, /Algorithm:/, 'Enter');
     await answer(s, /Digits:/, 'Enter');
     await answer(s, /Period \(seconds\):/, 'Enter');
@@ -91,6 +91,41 @@ describe('interactive account add on a terminal', { skip: !hasTmux && 'tmux is m
     assert.match(cfg, /user: alice/);
     assert.match(cfg, /remoteDir: \/?backups/);
     assert.ok(!cfg.includes(PASSWORD) && !cfg.includes(SEED), 'no secret in the config');
+  });
+
+  test('a QR-code image path answers the seed question', {
+    skip: spawnSync('qrencode', ['-V']).status !== 0 && 'qrencode is missing',
+  }, async () => {
+    const png = join(box.dir, 'qr.png');
+    execFileSync('qrencode', ['-t', 'PNG', '-o', png], {
+      input: `otpauth://totp/Box:carol?secret=${SEED}&issuer=Box`,
+    });
+    const s = 'qr';
+    startSession(s, 'qr1 --no-test --store vault');
+    await answer(s, /Protocol:/, 'Enter');
+    await answer(s, /Host:/, '127.0.0.1', 'Enter');
+    await answer(s, /Port:/, 'Enter');
+    await answer(s, /User:/, 'carol', 'Enter');
+    await answer(s, /Remote directory:/, 'Enter');
+    await answer(s, /Password \(empty/, 'Enter');
+    await answer(s, /Base32 seed, otpauth/, png, 'Enter');
+    const q = await waitFor(s, /What the server expects/);
+    assert.doesNotMatch(q, /Algorithm:/, 'the settings come from the QR code');
+    tmux('send-keys', '-t', s, 'Enter');
+    const text = await waitFor(s, /EXIT=\d+/);
+    assert.match(text, /EXIT=0/, text);
+    const at = 1_700_000_000;
+    const ours = execFileSync(process.execPath, ['bin/otpbackup', 'code', 'qr1', '--at', String(at)], {
+      cwd: ROOT,
+      env: box.env,
+      encoding: 'utf8',
+    }).trim();
+    const ref = execFileSync('oathtool', ['--totp', '-b', `--now=@${at}`, '-'], {
+      input: SEED,
+      encoding: 'utf8',
+    }).trim();
+    assert.equal(ours, ref);
+    assert.ok(!readFileSync(configFile, 'utf8').includes(SEED));
   });
 
   test('Ctrl-C at a prompt saves nothing and exits 130', async () => {
@@ -125,7 +160,7 @@ describe('interactive account add on a terminal', { skip: !hasTmux && 'tmux is m
       await answer(s, /Remote directory:/, 'Enter');
       await answer(s, /Password \(empty/, u.password, 'Enter');
       await answer(s, /Repeat the password:/, u.password, 'Enter');
-      await answer(s, /Base32 seed or otpauth/, u.secret, 'Enter');
+      await answer(s, /Base32 seed, otpauth/, u.secret, 'Enter');
       await answer(s, /Algorithm:/, 'Enter');
       await answer(s, /Digits:/, 'Enter');
       await answer(s, /Period \(seconds\):/, 'Enter');

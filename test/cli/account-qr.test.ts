@@ -1,13 +1,21 @@
 // `account add --qr FILE`: the image is read (PNG via pngjs, JPEG via jpeg-js) and searched with jsQR.
-// No QR encoder is installed, so only the refusals are tested here: a blank PNG (decoded, no code found),
-// a file that is no image, and a missing file; none of them writes a config.
+// Success: Debian's qrencode draws an otpauth:// URI as a PNG (re-encoded as JPEG with jpeg-js), and
+// the stored account's code must equal oathtool's for that seed. Refusals: a blank PNG, a file that is
+// no image, and a missing file; none of them writes a config.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import jpeg from 'jpeg-js';
 import pngjs from 'pngjs';
 import { otpbackup } from './helpers.js';
+
+const hasQrencode = spawnSync('qrencode', ['-V']).status === 0;
+const hasOathtool = spawnSync('oathtool', ['--version']).status === 0;
+if ((!hasQrencode || !hasOathtool) && process.env.CI === 'true')
+  throw new Error('CI=true but qrencode or oathtool is missing (see .ci/install-deps.sh)');
 
 const home = mkdtempSync(join(tmpdir(), 'otpb-qr-'));
 after(() => rmSync(home, { recursive: true, force: true }));
@@ -20,7 +28,80 @@ function blankPng(path: string): void {
   writeFileSync(path, pngjs.PNG.sync.write(png));
 }
 
+/** A QR code of `text` as PNG, drawn by qrencode (text via stdin: never in a process argument). */
+function qrPng(path: string, text: string): void {
+  execFileSync('qrencode', ['-t', 'PNG', '-s', '6', '-m', '4', '-o', path], { input: text });
+}
+
+/** The same image as a JPEG (lossy: jsQR must still find the code). */
+function pngToJpeg(png: string, out: string): void {
+  const img = pngjs.PNG.sync.read(readFileSync(png));
+  writeFileSync(out, jpeg.encode({ data: img.data, width: img.width, height: img.height }, 85).data);
+}
+
 describe('account add --qr', () => {
+  it("stores the seed of a PNG and a JPEG QR code: its code equals oathtool's", {
+    skip: (!hasQrencode || !hasOathtool) && 'qrencode or oathtool is missing',
+  }, () => {
+    // Its own config dir: the refusal test below checks that nothing was written to the other.
+    const okEnv = {
+      ...env,
+      XDG_CONFIG_HOME: join(home, 'cfg-ok'),
+      OTPBACKUP_PASSPHRASE: 'qr-test-passphrase',
+    };
+    const okConfig = join(home, 'cfg-ok', 'otpbackup', 'config.yaml');
+    const cases = [
+      { name: 'qrpng', seed: 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ', alg: 'SHA256', digits: 8, period: 60 },
+      { name: 'qrjpeg', seed: 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP', alg: 'SHA1', digits: 6, period: 30 },
+    ];
+    for (const c of cases) {
+      const uri = `otpauth://totp/Example:alice?secret=${c.seed}&issuer=Example&algorithm=${c.alg}&digits=${c.digits}&period=${c.period}`;
+      const png = join(home, `${c.name}.png`);
+      qrPng(png, uri);
+      let file = png;
+      if (c.name === 'qrjpeg') {
+        file = join(home, `${c.name}.jpg`);
+        pngToJpeg(png, file);
+      }
+      const add = otpbackup(
+        [
+          'account',
+          'add',
+          c.name,
+          '--url',
+          'ftp://u@127.0.0.1/b',
+          '--qr',
+          file,
+          '--no-test',
+          '--store',
+          'vault',
+        ],
+        { env: okEnv },
+      );
+      assert.equal(add.status, 0, add.stderr);
+      const cfg = readFileSync(okConfig, 'utf8');
+      assert.ok(!cfg.includes(c.seed), 'the seed is not in the config');
+      if (c.alg !== 'SHA1') assert.match(cfg, /algorithm: sha256/);
+      for (const at of [1_700_000_000, 1_800_000_123]) {
+        const ours = otpbackup(['code', c.name, '--at', String(at)], { env: okEnv });
+        assert.equal(ours.status, 0, ours.stderr);
+        const ref = execFileSync(
+          'oathtool',
+          [
+            `--totp=${c.alg.toLowerCase()}`,
+            '-b',
+            `--digits=${c.digits}`,
+            `--time-step-size=${c.period}s`,
+            `--now=@${at}`,
+            '-',
+          ],
+          { input: c.seed, encoding: 'utf8' },
+        ).trim();
+        assert.equal(ours.stdout.trim(), ref, `${c.name} at ${at}`);
+      }
+    }
+  });
+
   it('refuses images without a QR code, non-images and missing files with exit 2', () => {
     const blank = join(home, 'blank.png');
     blankPng(blank);

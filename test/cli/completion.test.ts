@@ -30,6 +30,7 @@ test('bash completion completes commands, subcommands and options from the live 
   assert.deepEqual(complete(['otpbackup', 'account', '']), [
     '--help',
     'add',
+    'edit',
     'list',
     'remove',
     'show',

@@ -15,6 +15,7 @@ import { parseConfig } from '../../src/config/load.js';
 import { ROOT } from '../cli/helpers.js';
 import { type InprocessFtpHandle, startInprocessFtp } from '../servers/ftp-inprocess.js';
 import { type ProftpdHandle, proftpdUnavailable, startProftpd } from '../servers/proftpd.js';
+import { type SshServerHandle, sftpServerAvailable, startSshServer } from '../servers/ssh-inprocess.js';
 
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
 const ILLUSTRATIVE = /#\s*illustrative\b[^\n]*$/;
@@ -55,18 +56,29 @@ function sh(cmd: string, cwd: string, env: Record<string, string>) {
 
 const IS_COMMAND = /^(?:[A-Z_][A-Z0-9_]*=\S*\s+)*otpbackup\s/;
 const missingProftpd = proftpdUnavailable();
-const skip = missingProftpd && process.env.CI !== 'true' ? `ProFTPD unavailable: ${missingProftpd}` : false;
+const missingSftp = sftpServerAvailable() ? undefined : 'sftp-server (openssh-sftp-server) is missing';
+const missing = missingProftpd ?? missingSftp;
+const skip = missing && process.env.CI !== 'true' ? `servers unavailable: ${missing}` : false;
 
 describe('README examples', { skip }, () => {
   let home: string;
   let proftpd: ProftpdHandle;
   let ftp: InprocessFtpHandle;
+  let sftpgo: SshServerHandle;
+  let pam: SshServerHandle;
   let env: Record<string, string>;
   let subs: [string, string][];
 
   before(async () => {
     home = mkdtempSync(join(tmpdir(), 'otpbackup-readme-'));
-    [proftpd, ftp] = await Promise.all([startProftpd(), startInprocessFtp({ period: 30 })]);
+    // SFTPGo-style SSH (two rounds) and PAM forward_pass (one combined prompt, no reuse): in-process,
+    // file operations by OpenSSH's sftp-server on the real file system, below `home`.
+    [proftpd, ftp, sftpgo, pam] = await Promise.all([
+      startProftpd(),
+      startInprocessFtp({ period: 30 }),
+      startSshServer({ style: 'sftpgo', root: home, user: 'alice', period: 30 }),
+      startSshServer({ style: 'pam', forwardPass: true, root: home, user: 'deploy', period: 30 }),
+    ]);
     // Placeholder hosts, ports and fingerprints in the README → the local servers.
     subs = [
       ['nas.example.org:21', `127.0.0.1:${proftpd.ports.ftp}`],
@@ -75,9 +87,15 @@ describe('README examples', { skip }, () => {
       ['proftpd.example.org:2121', `127.0.0.1:${proftpd.ports.hotp}`],
       ['alice@sftpgo.example.org:2121', `${ftp.user}@127.0.0.1:${ftp.port}`],
       [EXAMPLE_FINGERPRINT, proftpd.sshHostKeyFingerprint],
+      // The SSH servers see absolute paths: the README's /srv and /var trees map into the temp HOME.
+      ['alice@sftpgo.example.org:2022/srv/', `alice@127.0.0.1:${sftpgo.port}${home}/srv/`],
+      ['SHA256:SFTPGoExampleHostKeyFingerprintXXXXXXXXXXXX', sftpgo.hostKeyFingerprint],
+      ['deploy@pam.example.org:22/var/', `deploy@127.0.0.1:${pam.port}${home}/var/`],
+      ['SHA256:PamExampleHostKeyFingerprintXXXXXXXXXXXXXXXX', pam.hostKeyFingerprint],
     ];
     for (const d of ['Documents', 'site']) mkdirSync(join(home, d), { recursive: true });
     writeFileSync(join(home, 'Documents', 'a.txt'), 'alpha\n');
+    writeFileSync(join(home, 'site', 'index.html'), '<h1>site</h1>\n');
     writeFileSync(join(home, 'Documents', 'skip.tmp'), 'excluded\n');
     writeFileSync(join(home, 'report.pdf'), '%PDF-1.4 sample\n');
     // A fake `crontab` (OTPBACKUP_CRONTAB) so the test never touches a real one.
@@ -108,18 +126,31 @@ describe('README examples', { skip }, () => {
       HOTP_SEED: u.hotp.secret,
       SFTPGO_PASSWORD: ftp.password,
       SFTPGO_SEED: ftp.secret,
+      SFTPGO_SSH_PASSWORD: sftpgo.password,
+      SFTPGO_SSH_SEED: sftpgo.secret,
+      DEPLOY_PASSWORD: pam.password,
+      DEPLOY_SEED: pam.secret,
     };
   });
 
   after(async () => {
-    await Promise.all([proftpd?.stop(), ftp?.stop()]);
+    await Promise.all([proftpd?.stop(), ftp?.stop(), sftpgo?.stop(), pam?.stop()]);
     if (home) rmSync(home, { recursive: true, force: true });
   });
 
   test('every otpbackup line of the sh examples exits 0, and no secret leaks', async () => {
     const lines = shellLines().filter((l) => !ILLUSTRATIVE.test(l) && IS_COMMAND.test(l));
-    assert.ok(lines.length >= 18, `expected many runnable examples, found ${lines.length}`);
-    const secrets = [proftpd.users.totp.secret, proftpd.users.hotp.secret, ftp.password, ftp.secret];
+    assert.ok(lines.length >= 24, `expected many runnable examples, found ${lines.length}`);
+    const secrets = [
+      proftpd.users.totp.secret,
+      proftpd.users.hotp.secret,
+      ftp.password,
+      ftp.secret,
+      sftpgo.password,
+      sftpgo.secret,
+      pam.password,
+      pam.secret,
+    ];
     for (const line of lines) {
       let cmd = line;
       for (const [from, to] of subs) cmd = cmd.split(from).join(to);
@@ -136,6 +167,12 @@ describe('README examples', { skip }, () => {
     );
     assert.equal(landed, 'alpha\n');
     assert.equal(readFileSync(join(ftp.root, 'reports', 'report.pdf'), 'utf8'), '%PDF-1.4 sample\n');
+    // The SFTPGo-over-SSH and PAM forward_pass recipes: two rounds, and one combined prompt.
+    assert.equal(readFileSync(join(home, 'srv', 'reports', 'report.pdf'), 'utf8'), '%PDF-1.4 sample\n');
+    assert.deepEqual(sftpgo.prompts, ['Password: ', 'Authentication code: ']);
+    assert.equal(readFileSync(join(home, 'var', 'www', 'index.html'), 'utf8'), '<h1>site</h1>\n');
+    assert.deepEqual(pam.prompts, ['Password & verification code: ']);
+    assert.equal(sftpgo.rejections + pam.rejections, 0, 'no refused answer');
   });
 });
 

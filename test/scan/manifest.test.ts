@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
@@ -28,7 +36,7 @@ describe('Manifest', () => {
     m.close();
     assert.ok(!existsSync(Manifest.journalPath(dir)));
     const snap = JSON.parse(readFileSync(Manifest.snapshotPath(dir), 'utf8'));
-    assert.deepEqual(snap, { version: 1, files: { b: meta(2) } });
+    assert.deepEqual(snap, { version: 2, files: [['b', 2, '2000', '2001', '2']] });
     const again = await Manifest.load(dir);
     assert.deepEqual(again.get('b'), meta(2));
     assert.equal(again.size, 1);
@@ -63,6 +71,54 @@ describe('Manifest', () => {
     const fresh = await Manifest.load(dir);
     assert.equal(fresh.size, 50);
     assert.equal(fresh.replayed, 0);
+  });
+
+  it('keeps the SHA-256 in the snapshot and reads a version 1 snapshot', async () => {
+    const m = await Manifest.load(dir);
+    m.record('h', { ...meta(3), sha256: 'ab'.repeat(32) });
+    await m.compact();
+    m.close();
+    const snap = JSON.parse(readFileSync(Manifest.snapshotPath(dir), 'utf8'));
+    assert.deepEqual(snap.files, [['h', 3, '3000', '3001', '3', 'ab'.repeat(32)]]);
+    assert.deepEqual((await Manifest.load(dir)).get('h'), { ...meta(3), sha256: 'ab'.repeat(32) });
+    // Written by otpbackup before the array format: still read, and rewritten as version 2.
+    writeFileSync(
+      Manifest.snapshotPath(dir),
+      JSON.stringify({ version: 1, files: { a: meta(1), b: meta(2) } }),
+    );
+    const old = await Manifest.load(dir);
+    assert.equal(old.size, 2);
+    assert.deepEqual(old.get('b'), meta(2));
+    old.remove('a');
+    await old.compact();
+    old.close();
+    assert.equal(JSON.parse(readFileSync(Manifest.snapshotPath(dir), 'utf8')).version, 2);
+  });
+
+  it('a snapshot of an unknown shape is a clear local error', async () => {
+    for (const bad of [
+      { version: 3, files: [] },
+      { version: 2, files: {} },
+      { version: 2, files: [[1, 2]] },
+      { version: 1, files: [] },
+    ]) {
+      writeFileSync(Manifest.snapshotPath(dir), JSON.stringify(bad));
+      await assert.rejects(Manifest.load(dir), /unknown format/, JSON.stringify(bad));
+    }
+  });
+
+  it('compacting with nothing recorded leaves the snapshot alone', async () => {
+    const m = await Manifest.load(dir);
+    m.record('a', meta(1));
+    await m.compact();
+    m.close();
+    const before = statSync(Manifest.snapshotPath(dir));
+    const again = await Manifest.load(dir);
+    await again.compact();
+    again.close();
+    const after = statSync(Manifest.snapshotPath(dir));
+    assert.equal(after.ino, before.ino, 'not replaced');
+    assert.equal(after.mtimeMs, before.mtimeMs);
   });
 
   it('an invalid snapshot is a clear local error', async () => {

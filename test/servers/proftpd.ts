@@ -37,6 +37,10 @@ export interface ProftpdHandle {
     hotp: number;
     sha256: number;
     sha512: number;
+    /** Password-only twins (no OTP) for tools that cannot compute codes (bench/). */
+    ftpPlain: number;
+    /** SFTP for users.plain: password or public key (clientKeyPath). */
+    sftpPlain: number;
   };
   users: {
     totp: OtpUser;
@@ -46,8 +50,10 @@ export interface ProftpdHandle {
     sha512: OtpUser;
     /** SFTP multi-step: password+keyboard-interactive or publickey+keyboard-interactive. */
     multi: OtpUser;
+    /** Password only, no OTP: logs in on ports.ftpPlain / ports.sftpPlain only. */
+    plain: { name: string; password: string };
   };
-  /** Private key (OpenSSH format, no passphrase) authorised for users.multi. */
+  /** Private key (OpenSSH format, no passphrase) authorised for users.multi and users.plain. */
   clientKeyPath: string;
   /** "SHA256:..." as `ssh-keygen -lf` prints it (the only host key: ed25519). */
   sshHostKeyFingerprint: string;
@@ -181,7 +187,7 @@ async function makeTls(etc: string): Promise<{ caCertPath: string; certPath: str
   return { caCertPath: `${ca}.crt`, certPath: `${srv}.crt`, keyPath: `${srv}.key` };
 }
 
-async function makeSshKeys(etc: string, multiUser: string) {
+async function makeSshKeys(etc: string, keyUsers: string[]) {
   const hostKey = join(etc, 'ssh_host_ed25519_key');
   const clientKey = join(etc, 'client_ed25519');
   await Promise.all([
@@ -195,7 +201,7 @@ async function makeSshKeys(etc: string, multiUser: string) {
   ]);
   const keysDir = join(etc, 'authorized_keys');
   await mkdir(keysDir, { mode: 0o755 });
-  await writeFile(join(keysDir, multiUser), rfc4716, { mode: 0o644 });
+  for (const u of keyUsers) await writeFile(join(keysDir, u), rfc4716, { mode: 0o644 });
   const fingerprint = fp.split(/\s+/)[1] ?? '';
   if (!fingerprint.startsWith('SHA256:')) throw new Error(`unexpected ssh-keygen -l output: ${fp.trim()}`);
   return { hostKey, clientKey, keysDir, fingerprint };
@@ -283,6 +289,8 @@ DelayEngine off
   AuthPAM off
   DefaultRoot ~
   AllowOverwrite on
+  # Here too: the top-level TransferLog covers only the (non-listening) main server, not the vhosts.
+  TransferLog ${log('xfer.log')}
   # Default 3 made explicit: the 4th wrong PASS on one connection gets it closed.
   MaxLoginAttempts 3
   TimeoutIdle 120
@@ -323,16 +331,27 @@ ${vhost(
   AuthOTPOptions RequireTableEntry
   SFTPAuthorizedUserKeys file:${c.ssh.keysDir}/%u` +
     sftp('password+keyboard-interactive publickey+keyboard-interactive'),
+)}
+${vhost('ftp-plain', ports.ftpPlain, '\n  AuthOrder mod_sql.c*')}
+${vhost(
+  'sftp-plain',
+  ports.sftpPlain,
+  `
+  AuthOrder mod_sql.c*
+  SFTPAuthorizedUserKeys file:${c.ssh.keysDir}/%u` + sftp('publickey password'),
 )}`;
 }
 
 function renderSql(users: ProftpdHandle['users'], dir: string, id: Ids): string {
   const all = [users.totp, users.hotp, users.sha256, users.sha512, users.multi];
+  const everyone = [...all, users.plain];
   const lines = [
     'CREATE TABLE users (userid TEXT PRIMARY KEY, passwd TEXT, uid INTEGER, gid INTEGER, homedir TEXT, shell TEXT);',
     'CREATE TABLE groups (groupname TEXT, gid INTEGER, members TEXT);',
     'CREATE TABLE auth_otp (user TEXT PRIMARY KEY, secret TEXT, counter INTEGER);',
-    `INSERT INTO groups VALUES ('otpusers', ${id.gid}, ${sq(all.map((u) => u.name).join(','))});`,
+    `INSERT INTO groups VALUES ('otpusers', ${id.gid}, ${sq(everyone.map((u) => u.name).join(','))});`,
+    // users.plain has no auth_otp row: only the password-only vhosts let it in.
+    `INSERT INTO users VALUES (${sq(users.plain.name)}, ${sq(users.plain.password)}, ${id.uid}, ${id.gid}, ${sq(join(dir, 'home', users.plain.name))}, '/bin/false');`,
   ];
   for (const u of all) {
     lines.push(
@@ -459,8 +478,13 @@ async function startOnce(opts: StartOptions): Promise<ProftpdHandle> {
       sha256: makeUser('sha256'),
       sha512: makeUser('sha512'),
       multi: makeUser('multi'),
+      plain: { name: 'plain', password: randomBytes(9).toString('base64url') },
     };
-    const [tls, ssh, p] = await Promise.all([makeTls(etc), makeSshKeys(etc, users.multi.name), freePorts(8)]);
+    const [tls, ssh, p] = await Promise.all([
+      makeTls(etc),
+      makeSshKeys(etc, [users.multi.name, users.plain.name]),
+      freePorts(10),
+    ]);
     const names = [
       'ftp',
       'ftps',
@@ -470,12 +494,14 @@ async function startOnce(opts: StartOptions): Promise<ProftpdHandle> {
       'hotp',
       'sha256',
       'sha512',
+      'ftpPlain',
+      'sftpPlain',
     ] as const;
     const ports = Object.fromEntries(names.map((n, i) => [n, p[i]])) as Record<
       (typeof names)[number],
       number
     >;
-    const { ftp, ftps, ftpsImplicit, sftpKbd, sftpMulti, hotp, sha256, sha512 } = ports;
+    const { ftp, ftps, ftpsImplicit, sftpKbd, sftpMulti, hotp, sha256, sha512, ftpPlain, sftpPlain } = ports;
 
     for (const u of Object.values(users)) {
       const h = join(dir, 'home', u.name);
@@ -522,6 +548,8 @@ async function startOnce(opts: StartOptions): Promise<ProftpdHandle> {
       [sha512, 'ftp'],
       [sftpKbd, 'ssh'],
       [sftpMulti, 'ssh'],
+      [ftpPlain, 'ftp'],
+      [sftpPlain, 'ssh'],
     ];
     const deadline = Date.now() + (opts.startTimeoutMs ?? 20_000);
     let pending = checks;

@@ -172,7 +172,7 @@ describe('FTP against ProFTPD', { skip: missing ?? false }, () => {
         [],
       );
       const err = await t.connect().catch((e: unknown) => e);
-      assert.ok(err instanceof OtpBackupError && err.code === 'trust', String(err));
+      assert.ok(err instanceof OtpBackupError && err.code === 'trust-changed', String(err));
       assert.ok(err.message.includes(p.tlsCertFingerprint));
       await t.close();
     });

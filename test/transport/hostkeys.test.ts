@@ -31,7 +31,11 @@ after(() => t.cleanup());
 const userKnownHosts = join(t.env.HOME as string, '.ssh', 'known_hosts');
 mkdirSync(join(t.env.HOME as string, '.ssh'), { recursive: true });
 
-function expectTrustError(fn: () => unknown, re: RegExp): OtpBackupError {
+function expectTrustError(
+  fn: () => unknown,
+  re: RegExp,
+  code: 'trust' | 'trust-changed' = 'trust',
+): OtpBackupError {
   let caught: unknown;
   try {
     fn();
@@ -39,7 +43,7 @@ function expectTrustError(fn: () => unknown, re: RegExp): OtpBackupError {
     caught = e;
   }
   assert.ok(caught instanceof OtpBackupError, `expected an OtpBackupError, got ${String(caught)}`);
-  assert.equal(caught.code, 'trust');
+  assert.equal(caught.code, code);
   assert.match(caught.message, re);
   return caught;
 }
@@ -159,6 +163,7 @@ describe('verifyHostKey', () => {
     const e = expectTrustError(
       () => verifyHostKey(now.blob, { host: 'moved.example', port: 22, env: t.env }),
       /HAS CHANGED/,
+      'trust-changed',
     );
     assert.ok(e.message.includes(`${userKnownHosts}:3`));
     assert.ok(e.message.includes(fingerprintOf(old.blob)) && e.message.includes(fingerprintOf(now.blob)));
@@ -182,6 +187,7 @@ describe('verifyHostKey', () => {
     expectTrustError(
       () => verifyHostKey(k.blob, { host: 'x', port: 22, env: t.env, pinned: [fingerprintOf(k.blob)] }),
       /revoked/,
+      'trust-changed',
     );
     writeFileSync(userKnownHosts, '');
   });

@@ -13,12 +13,12 @@ interface CommonOpts {
 
 const CONFIG_HELP = 'config file (default: $OTPBACKUP_CONFIG or ~/.config/otpbackup/config.yaml)';
 
-async function load(ctx: CliContext, opts: CommonOpts): Promise<Config> {
+export async function load(ctx: CliContext, opts: CommonOpts): Promise<Config> {
   const { loadConfig } = await import('../../config/load.js');
   return loadConfig(ctx.env, opts.config);
 }
 
-function getAccount(config: Config, name: string): Account {
+export function getAccount(config: Config, name: string): Account {
   const a = config.accounts[name];
   if (!a) {
     throw usageError(
@@ -32,7 +32,7 @@ function getAccount(config: Config, name: string): Account {
 }
 
 /** The account's secret references, by role. */
-function refsOf(a: Account): Record<string, string> {
+export function refsOf(a: Account): Record<string, string> {
   const refs: Record<string, string> = {};
   if (a.password) refs.password = a.password;
   if (a.otp.secret) refs.otpSecret = a.otp.secret;
@@ -113,7 +113,7 @@ export async function showAccount(name: string, opts: CommonOpts, ctx: CliContex
 }
 
 /** Keychain entries under our own service and vault entries are ours to delete; others are the user's. */
-function ownedByUs(ref: string): boolean {
+export function ownedByUs(ref: string): boolean {
   if (ref.startsWith('vault:')) return true;
   if (!ref.startsWith('keychain:')) return false;
   const key = ref.slice('keychain:'.length);
@@ -151,7 +151,7 @@ export async function removeAccountCommand(
   }
 }
 
-function otpReuse(v: string | undefined): 'forbid' | 'allow' {
+export function otpReuse(v: string | undefined): 'forbid' | 'allow' {
   if (v === undefined || v === 'forbid' || v === 'allow') return v ?? 'forbid';
   throw new OtpBackupError('usage', `--otp-reuse: expected forbid or allow, got "${v.slice(0, 40)}"`);
 }
@@ -172,9 +172,11 @@ export interface AddOptions extends CommonOpts {
   test?: boolean;
   /** PNG or JPEG holding the otpauth QR code. */
   qr?: string;
+  /** 'prompt': no seed; the code is typed at each login (edit also takes totp and hotp). */
+  otpType?: string;
 }
 
-function fromEnv(ctx: CliContext, flag: string, name: string): string {
+export function fromEnv(ctx: CliContext, flag: string, name: string): string {
   const v = ctx.env[name];
   if (!v)
     throw usageError(`${flag}: environment variable ${name} is not set or empty`, `export ${name}=... first`);
@@ -185,6 +187,64 @@ function intFlag(flag: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   if (!/^\d+$/.test(v)) throw usageError(`${flag}: expected a whole number, got "${v}"`);
   return Number(v);
+}
+
+export interface SeedParams {
+  type: 'totp' | 'hotp';
+  algorithm: Algorithm;
+  digits: number;
+  period: number;
+  counter?: number;
+}
+
+/**
+ * The seed and OTP settings given by --totp-secret-env, --otpauth-uri-env or --qr (at most one), with
+ * --algorithm/--digits/--period applied; undefined when none of the three was given.
+ */
+export async function readSeed(
+  opts: AddOptions | Omit<AddOptions, 'url'>,
+  ctx: CliContext,
+  base?: Partial<SeedParams>,
+): Promise<{ seed: Uint8Array; params: SeedParams } | undefined> {
+  const otp = await import('../../otp/index.js');
+  if ([opts.totpSecretEnv, opts.otpauthUriEnv, opts.qr].filter(Boolean).length > 1)
+    throw usageError('use only one of --totp-secret-env, --otpauth-uri-env and --qr');
+  const plain = (): SeedParams => ({
+    type: opts.hotp || base?.type === 'hotp' ? 'hotp' : 'totp',
+    algorithm: base?.algorithm ?? 'sha1',
+    digits: base?.digits ?? 6,
+    period: base?.period ?? 30,
+  });
+  const qrText = opts.qr ? await (await import('../account-interactive.js')).readQrFile(opts.qr) : undefined;
+  let seed: Uint8Array;
+  let params: SeedParams;
+  if (qrText !== undefined && !/^otpauth:\/\//i.test(qrText)) {
+    seed = otp.parseSecret(qrText);
+    params = plain();
+  } else if (opts.otpauthUriEnv || qrText !== undefined) {
+    const info = otp.parseOtpauthUri(qrText ?? fromEnv(ctx, '--otpauth-uri-env', opts.otpauthUriEnv!));
+    seed = info.secret;
+    params = { type: info.type, algorithm: info.algorithm, digits: info.digits, period: info.period };
+    if (info.counter !== undefined) params.counter = info.counter;
+  } else if (opts.totpSecretEnv) {
+    seed = otp.parseSecret(fromEnv(ctx, '--totp-secret-env', opts.totpSecretEnv));
+    params = plain();
+  } else return undefined;
+  applyOtpFlags(opts, params, otp);
+  return { seed, params };
+}
+
+/** --algorithm, --digits and --period over `params`. */
+export function applyOtpFlags(
+  opts: Pick<AddOptions, 'algorithm' | 'digits' | 'period'>,
+  params: { algorithm: Algorithm; digits: number; period: number },
+  otp: typeof import('../../otp/index.js'),
+): void {
+  if (opts.algorithm) params.algorithm = otp.checkAlgorithm(opts.algorithm, '--algorithm');
+  const digits = intFlag('--digits', opts.digits);
+  if (digits !== undefined) params.digits = otp.checkDigits(digits, '--digits');
+  const period = intFlag('--period', opts.period);
+  if (period !== undefined) params.period = otp.checkPeriod(period, '--period');
 }
 
 export async function addAccount(name: string, opts: AddOptions, ctx: CliContext) {
@@ -205,41 +265,23 @@ export async function addAccount(name: string, opts: AddOptions, ctx: CliContext
   // A URL without a path means the login directory, not the server's root.
   const remoteDir = /^[a-z]+:\/\/[^/]*\/?$/i.test(opts.url) ? DEFAULTS.remoteDir : target.remoteDir;
 
-  if (opts.totpSecretEnv && opts.otpauthUriEnv)
-    throw usageError('use either --totp-secret-env or --otpauth-uri-env');
-  let seed: Uint8Array;
-  let params: {
-    type: 'totp' | 'hotp';
-    algorithm: Algorithm;
-    digits: number;
-    period: number;
-    counter?: number;
-  };
-  if ([opts.totpSecretEnv, opts.otpauthUriEnv, opts.qr].filter(Boolean).length > 1)
-    throw usageError('use only one of --totp-secret-env, --otpauth-uri-env and --qr');
-  const qrText = opts.qr ? await (await import('../account-interactive.js')).readQrFile(opts.qr) : undefined;
-  if (qrText !== undefined && !/^otpauth:\/\//i.test(qrText)) {
-    seed = otp.parseSecret(qrText);
-    params = { type: opts.hotp ? 'hotp' : 'totp', algorithm: 'sha1', digits: 6, period: 30 };
-  } else if (opts.otpauthUriEnv || qrText !== undefined) {
-    const info = otp.parseOtpauthUri(qrText ?? fromEnv(ctx, '--otpauth-uri-env', opts.otpauthUriEnv!));
-    seed = info.secret;
-    params = { type: info.type, algorithm: info.algorithm, digits: info.digits, period: info.period };
-    if (info.counter !== undefined) params.counter = info.counter;
-  } else if (opts.totpSecretEnv) {
-    seed = otp.parseSecret(fromEnv(ctx, '--totp-secret-env', opts.totpSecretEnv));
-    params = { type: opts.hotp ? 'hotp' : 'totp', algorithm: 'sha1', digits: 6, period: 30 };
-  } else {
+  if (opts.otpType !== undefined && opts.otpType !== 'prompt')
+    throw usageError(
+      `--otp-type: expected prompt, got "${opts.otpType.slice(0, 20)}"`,
+      'totp and hotp are set by the seed flags (--hotp for HOTP)',
+    );
+  // otp.type: prompt stores no seed: a person types each code at login.
+  const typed = opts.otpType === 'prompt';
+  const given = await readSeed(opts, ctx);
+  if (typed && given) throw usageError('--otp-type prompt takes no seed');
+  if (!given && !typed)
     throw usageError(
       'the one-time password seed is missing',
-      'pass --totp-secret-env VAR, --otpauth-uri-env VAR or --qr FILE',
+      'pass --totp-secret-env VAR, --otpauth-uri-env VAR or --qr FILE (or --otp-type prompt)',
     );
-  }
-  if (opts.algorithm) params.algorithm = otp.checkAlgorithm(opts.algorithm, '--algorithm');
-  const digits = intFlag('--digits', opts.digits);
-  if (digits !== undefined) params.digits = otp.checkDigits(digits, '--digits');
-  const period = intFlag('--period', opts.period);
-  if (period !== undefined) params.period = otp.checkPeriod(period, '--period');
+  const seed = given?.seed ?? new Uint8Array();
+  const params: SeedParams = given?.params ?? { type: 'totp', algorithm: 'sha1', digits: 6, period: 30 };
+  if (!given) applyOtpFlags(opts, params, otp);
   const password = opts.passwordEnv ? fromEnv(ctx, '--password-env', opts.passwordEnv) : undefined;
 
   let store = opts.store;
@@ -260,8 +302,8 @@ export async function addAccount(name: string, opts: AddOptions, ctx: CliContext
     template: opts.template ?? defaultTemplate(password !== undefined),
     otp: {
       ...DEFAULTS.otp,
-      type: params.type,
-      secret: ref('otp'),
+      type: typed ? 'prompt' : params.type,
+      ...(typed ? {} : { secret: ref('otp') }),
       algorithm: params.algorithm,
       digits: params.digits,
       period: params.period,
@@ -299,8 +341,10 @@ export async function addAccount(name: string, opts: AddOptions, ctx: CliContext
   }
   const stored: string[] = [];
   try {
-    await secrets.storeSecret(account.otp.secret!, otp.encodeBase32(seed), deps);
-    stored.push(account.otp.secret!);
+    if (account.otp.secret) {
+      await secrets.storeSecret(account.otp.secret, otp.encodeBase32(seed), deps);
+      stored.push(account.otp.secret);
+    }
     if (password !== undefined) {
       await secrets.storeSecret(account.password!, password, deps);
       stored.push(account.password!);
@@ -337,7 +381,8 @@ async function addInteractive(name: string | undefined, opts: AddOptions, ctx: C
   const a = await askAccount({ name, template: opts.template });
   const env: NodeJS.ProcessEnv = { ...ctx.env, OTPBACKUP_TTY_OTP: a.otp };
   const o: AddOptions = { ...opts, url: a.url, template: a.template };
-  if (a.isUri) o.otpauthUriEnv = 'OTPBACKUP_TTY_OTP';
+  if (a.qrFile) o.qr = a.qrFile;
+  else if (a.isUri) o.otpauthUriEnv = 'OTPBACKUP_TTY_OTP';
   else
     Object.assign(o, {
       totpSecretEnv: 'OTPBACKUP_TTY_OTP',
@@ -353,7 +398,7 @@ async function addInteractive(name: string | undefined, opts: AddOptions, ctx: C
 }
 
 /** Asks a yes/no question on the terminal, or undefined without one. */
-function asker(ctx: CliContext): ((q: string) => Promise<boolean>) | undefined {
+export function asker(ctx: CliContext): ((q: string) => Promise<boolean>) | undefined {
   if (!ctx.stdin.isTTY || !ctx.stdout.isTTY) return undefined;
   return async (message) => {
     const { confirm } = await import('@inquirer/prompts');
@@ -362,7 +407,7 @@ function asker(ctx: CliContext): ((q: string) => Promise<boolean>) | undefined {
 }
 
 /** Trust the server's identity (pin, known, or asked), then log in and write+remove a probe file. */
-async function liveTest(
+export async function liveTest(
   account: Account,
   ctx: CliContext,
   pins: string[],
@@ -370,7 +415,14 @@ async function liveTest(
 ) {
   const { establishTrust, probeAccount } = await import('../../backup/account-test.js');
   await establishTrust(account, { env: ctx.env, pins, ask: asker(ctx) });
-  return probeAccount(account, { env: ctx.env, clock: ctx.clock, getSecret, log: verboseLog(ctx, account) });
+  const { codePrompter } = await import('../prompt-code.js');
+  return probeAccount(account, {
+    env: ctx.env,
+    clock: ctx.clock,
+    getSecret,
+    log: verboseLog(ctx, account),
+    promptCode: codePrompter(ctx),
+  });
 }
 
 function verboseLog(ctx: CliContext, account: Account): ((line: string) => void) | undefined {
@@ -380,9 +432,10 @@ function verboseLog(ctx: CliContext, account: Account): ((line: string) => void)
 export async function testAccount(name: string, opts: CommonOpts, ctx: CliContext) {
   const config = await load(ctx, opts);
   const account = getAccount(config, name);
-  const [{ probeAccount }, { resolveSecret }] = await Promise.all([
+  const [{ probeAccount }, { resolveSecret }, { codePrompter }] = await Promise.all([
     import('../../backup/account-test.js'),
     import('../../secrets/resolve.js'),
+    import('../prompt-code.js'),
   ]);
   const secretDeps = { env: ctx.env, config };
   const r = await probeAccount(account, {
@@ -390,6 +443,7 @@ export async function testAccount(name: string, opts: CommonOpts, ctx: CliContex
     clock: ctx.clock,
     getSecret: (ref) => resolveSecret(ref, secretDeps),
     log: verboseLog(ctx, account),
+    promptCode: codePrompter(ctx),
   });
   if (opts.json) {
     ctx.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
@@ -424,6 +478,8 @@ Examples:
   otpbackup account show nas
   NAS_PW=… NAS_SEED=… otpbackup account add nas --url sftp://me@nas:22/backup \\
       --password-env NAS_PW --totp-secret-env NAS_SEED --trust-host-key SHA256:…
+  otpbackup account test nas
+  otpbackup account edit nas --rename nas2
   otpbackup account remove nas --yes
 `,
     );
@@ -490,6 +546,59 @@ Examples:
       await testAccount(name, opts, ctx);
     });
   account
+    .command('edit <name>')
+    .description(
+      'change an account: flags as for `add` (secrets not given again are kept), or interactively on a terminal',
+    )
+    .addHelpText(
+      'after',
+      `
+Without change flags on a terminal, every question is asked with the current value as its answer
+(Enter keeps it; an empty password or seed keeps the stored one). The changed account is tested
+(login and probe file) before anything is saved, unless --no-test.
+
+Examples:
+  otpbackup account edit nas                                   # on a terminal: asks
+  NEW_PW=… otpbackup account edit nas --password-env NEW_PW
+  otpbackup account edit nas --url sftp://me@nas2.example.org:2222 --trust-host-key SHA256:…
+  otpbackup account edit nas --rename nas-old --no-test
+  otpbackup account edit nas --otp-type prompt                 # a person types the code
+`,
+    )
+    .option('--url <url>', 'new protocol, user, host and port (and directory, when the URL has a path)')
+    .option('--remote-dir <dir>', 'remote base directory')
+    .option('--rename <new-name>', 'rename the account (its jobs, stored secrets and login state follow)')
+    .option('--password-env <VAR>', 'environment variable holding the new static password')
+    .option('--totp-secret-env <VAR>', 'environment variable holding a new Base32 seed')
+    .option('--otpauth-uri-env <VAR>', 'environment variable holding a new otpauth:// URI')
+    .option('--qr <file>', 'PNG or JPEG image of a new otpauth:// QR code')
+    .option('--hotp', 'the seed is for HOTP (counter based)')
+    .option('--otp-type <type>', 'totp, hotp or prompt (the code is typed at each login, on a terminal)')
+    .option('--template <template>', 'login template, e.g. "${PASSWORD}${TOTP}"')
+    .option(
+      '--trust-host-key <SHA256:...>',
+      'pin this SSH host key / TLS certificate fingerprint instead of the current ones (repeatable)',
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
+    .option('--store <store>', 'keychain or vault: move the stored secrets there')
+    .option('--algorithm <alg>', 'sha1, sha256 or sha512')
+    .option('--digits <n>', 'code length')
+    .option('--period <seconds>', 'TOTP step')
+    .option('--otp-reuse <policy>', 'forbid or allow')
+    .option('--no-test', 'save without logging in and writing a probe file first')
+    .option('--json', 'print JSON')
+    .option('--config <path>', CONFIG_HELP)
+    .action(async (name: string, opts: import('../account-edit.js').EditOptions) => {
+      const { editAccount, editInteractive, hasChangeFlags } = await import('../account-edit.js');
+      if (hasChangeFlags(opts)) await editAccount(name, opts, ctx);
+      else if (ctx.stdin.isTTY && ctx.stdout.isTTY) await editInteractive(name, opts, ctx);
+      else
+        throw usageError(
+          `account edit ${name}: nothing to change`,
+          'pass the flags to change (see --help), or run it on a terminal to be asked',
+        );
+    });
+  account
     .command('add [name]')
     .description(
       'add an account from flags (secrets from the named environment variables), or interactively on a terminal',
@@ -510,6 +619,10 @@ Examples:
     .option('--otpauth-uri-env <VAR>', 'environment variable holding an otpauth:// URI')
     .option('--qr <file>', 'PNG or JPEG image of the otpauth:// QR code')
     .option('--hotp', 'the seed is for HOTP (counter based), with --totp-secret-env')
+    .option(
+      '--otp-type <type>',
+      'prompt: store no seed; a person types the code at each login (on a terminal)',
+    )
     .option('--template <template>', 'login template, e.g. "${PASSWORD}${TOTP}"')
     .option(
       '--trust-host-key <SHA256:...>',
@@ -528,7 +641,8 @@ Examples:
     .option('--json', 'print JSON')
     .option('--config <path>', CONFIG_HELP)
     .action(async (name: string | undefined, opts: AddOptions) => {
-      const incomplete = !name || !opts.url || (!opts.totpSecretEnv && !opts.otpauthUriEnv && !opts.qr);
+      const incomplete =
+        !name || !opts.url || (!opts.totpSecretEnv && !opts.otpauthUriEnv && !opts.qr && !opts.otpType);
       if (incomplete && ctx.stdin.isTTY && ctx.stdout.isTTY) {
         await addInteractive(name, opts, ctx);
         return;

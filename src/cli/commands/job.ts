@@ -1,4 +1,5 @@
-// `otpbackup job add|list|show|remove`. Non-interactive: every setting is a flag, and the new job goes
+// `otpbackup job add|list|show|remove`. On a terminal `job add` asks for what the flags left out.
+// Non-interactive: every setting is a flag, and the new job goes
 // through the same schema validation as a hand-edited config, so a bad schedule is reported the same way.
 import { isAbsolute, resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -222,6 +223,80 @@ Examples:
   $ otpbackup job add work --account box --source . --schedule @hourly --timezone Europe/Berlin
 `;
 
+/** Asks for what the flags left out (Enter takes the default shown), then adds as from flags. */
+async function addJobInteractive(name: string | undefined, opts: Partial<JobAddOptions>, ctx: CliContext) {
+  const [{ input, select }, { interruptible }, { NAME_RE, DEFAULTS }, { validateSchedule }] =
+    await Promise.all([
+      import('@inquirer/prompts'),
+      import('../account-interactive.js'),
+      import('../../config/schema.js'),
+      import('../../schedule/due.js'),
+    ]);
+  const config = await load(ctx, opts);
+  const accounts = Object.keys(config.accounts);
+  if (!opts.account && !accounts.length)
+    throw usageError(`no accounts in ${config.path}`, 'add one first with `otpbackup account add`');
+  const list = (v: string) =>
+    v
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean);
+  const o = await interruptible(async () => {
+    const n =
+      name ??
+      (await input({
+        message: 'Job name:',
+        validate: (v) =>
+          (NAME_RE.test(v) && !config.jobs[v]) ||
+          (config.jobs[v] ? 'that job exists' : 'letters, digits, ".", "_" and "-"'),
+      }));
+    const account =
+      opts.account ??
+      (accounts.length === 1
+        ? accounts[0]!
+        : await select({ message: 'Account:', choices: accounts.map((a) => ({ name: a, value: a })) }));
+    const source = opts.source?.length
+      ? opts.source
+      : list(
+          await input({
+            message: 'Sources (files or directories, comma-separated):',
+            validate: (v) => list(v).length > 0 || 'at least one path',
+          }),
+        );
+    const exclude =
+      opts.exclude ?? list(await input({ message: 'Exclude (gitignore globs, comma-separated, optional):' }));
+    const remoteDir = opts.remoteDir ?? (await input({ message: 'Remote directory:', default: n }));
+    const schedule =
+      opts.schedule ??
+      (await input({
+        message: 'Schedule (cron expression or @hourly/@daily):',
+        default: DEFAULTS.job.schedule,
+        validate: (v) => {
+          try {
+            validateSchedule(v, opts.timezone, { field: 'schedule' });
+            return true;
+          } catch (e) {
+            return (e as Error).message;
+          }
+        },
+      }));
+    const mode =
+      opts.mode ??
+      (await select({
+        message: 'Mode:',
+        choices: [
+          { name: 'mirror: the remote copy mirrors the sources', value: 'mirror' },
+          { name: 'versions: keep older copies of changed and deleted files', value: 'versions' },
+        ],
+      }));
+    return {
+      name: n,
+      opts: { ...opts, account, source, exclude, remoteDir, schedule, mode } as JobAddOptions,
+    };
+  });
+  return addJob(o.name, o.opts, ctx);
+}
+
 export function register(program: Command, ctx: CliContext): void {
   const job = program
     .command('job')
@@ -237,10 +312,14 @@ Examples:
 `,
     );
   job
-    .command('add <name>')
-    .description('add a job from flags')
-    .requiredOption('--account <name>', 'account to back up to')
-    .requiredOption('--source <path>', 'file or directory to back up (repeatable)', collect)
+    .command('add [name]')
+    .description('add a job from flags, or interactively on a terminal')
+    .option('--account <name>', 'account to back up to (required without a terminal)')
+    .option(
+      '--source <path>',
+      'file or directory to back up (repeatable; required without a terminal)',
+      collect,
+    )
     .option('--exclude <glob>', 'gitignore-style pattern to leave out (repeatable)', collect)
     .option('--include <glob>', 'only back up matching files (repeatable)', collect)
     .option('--remote-dir <dir>', "remote directory, relative to the account's (default: the job name)")
@@ -258,8 +337,21 @@ Examples:
     .option('--json', 'print JSON')
     .option('--config <path>', CONFIG_HELP)
     .addHelpText('after', ADD_EXAMPLES)
-    .action(async (name: string, opts: JobAddOptions) => {
-      await addJob(name, opts, ctx);
+    .action(async (name: string | undefined, opts: Partial<JobAddOptions>) => {
+      if ((!name || !opts.account || !opts.source?.length) && ctx.stdin.isTTY && ctx.stdout.isTTY) {
+        await addJobInteractive(name, opts, ctx);
+        return;
+      }
+      if (!name)
+        throw usageError(
+          'job add: the job name is missing',
+          'otpbackup job add NAME --account ... --source ...',
+        );
+      if (!opts.account)
+        throw usageError('job add: --account is missing', 'or run it on a terminal to be asked');
+      if (!opts.source?.length)
+        throw usageError('job add: --source is missing', 'or run it on a terminal to be asked');
+      await addJob(name, opts as JobAddOptions, ctx);
     });
   job
     .command('list')

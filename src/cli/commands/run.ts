@@ -1,8 +1,11 @@
 // `otpbackup run`: back up the due jobs (or --job NAME now). Made for cron: silent on success,
 // failures on stderr one line each, exit code per DESIGN.md. Heavy modules (engine, transports,
-// secret stores) load only once some job is actually due.
+// secret stores, and the YAML and cron parsers unless the config or a schedule changed) load only
+// once some job is actually due.
 import type { Command } from 'commander';
+import { selectJobs } from '../../backup/select.js';
 import type { RunResult } from '../../backup/types.js';
+import { loadConfigCached } from '../../config/cache.js';
 import type { Account, Config } from '../../config/types.js';
 import { OtpBackupError } from '../../errors.js';
 import type { Transport } from '../../transport/types.js';
@@ -18,14 +21,25 @@ export interface RunOptions {
 
 /** Logs in to an account: credentials and the one-time code are computed inside connect(). */
 export async function connectAccount(account: Account, config: Config, ctx: CliContext): Promise<Transport> {
-  const [{ createTransport, createCredentialSource }, { resolveSecret }] = await Promise.all([
-    import('../../transport/index.js'),
-    import('../../secrets/resolve.js'),
-  ]);
+  const [{ createTransport, createCredentialSource }, { resolveSecret }, { codePrompter }] =
+    await Promise.all([
+      import('../../transport/index.js'),
+      import('../../secrets/resolve.js'),
+      import('../prompt-code.js'),
+    ]);
   const secretDeps = { env: ctx.env, config };
   const getSecret = (ref: string) => resolveSecret(ref, secretDeps);
   const log = ctx.verbose > 1 ? (line: string) => ctx.stderr.write(`${account.name}: ${line}\n`) : undefined;
-  const inner = createCredentialSource({ account, env: ctx.env, clock: ctx.clock, getSecret, log });
+  // otp.type: prompt asks the person at the terminal (none: a clear error at login).
+  const promptCode = codePrompter(ctx);
+  const inner = createCredentialSource({
+    account,
+    env: ctx.env,
+    clock: ctx.clock,
+    getSecret,
+    log,
+    promptCode,
+  });
   let loginStep: number | undefined;
   // Remember which TOTP step / HOTP counter the login spent, for the result (never the code).
   const credentials: typeof inner = {
@@ -49,9 +63,8 @@ export async function connectAccount(account: Account, config: Config, ctx: CliC
 }
 
 export async function runCommand(opts: RunOptions, ctx: CliContext): Promise<RunResult> {
-  const { loadConfig } = await import('../../config/load.js');
-  const config = await loadConfig(ctx.env, opts.config);
-  const { selectJobs } = await import('../../backup/select.js');
+  // Through the cache: the YAML parser and the schema load only when the config changed.
+  const config = await loadConfigCached(ctx.env, opts.config);
   const due = await selectJobs(config, { env: ctx.env, clock: ctx.clock, job: opts.job });
   if (due.length === 0) {
     if (ctx.verbose > 0 && !opts.json) ctx.stdout.write('nothing is due\n');

@@ -38,7 +38,23 @@ async function connect(
   const getSecret = (ref: string) => resolveSecret(ref, secretDeps);
   const log = ctx.verbose > 1 ? (line: string) => ctx.stderr.write(`upload: ${line}\n`) : undefined;
   const make = (a: Account) =>
-    createCredentialSource({ account: a, env: ctx.env, clock: ctx.clock, getSecret, log });
+    createCredentialSource({
+      account: a,
+      env: ctx.env,
+      clock: ctx.clock,
+      getSecret,
+      log,
+      // upload is for pipelines and never prompts, not even on a terminal (issue #6).
+      promptCode: async () => {
+        throw new OtpBackupError(
+          'usage',
+          `account "${a.name}" has otp.type: prompt, and upload never prompts`,
+          {
+            hint: 'use "otpbackup run" on a terminal, or give the account otp.type totp, hotp or command',
+          },
+        );
+      },
+    });
   const file = opts.hotpCounterFile;
   const credentials = file
     ? counterFileSource((counter) => make({ ...account, otp: { ...account.otp, counter } }), file)

@@ -10,6 +10,8 @@ export interface WatchOptions {
   quietMs?: string;
   initial?: boolean;
   config?: string;
+  /** One JSON line per batch (NDJSON), and a summary line on exit. */
+  json?: boolean;
 }
 
 function parseQuiet(v: string | undefined): number {
@@ -44,24 +46,32 @@ export async function watchCommand(opts: WatchOptions, ctx: CliContext): Promise
     return j;
   });
 
-  const [{ watchJobs }, { TextReporter }, { connectAccount, onInterrupt }] = await Promise.all([
-    import('../../backup/watch.js'),
-    import('../../ui/text.js'),
-    import('./run.js'),
-  ]);
+  const [{ watchJobs }, { TextReporter }, { connectAccount, onInterrupt }, { jsonReporter }, { redact }] =
+    await Promise.all([
+      import('../../backup/watch.js'),
+      import('../../ui/text.js'),
+      import('./run.js'),
+      import('../../ui/json.js'),
+      import('../../secrets/redact.js'),
+    ]);
+  // --json: stdout carries only the JSON lines; no progress display, no text summaries.
+  const json = Boolean(opts.json);
   const text = new TextReporter({
     stdout: ctx.stdout,
     stderr: ctx.stderr,
-    verbose: ctx.verbose,
-    progress: isInteractive(ctx),
+    verbose: json ? 0 : ctx.verbose,
+    progress: !json && isInteractive(ctx),
   });
+  const line = (o: unknown) => ctx.stdout.write(`${redact(JSON.stringify(o))}\n`);
+  const totals = { batches: 0, files: 0, bytes: 0, deleted: 0, failed: 0, errors: 0 };
   const stop = onInterrupt(ctx);
-  if (ctx.verbose > 0) ctx.stdout.write(`watching ${jobs.map((j) => j.name).join(', ')} (Ctrl-C to stop)\n`);
+  if (ctx.verbose > 0 && !json)
+    ctx.stdout.write(`watching ${jobs.map((j) => j.name).join(', ')} (Ctrl-C to stop)\n`);
   try {
     await watchJobs(config, jobs, {
       env: ctx.env,
       clock: ctx.clock,
-      reporter: text,
+      reporter: json ? jsonReporter : text,
       connect: (account) => connectAccount(account, config, ctx),
       cwd: ctx.cwd,
       signal: stop.signal,
@@ -74,13 +84,27 @@ export async function watchCommand(opts: WatchOptions, ctx: CliContext): Promise
         if (r.error && r.error.code !== 'interrupted') {
           ctx.stderr.write(`otpbackup: job ${job}: ${r.error.message}\n`);
         }
-        if (ctx.verbose > 0) {
+        if (ctx.verbose > 0 && !json) {
           ctx.stdout.write(
             `job ${job}: ${r.outcome}, ${r.files} uploaded (${r.bytes} bytes), ${r.deleted} deleted, ${r.failed.length} failed\n`,
           );
         }
       },
+      onBatch: (result) => {
+        if (!json) return;
+        totals.batches++;
+        for (const r of result.jobs) {
+          totals.files += r.files;
+          totals.bytes += r.bytes;
+          totals.deleted += r.deleted;
+          totals.failed += r.failed.length;
+          if (r.error && r.error.code !== 'interrupted') totals.errors++;
+        }
+        // The same per-job objects as `run --json`, one line per batch.
+        line({ batch: totals.batches, at: new Date(ctx.clock.now()).toISOString(), ...result });
+      },
       onError: (job, e) => {
+        totals.errors++;
         text.done();
         ctx.stderr.write(`otpbackup: job ${job}: ${e instanceof Error ? e.message : String(e)}\n`);
       },
@@ -89,6 +113,7 @@ export async function watchCommand(opts: WatchOptions, ctx: CliContext): Promise
     stop.dispose();
     text.done();
   }
+  if (json) line({ exit: 0, ...totals });
 }
 
 function collect(v: string, prev: string[] = []): string[] {
@@ -111,11 +136,13 @@ Examples:
   otpbackup watch --job documents -v       # one job, say what it did
   otpbackup watch --job a --job b --quiet-ms 10000
   otpbackup watch --no-initial             # only changes from now on
+  otpbackup watch --json | jq -c .         # a JSON line per batch, and one on exit
 `,
     )
     .option('--job <name>', 'watch this job (repeatable; default: all jobs)', collect)
     .option('--quiet-ms <ms>', 'wait this long after the last change before backing up', '2000')
     .option('--no-initial', 'skip the catch-up run at start')
+    .option('--json', 'print one JSON line per batch (jobs as in `run --json`) and a summary line on exit')
     .option('--config <path>', 'config file (default: $OTPBACKUP_CONFIG or ~/.config/otpbackup/config.yaml)')
     .action(async (opts: WatchOptions) => {
       await watchCommand(opts, ctx);

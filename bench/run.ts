@@ -1,0 +1,224 @@
+// `npm run bench`: issue #7's benchmark suite. Starts ProFTPD on loopback (OTP vhosts for otpbackup,
+// password-only twins for the other tools), makes data in a temp dir, runs every case BENCH_RUNS times
+// with the tools alternating, and writes bench/results/latest.{md,json}.
+//
+//   BENCH_SCALE=full|small|tiny   data sizes (default full: 1 GiB, 10,000 files, 100,000-file tree, 4 GiB)
+//   BENCH_RUNS=3                  runs per tool
+//   BENCH_OUT=DIR                 where latest.md/json go (default bench/results)
+//   --case ID[,ID]                only these cases: an id (big-sftp), a case number (2), or a prefix (rss)
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, rm, statfs } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type ProftpdHandle, proftpdUnavailable, startProftpd } from '../test/servers/proftpd.js';
+import { runCases } from './cases/run.js';
+import { transferCases } from './cases/transfer.js';
+import type { BenchContext, CaseDef, ToolStats } from './context.js';
+import { machine, toolVersions } from './machine.js';
+import { median, rssMethod, running, timed } from './measure.js';
+import { type BenchReport, type CaseResult, markdown, seconds, writeReport } from './report.js';
+import { bytesText, runsFrom, type Scale, scaleFrom } from './scale.js';
+
+const ROOT = new URL('..', import.meta.url).pathname;
+const ALL: CaseDef[] = [...transferCases, ...runCases].sort((a, b) => a.group - b.group);
+
+function selected(argv: string[]): CaseDef[] {
+  const wanted: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a === '--case') wanted.push(...(argv[++i] ?? '').split(','));
+    else if (a.startsWith('--case=')) wanted.push(...a.slice(7).split(','));
+    else throw new Error(`unknown argument "${a}" (use --case ID; ids: ${ALL.map((c) => c.id).join(', ')})`);
+  }
+  if (!wanted.length) return ALL;
+  const out = ALL.filter((c) => wanted.some((w) => w === String(c.group) || c.id.startsWith(w)));
+  if (!out.length)
+    throw new Error(`--case ${wanted.join(',')} matches none of ${ALL.map((c) => c.id).join(', ')}`);
+  return out;
+}
+
+/** Bytes the selected cases need at once on the temp file system (data + one landed copy). */
+function diskNeeded(cases: CaseDef[], s: Scale): number {
+  const groups = new Set(cases.map((c) => c.group));
+  let need = 512 * 2 ** 20;
+  if (groups.has(1)) need += 2 * s.bigBytes;
+  if (groups.has(2)) need += 2 * s.smallFiles * (s.smallBytes + 4096);
+  if (groups.has(3)) need += 2 * s.treeFiles * 4096;
+  if (groups.has(5)) need += 2 * s.rssBytes;
+  return need;
+}
+
+const say = (line: string) => process.stderr.write(`${line}\n`);
+
+/**
+ * Near the end of a TOTP step otpbackup deliberately waits (up to marginSeconds, 3 s) for the next
+ * step, so that its code is not outdated on arrival. That wait is about the clock, not the transfer:
+ * runs that log in with a code start outside those last seconds of a 30 s step.
+ */
+async function awaitFreshStep(): Promise<void> {
+  const left = 30_000 - (Date.now() % 30_000);
+  if (left < 3_500) await new Promise((r) => setTimeout(r, left + 50));
+}
+
+async function runCase(def: CaseDef, ctx: BenchContext, runs: number): Promise<CaseResult> {
+  const title = def.title(ctx.scale);
+  const n = def.runs ?? runs;
+  const result: CaseResult = { id: def.id, group: def.group, title, runs: n, tools: [], checks: [] };
+  say(`[${def.id}] ${title}: preparing`);
+  let prepared: Awaited<ReturnType<CaseDef['prepare']>> | undefined;
+  try {
+    prepared = await def.prepare(ctx);
+    result.input = prepared.input;
+    const samples = new Map<string, { ms: number[]; rss: number[]; landed?: ToolStats['landed'] }>();
+    const tools = prepared.tools.filter((t) => !t.missing);
+    for (const t of prepared.tools) if (t.missing) say(`[${def.id}] ${t.name}: skipped, ${t.missing}`);
+    for (let run = 0; run < n; run++) {
+      // Alternate: each run starts with a different tool, so warm-up effects do not favour one.
+      const order = tools.map((_, i) => tools[(i + run) % tools.length]!);
+      const line: string[] = [];
+      for (const t of order) {
+        const cmd = await t.cmd(run);
+        if (t.totp) await awaitFreshStep();
+        const sample = await timed(cmd, ctx.scratch);
+        const landed = await t.after?.(run);
+        execFileSync('sync');
+        const s = samples.get(t.name) ?? { ms: [], rss: [] };
+        s.ms.push(sample.ms);
+        if (sample.rssKb !== undefined) s.rss.push(sample.rssKb);
+        if (landed) s.landed = landed;
+        samples.set(t.name, s);
+        line.push(`${t.name} ${seconds(sample.ms)}`);
+      }
+      say(`[${def.id}] run ${run + 1}/${n}: ${line.join(' · ')}`);
+    }
+    const stats = new Map<string, ToolStats>();
+    for (const t of prepared.tools) {
+      const s = samples.get(t.name);
+      if (!s) {
+        result.tools.push({ tool: t.name, missing: t.missing ?? 'not run' });
+        continue;
+      }
+      const st: ToolStats = { samplesMs: s.ms.map((x) => Math.round(x)), medianMs: Math.round(median(s.ms)) };
+      if (s.rss.length) st.rssKb = Math.max(...s.rss);
+      if (s.landed) st.landed = s.landed;
+      stats.set(t.name, st);
+      result.tools.push({ tool: t.name, ...st });
+    }
+    result.checks = prepared.checks(stats);
+    for (const c of result.checks)
+      say(`[${def.id}] ${c.tool}: ${c.value} (target ${c.target}) ${c.met ? 'met' : 'MISSED'}`);
+  } catch (e) {
+    result.error = (e as Error).message;
+    say(`[${def.id}] failed: ${result.error}`);
+  } finally {
+    await prepared?.cleanup?.().catch(() => {});
+  }
+  return result;
+}
+
+async function main(): Promise<number> {
+  const scale = scaleFrom(process.env);
+  const runs = runsFrom(process.env);
+  const cases = selected(process.argv.slice(2));
+  const out = process.env.BENCH_OUT ?? join(ROOT, 'bench', 'results');
+  const why = proftpdUnavailable();
+  if (why) throw new Error(`ProFTPD cannot run: ${why}`);
+
+  const fs = await statfs(tmpdir());
+  const free = fs.bavail * fs.bsize;
+  const need = diskNeeded(cases, scale);
+  if (free < need)
+    throw new Error(
+      `${tmpdir()} has ${bytesText(free)} free; the ${scale.name} scale needs ${bytesText(need)}`,
+    );
+
+  const work = await mkdtemp(join(tmpdir(), 'otpbackup-bench-'));
+  let server: ProftpdHandle | undefined;
+  let cleaned: Promise<void> | undefined;
+  const cleanup = () => {
+    cleaned ??= (async () => {
+      for (const pid of running) {
+        try {
+          process.kill(pid, 'SIGTERM');
+        } catch {
+          // already gone
+        }
+      }
+      await server?.stop().catch(() => {});
+      await rm(work, { recursive: true, force: true });
+    })();
+    return cleaned;
+  };
+  const onSignal = (sig: NodeJS.Signals) => {
+    say(`bench: ${sig}, cleaning up`);
+    void cleanup().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  try {
+    const scratch = join(work, 'scratch');
+    await mkdir(scratch, { mode: 0o700 });
+    server = await startProftpd();
+    const base: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: join(work, 'home'),
+      XDG_CONFIG_HOME: join(work, 'config'),
+      XDG_STATE_HOME: join(work, 'state'),
+      XDG_CACHE_HOME: join(work, 'cache'),
+      XDG_DATA_HOME: join(work, 'data'),
+      NO_COLOR: '1',
+    };
+    await mkdir(base.HOME as string);
+    let seq = 0;
+    const bin = join(ROOT, 'bin', 'otpbackup');
+    const ctx: BenchContext = {
+      server,
+      scale,
+      work,
+      scratch,
+      root: ROOT,
+      otpbackup: (args, env = {}) => ({
+        cmd: process.execPath,
+        args: [bin, ...args],
+        env: { ...base, ...env },
+        cwd: work,
+      }),
+      scratchFile: (name) => join(scratch, `${name}-${seq++}`),
+    };
+    say(
+      `bench: ${scale.name} scale, ${runs} run(s), cases ${cases.map((c) => c.id).join(', ')}; data in ${work}`,
+    );
+    const results: CaseResult[] = [];
+    for (const def of cases) results.push(await runCase(def, ctx, runs));
+
+    const report: BenchReport = {
+      date: new Date().toISOString(),
+      scale: scale.name,
+      runs,
+      rssMethod,
+      machine: machine(),
+      tools: await toolVersions({ cmd: process.execPath, args: [bin] }),
+      cases: results,
+    };
+    const files = await writeReport(out, report);
+    process.stdout.write(
+      `${markdown(report)
+        .split('\n')
+        .filter((l) => l.startsWith('|'))
+        .join('\n')}\n`,
+    );
+    say(`bench: wrote ${files.md} and ${files.json}`);
+    return results.some((r) => r.error) ? 1 : 0;
+  } finally {
+    await cleanup();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    say(`bench: ${(e as Error).message}`);
+    process.exit(1);
+  },
+);

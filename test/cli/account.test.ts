@@ -1,7 +1,7 @@
 // `otpbackup account ...` spawned as users run it (needs the build): secrets go from named environment
 // variables into the vault, the config holds only references, and no secret reaches any output.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -139,5 +139,47 @@ describe('otpbackup account', () => {
   it('no secret appeared in any output or in the config file', () => {
     const all = outputs.map((o) => o.stdout + o.stderr).join('\n') + readFileSync(configFile, 'utf8');
     for (const s of [...Object.values(SECRETS), 'inline-pw']) assert.ok(!all.includes(s), `leaked ${s}`);
+  });
+
+  it('add --prompt and --key shape an SFTP login; both are refused for FTP and checked', () => {
+    const key = join(home, 'id_test');
+    writeFileSync(key, 'not parsed before login\n', { mode: 0o600 });
+    const base = ['account', 'add', 'pam', '--totp-secret-env', 'NAS_SEED', '--store', 'vault', '--no-test'];
+    const ok = run([
+      ...base,
+      '--url',
+      'sftp://bob@127.0.0.1:2222/',
+      '--prompt',
+      '^Password & verification code=${PASSWORD}${TOTP}',
+      '--prompt',
+      'Token=${TOTP}',
+      '--key',
+      key,
+    ]);
+    assert.equal(ok.status, 0, ok.stderr);
+    const shown = JSON.parse(run(['account', 'show', 'pam', '--json']).stdout);
+    const acct = shown.account ?? shown;
+    assert.deepEqual(
+      acct.prompts.map((p: { pattern: string; answer: string }) => [p.pattern, p.answer]),
+      [
+        ['^Password & verification code', '${PASSWORD}${TOTP}'],
+        ['Token', '${TOTP}'],
+      ],
+    );
+    assert.equal(acct.privateKey, key);
+    assert.deepEqual(acct.authMethods, ['publickey', 'keyboard-interactive']);
+    for (const [args, re] of [
+      [
+        ['--url', 'ftp://bob@127.0.0.1:2121/', '--prompt', 'x=${TOTP}'],
+        /--prompt is for sftp:\/\/ accounts only/,
+      ],
+      [['--url', 'sftp://bob@127.0.0.1:2222/', '--key', join(home, 'missing')], /--key: cannot read/],
+      [['--url', 'sftp://bob@127.0.0.1:2222/', '--prompt', '(a+)+$=${TOTP}'], /prompt|pattern/i],
+    ] as const) {
+      const r = run([...base.slice(0, 2), 'bad', ...base.slice(3), ...args]);
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, re);
+      assert.equal(r.stderr.trim().split('\n').length <= 2, true, r.stderr);
+    }
   });
 });

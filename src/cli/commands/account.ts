@@ -174,6 +174,39 @@ export interface AddOptions extends CommonOpts {
   qr?: string;
   /** 'prompt': no seed; the code is typed at each login (edit also takes totp and hotp). */
   otpType?: string;
+  /** SFTP keyboard-interactive rules 'REGEX=TEMPLATE', tried before the defaults. */
+  prompt?: string[];
+  /** SFTP private key file: publickey first, then keyboard-interactive for the code. */
+  key?: string;
+}
+
+/** `--prompt` and `--key`: how an SFTP server's login is answered beyond the default rules. */
+async function applySftpFlags(account: Account, opts: AddOptions): Promise<void> {
+  for (const [flag, given] of [
+    ['--prompt', opts.prompt?.length],
+    ['--key', opts.key],
+  ] as const) {
+    if (given && account.protocol !== 'sftp')
+      throw usageError(`${flag} is for sftp:// accounts only`, 'FTP logins are shaped by --template');
+  }
+  if (opts.prompt?.length) {
+    const { parsePromptRule } = await import('../../backup/upload.js');
+    account.prompts = opts.prompt.map(parsePromptRule);
+  }
+  if (opts.key) {
+    const [{ accessSync, constants }, { resolve }] = await Promise.all([
+      import('node:fs'),
+      import('node:path'),
+    ]);
+    const file = resolve(opts.key);
+    try {
+      accessSync(file, constants.R_OK);
+    } catch {
+      throw usageError(`--key: cannot read ${file}`, 'give the path of an OpenSSH private key file');
+    }
+    account.privateKey = file;
+    account.authMethods = ['publickey', 'keyboard-interactive'];
+  }
 }
 
 export function fromEnv(ctx: CliContext, flag: string, name: string): string {
@@ -314,6 +347,7 @@ export async function addAccount(name: string, opts: AddOptions, ctx: CliContext
   const tls = target.protocol === 'ftps' || target.protocol === 'ftps-implicit';
   if (opts.trustHostKey?.length)
     account.trust = tls ? { tlsFingerprints: opts.trustHostKey } : { hostKeys: opts.trustHostKey };
+  await applySftpFlags(account, opts);
   if (params.type === 'hotp') account.otp.counter = params.counter ?? 0;
   if (password !== undefined) account.password = ref('password');
   otp.parseTemplate(account.template);
@@ -637,6 +671,12 @@ Examples:
       '--otp-reuse <policy>',
       'forbid (default) or allow: the server accepts the same code twice (ProFTPD TOTP)',
     )
+    .option(
+      '--prompt <rule>',
+      "sftp: keyboard-interactive rule 'REGEX=TEMPLATE' (repeatable)",
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
+    .option('--key <file>', 'sftp: private key for publickey, then keyboard-interactive for the code')
     .option('--no-test', 'save without logging in and writing a probe file first')
     .option('--json', 'print JSON')
     .option('--config <path>', CONFIG_HELP)

@@ -121,19 +121,7 @@ export async function askAccount(given: { name?: string; template?: string }): P
     });
     const user = await input({ message: 'User:', validate: (v) => /^[^\s@/:]+$/.test(v) || 'a user name' });
     const remoteDir = await input({ message: 'Remote directory:', default: '.' });
-    let pw: string | undefined;
-    for (;;) {
-      const a = await password({
-        message: 'Password (empty if the code alone is the password):',
-        mask: true,
-      });
-      if (!a) break;
-      if ((await password({ message: 'Repeat the password:', mask: true })) === a) {
-        pw = a;
-        break;
-      }
-      process.stderr.write('The passwords differ; try again.\n');
-    }
+    const pw = await askPasswordTwice(password, 'Password (empty if the code alone is the password):');
     const seed = await password({
       message: 'OTP: Base32 seed, otpauth:// URI, or the path of a QR-code image (PNG/JPEG):',
       mask: true,
@@ -303,19 +291,10 @@ export async function askAccountEdit(current: Account): Promise<EditAnswers> {
       validate: (v) => /^[^\s@/:]+$/.test(v) || 'a user name',
     });
     const remoteDir = await input({ message: 'Remote directory:', default: current.remoteDir });
-    let pw: string | undefined;
-    for (;;) {
-      const a = await password({
-        message: `Password (empty keeps ${current.password ? 'the stored one' : 'none'}):`,
-        mask: true,
-      });
-      if (!a) break;
-      if ((await password({ message: 'Repeat the password:', mask: true })) === a) {
-        pw = a;
-        break;
-      }
-      process.stderr.write('The passwords differ; try again.\n');
-    }
+    const pw = await askPasswordTwice(
+      password,
+      `Password (empty keeps ${current.password ? 'the stored one' : 'none'}):`,
+    );
     const seed = (
       await password({
         message: 'OTP: new Base32 seed or otpauth:// URI (empty keeps the current one):',
@@ -379,4 +358,16 @@ export async function askAccountEdit(current: Account): Promise<EditAnswers> {
     out.template = await askTemplate(choices, lengths, current.template);
     return out;
   });
+}
+
+type PasswordPrompt = (opts: { message: string; mask: boolean }) => Promise<string>;
+
+/** A masked password typed twice until both agree; empty input means none (undefined). */
+async function askPasswordTwice(password: PasswordPrompt, message: string): Promise<string | undefined> {
+  for (;;) {
+    const a = await password({ message, mask: true });
+    if (!a) return undefined;
+    if ((await password({ message: 'Repeat the password:', mask: true })) === a) return a;
+    process.stderr.write('The passwords differ; try again.\n');
+  }
 }

@@ -94,14 +94,22 @@ export async function allowReuse(env: NodeJS.ProcessEnv, account: string): Promi
   });
 }
 
-/** Every regular file below dir, relative path → bytes. */
+/**
+ * Every regular file below dir, relative path → bytes. A run may still be writing (watch tests poll
+ * while uploads go on): a temp file renamed away between readdir and read is simply not there.
+ */
 export function readTree(dir: string): Map<string, Buffer> {
   const out = new Map<string, Buffer>();
+  const gone = (e: unknown) => (e as NodeJS.ErrnoException).code === 'ENOENT';
   const walk = (d: string) => {
     for (const e of readdirSync(d, { withFileTypes: true })) {
       const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.isFile()) out.set(relative(dir, p), readFileSync(p));
+      try {
+        if (e.isDirectory()) walk(p);
+        else if (e.isFile()) out.set(relative(dir, p), readFileSync(p));
+      } catch (err) {
+        if (!gone(err)) throw err;
+      }
     }
   };
   walk(dir);

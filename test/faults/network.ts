@@ -116,7 +116,11 @@ export async function networkSuite(
         `no TOTP step spent twice (logins at ${logins.map((t) => new Date(t).toISOString().slice(11, 23))}; ${log})`,
       ),
     );
-    assert.ok(logins.length >= 2, why(`faults forced reconnects (${logins.length} logins)`));
+    assert.ok(proxy.fired.length >= 1, why('faults fired'));
+    // SFTP has one connection, so every fault costs a reconnect; FTP recovers a cut data connection
+    // on the same control connection, so there a fault need not cost a login.
+    if (proto === 'sftp')
+      assert.ok(logins.length >= 2, why(`faults forced reconnects (${logins.length} logins)`));
     const byKind = (k: string) => proxy.fired.filter((f) => f.kind === k).length;
     diag(
       `${proto}: seed ${seed}, ${size.files} files (${total} bytes), ${proxy.fired.length} faults fired ` +

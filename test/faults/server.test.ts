@@ -13,7 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { cli, type Sandbox, sandbox, start } from '../backup/e2e-helpers.js';
+import { cli, readTree, type Sandbox, sandbox, start, TEMP_MARK } from '../backup/e2e-helpers.js';
 import { type ProftpdHandle, startProftpd } from '../servers/proftpd.js';
 import {
   addAccount,
@@ -85,9 +85,17 @@ describe('server-side faults', { concurrency: true }, () => {
       let pid = server.pid;
       cleanups.push(() => stopProftpd(pid));
       const s = start(['run', '--job', name], box.env);
-      // Stop the server once uploads are under way (FTP: TransferLog; SFTP: a short delay).
+      // Stop the server once uploads are under way (FTP: TransferLog; SFTP, which logs no
+      // transfers: files under their final names on the server's disk).
       const t0 = Date.now();
-      while (proto === 'ftp' ? completedUploads(server) < 5 : Date.now() - t0 < 1200) {
+      const landed = () => {
+        try {
+          return [...readTree(remote).keys()].filter((k) => !k.includes(TEMP_MARK)).length;
+        } catch {
+          return 0; // the job's remote directory is not made yet
+        }
+      };
+      while (proto === 'ftp' ? completedUploads(server) < 5 : landed() < 5) {
         await new Promise((r) => setTimeout(r, 10));
         assert.ok(Date.now() - t0 < 60_000, 'uploads started');
       }

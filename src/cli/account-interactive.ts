@@ -155,11 +155,7 @@ export async function askAccount(given: { name?: string; template?: string }): P
     } else if (!isUri) {
       out.algorithm = await select({
         message: 'Algorithm:',
-        choices: [
-          { name: 'SHA-1 (most servers)', value: 'sha1' },
-          { name: 'SHA-256', value: 'sha256' },
-          { name: 'SHA-512', value: 'sha512' },
-        ],
+        choices: ALGORITHM_CHOICES,
       });
       out.digits = await input({
         message: 'Digits:',
@@ -328,11 +324,7 @@ export async function askAccountEdit(current: Account): Promise<EditAnswers> {
       out.algorithm = await select({
         message: 'Algorithm:',
         default: current.otp.algorithm,
-        choices: [
-          { name: 'SHA-1 (most servers)', value: 'sha1' },
-          { name: 'SHA-256', value: 'sha256' },
-          { name: 'SHA-512', value: 'sha512' },
-        ],
+        choices: ALGORITHM_CHOICES,
       });
       out.digits = await input({
         message: 'Digits:',
@@ -371,3 +363,9 @@ async function askPasswordTwice(password: PasswordPrompt, message: string): Prom
     process.stderr.write('The passwords differ; try again.\n');
   }
 }
+
+const ALGORITHM_CHOICES = [
+  { name: 'SHA-1 (most servers)', value: 'sha1' },
+  { name: 'SHA-256', value: 'sha256' },
+  { name: 'SHA-512', value: 'sha512' },
+] as const;

@@ -5,6 +5,7 @@
 //   BENCH_SCALE=full|small|tiny   data sizes (default full: 1 GiB, 10,000 files, 100,000-file tree, 4 GiB)
 //   BENCH_RUNS=3                  runs per tool
 //   BENCH_OUT=DIR                 where latest.md/json go (default bench/results)
+//   BENCH_NODE_ARGS="..."         extra node flags for otpbackup (e.g. --cpu-prof --cpu-prof-dir=DIR)
 //   --case ID[,ID]                only these cases: an id (big-sftp), a case number (2), or a prefix (rss)
 import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, statfs } from 'node:fs/promises';
@@ -172,6 +173,9 @@ async function main(): Promise<number> {
     await mkdir(base.HOME as string);
     let seq = 0;
     const bin = join(ROOT, 'bin', 'otpbackup');
+    // BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof": profile otpbackup's runs (node refuses
+    // --cpu-prof in NODE_OPTIONS).
+    const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
     const ctx: BenchContext = {
       server,
       scale,
@@ -180,7 +184,7 @@ async function main(): Promise<number> {
       root: ROOT,
       otpbackup: (args, env = {}) => ({
         cmd: process.execPath,
-        args: [bin, ...args],
+        args: [...nodeArgs, bin, ...args],
         env: { ...base, ...env },
         cwd: work,
       }),

@@ -27,6 +27,10 @@ if (!files.length) {
   console.error(`no test files under ${targets.join(', ')}`);
   process.exit(1);
 }
+// Node applies --test-timeout to each file as a whole too: the full-size fault runs
+// (FAULT_SCALE=full) take tens of minutes, so they get two hours. TEST_TIMEOUT_MS overrides.
+const timeout =
+  process.env.TEST_TIMEOUT_MS ?? (process.env.FAULT_SCALE === 'full' ? '7200000' : '180000');
 const concurrency = process.env.TEST_CONCURRENCY ?? String(Math.max(2, availableParallelism()));
 const r = spawnSync(
   process.execPath,
@@ -35,7 +39,7 @@ const r = spawnSync(
     'tsx',
     '--test',
     `--test-concurrency=${concurrency}`,
-    '--test-timeout=180000',
+    `--test-timeout=${timeout}`,
     '--test-reporter=spec',
     ...files.map((f) => relative(root, f)),
   ],

@@ -1,7 +1,6 @@
 // FTP, explicit FTPS (AUTH TLS) and implicit FTPS with basic-ftp. One control connection, one command
 // at a time (concurrency 1); uploads go to a temporary name, are size-checked, then renamed.
-import { createReadStream, readFileSync } from 'node:fs';
-import { stat as localStat } from 'node:fs/promises';
+import { closeSync, constants, createReadStream, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { Readable } from 'node:stream';
 import { type ConnectionOptions, type PeerCertificate, rootCertificates, type TLSSocket } from 'node:tls';
@@ -12,6 +11,7 @@ import { expandTemplate } from '../otp/index.js';
 import type { Clock } from '../schedule/clock.js';
 import { redact } from '../secrets/redact.js';
 import { guardPinnedDataSockets } from './ftp-data-trust.js';
+import { pipelined, sizeFromReply } from './ftp-pipeline.js';
 import { type CredentialSource, type Credentials, loginWithDiscipline } from './login.js';
 import {
   ancestors,
@@ -103,6 +103,38 @@ function lateEmptyStream(): Readable {
       setTimeout(() => this.push(null), 100);
     },
   });
+}
+
+/** Files up to this size are read in one synchronous call (see readSmallFile). */
+const SMALL_FILE = 256 * 1024;
+
+/**
+ * Size of a local regular file and, when it is small, its bytes. One transfer at a time means the
+ * async open/read/close of a stream — three thread-pool round trips — sit on the critical path of
+ * every small file; a synchronous read costs microseconds. O_NONBLOCK: opening a FIFO must not hang.
+ */
+function readSmallFile(localPath: string): { size: number; small?: Buffer } {
+  let fd: number | undefined;
+  try {
+    fd = openSync(localPath, constants.O_RDONLY | constants.O_NONBLOCK);
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new OtpBackupError('local', `${localPath} is not a regular file`);
+    if (st.size > SMALL_FILE) return { size: st.size };
+    const buf = Buffer.allocUnsafe(st.size);
+    let off = 0;
+    for (let n = 1; off < buf.length && n > 0; off += n) n = readSync(fd, buf, off, buf.length - off, off);
+    // A file that shrank meanwhile sends what it has; the size check then fails the upload.
+    return { size: st.size, small: off === buf.length ? buf : buf.subarray(0, off) };
+  } catch (e) {
+    if (isOtpBackupError(e)) throw e;
+    throw new OtpBackupError(
+      'local',
+      `cannot read ${localPath} (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
+      { cause: e },
+    );
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 
 function entryFrom(dir: string, f: FileInfo): RemoteEntry {
@@ -514,20 +546,13 @@ export class FtpTransport implements Transport {
     return files.filter((f) => f.name !== '.' && f.name !== '..').map((f) => entryFrom(dir, f));
   }
 
-  /** SIZE, falling back to the listing where the reply carries no number (ftp-srv for empty files). */
-  private async sizeWith(client: Client, path: string): Promise<number | undefined> {
-    try {
-      return await client.size(path);
-    } catch (e) {
-      if (e instanceof FTPError || !/parse response/i.test((e as Error).message)) throw e;
-      return (await this.statWith(client, path))?.size;
-    }
-  }
-
-  /** RNFR/RNTO; where the server refuses to overwrite, removes the old file first. */
+  /** RNFR+RNTO in one round trip; where the server refuses to overwrite, removes the old file first. */
   private async renameWith(client: Client, from: string, to: string): Promise<void> {
     try {
-      await client.rename(from, to);
+      const [rnfr, rnto] = await pipelined(client, [`RNFR ${from}`, `RNTO ${to}`]);
+      // A refused RNFR makes the RNTO fail too ("bad sequence"): the RNFR reply is the cause.
+      if (rnfr instanceof FTPError) throw rnfr;
+      if (rnto instanceof FTPError) throw rnto;
     } catch (e) {
       if (!(e instanceof FTPError) || e.code < 550) throw e;
       const old = await this.statWith(client, to);
@@ -541,19 +566,7 @@ export class FtpTransport implements Transport {
 
   async put(localPath: string, remotePath: string, opts: PutOptions = {}): Promise<void> {
     validateRemotePath(remotePath);
-    let size: number;
-    try {
-      const st = await localStat(localPath);
-      if (!st.isFile()) throw new OtpBackupError('local', `${localPath} is not a regular file`);
-      size = st.size;
-    } catch (e) {
-      if (isOtpBackupError(e)) throw e;
-      throw new OtpBackupError(
-        'local',
-        `cannot read ${localPath} (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
-        { cause: e },
-      );
-    }
+    const { size, small } = readSmallFile(localPath);
     const expected = opts.size ?? size;
     const final = this.abs(remotePath);
     await this.op(
@@ -570,12 +583,21 @@ export class FtpTransport implements Transport {
           await client.uploadFrom(
             size === 0 && client.ftp.hasTLS
               ? lateEmptyStream()
-              : // 1 MiB reads: the 64 KiB default costs a syscall and an event-loop turn per 64 KiB.
-                createReadStream(localPath, { highWaterMark: 1024 * 1024 }),
+              : small
+                ? Readable.from([small], { objectMode: false })
+                : // 1 MiB reads: the 64 KiB default costs a syscall and an event-loop turn per 64 KiB.
+                  // `end` spares the read that finds EOF; growth past `size` waits for the next run.
+                  createReadStream(localPath, { highWaterMark: 1024 * 1024, end: size - 1 }),
             tmp,
           );
           client.trackProgress();
-          const got = await this.sizeWith(client, tmp);
+          // Two round trips for the tail, not four: SIZE (verify) with MFMT (on the temp; a rename
+          // keeps it), then RNFR with RNTO — the commit — once the size is right.
+          const mfmt = opts.mtime && this.features.has('MFMT') ? [`MFMT ${mfmtTime(opts.mtime)} ${tmp}`] : [];
+          const [sizeReply] = await pipelined(client, [`SIZE ${tmp}`, ...mfmt]);
+          if (!sizeReply || sizeReply instanceof FTPError) throw sizeReply;
+          // No number in the reply (ftp-srv for empty files): the listing knows.
+          const got = sizeFromReply(sizeReply) ?? (await this.statWith(client, tmp))?.size;
           if (got !== expected) {
             throw new OtpBackupError(
               'remote',
@@ -588,8 +610,6 @@ export class FtpTransport implements Transport {
           }
           await this.renameWith(client, tmp, final);
           tmpMayExist = false;
-          if (opts.mtime && this.features.has('MFMT'))
-            await client.sendIgnoringError(`MFMT ${mfmtTime(opts.mtime)} ${final}`);
         } catch (e) {
           client.trackProgress();
           // Best effort: a temp file left behind is removed later by cleanupTemp().

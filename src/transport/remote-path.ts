@@ -76,6 +76,14 @@ const TEMP_RE = /^\.(.*)\.otpbackup-tmp-([0-9a-z]{1,12})-([0-9a-f]{8})$/;
 /** Keep temp names within common 255-byte name limits. */
 const MAX_BASE_BYTES = 200;
 
+// A random start per process, then a counter: unique within a run without a CSPRNG call per file
+// (randomBytes per name was a visible share of a many-small-files run). Not a secret.
+let tempTag = randomBytes(4).readUInt32BE(0);
+function nextTempTag(): string {
+  tempTag = (tempTag + 1) >>> 0;
+  return tempTag.toString(16).padStart(8, '0');
+}
+
 /** Temporary name for uploading `finalPath` in the same directory (so the rename is atomic). */
 export function tempPathFor(finalPath: string, nowMs: number): string {
   let base = basename(finalPath);
@@ -90,7 +98,7 @@ export function tempPathFor(finalPath: string, nowMs: number): string {
     }
     base = cut;
   }
-  const name = `.${base}${TEMP_MARK}${Math.max(0, Math.floor(nowMs)).toString(36)}-${randomBytes(4).toString('hex')}`;
+  const name = `.${base}${TEMP_MARK}${Math.max(0, Math.floor(nowMs)).toString(36)}-${nextTempTag()}`;
   return join(dirname(finalPath), name);
 }
 

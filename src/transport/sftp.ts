@@ -135,13 +135,37 @@ export class SftpTransport implements Transport {
   private lossesSinceProgress = 0;
   /** Every connection lost in this transport's life, capped by MAX_RECONNECTS. */
   private losses = 0;
+  /** Uploads allowed in flight now: `concurrency`, cut to 1 by a lost connection and doubled by
+   *  each upload that lands (TCP's slow start). Without it, the first burst after a reconnect —
+   *  32 files at once, megabytes before the first reply — is lost whole on a link that drops every
+   *  megabyte, and the run never moves. */
+  private window: number;
+  private inFlight = 0;
+  private readonly waiting: Array<() => void> = [];
   /** Requests waiting for a reply: ssh2 never calls some of them back once the connection is gone. */
   private readonly pendingCalls = new Set<(e: Error) => void>();
 
   constructor(private readonly opts: SftpTransportOptions) {
     // Small files are round-trip bound (open, write, close, stat, setstat, rename): keep many in flight.
     this.concurrency = opts.concurrency ?? 32;
+    this.window = this.concurrency;
     this.maxRetries = opts.maxRetries ?? 3;
+  }
+
+  /** Runs one upload attempt within the window (see `window`). */
+  private async inWindow<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    while (this.inFlight >= this.window) await new Promise<void>((r) => this.waiting.push(r));
+    signal?.throwIfAborted();
+    this.inFlight++;
+    try {
+      const r = await fn();
+      this.window = Math.min(this.concurrency, this.window * 2);
+      return r;
+    } finally {
+      this.inFlight--;
+      // Each woken upload checks the window again; those that do not fit wait once more.
+      for (const wake of this.waiting.splice(0)) wake();
+    }
   }
 
   /** The server answered: the link works, so the losses so far do not count against the budget. */
@@ -152,6 +176,7 @@ export class SftpTransport implements Transport {
   private lostOne(): void {
     this.lossesSinceProgress++;
     this.losses++;
+    this.window = 1;
   }
 
   private log(line: string): void {
@@ -643,7 +668,11 @@ export class SftpTransport implements Transport {
     }
     opts.signal?.throwIfAborted();
     // A retry sends the whole file again under a new temp name; a lost temp file is removed later.
-    await this.op(`upload ${target}`, () => this.putOnce(localPath, target, size, opts), opts.signal);
+    await this.op(
+      `upload ${target}`,
+      () => this.inWindow(() => this.putOnce(localPath, target, size, opts), opts.signal),
+      opts.signal,
+    );
   }
 
   private async putOnce(localPath: string, target: string, size: number, opts: PutOptions): Promise<void> {

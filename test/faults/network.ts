@@ -86,7 +86,8 @@ export async function networkSuite(
     const firstErrors: string[] = [];
     while (runs === 0 || proxy.armed > 0) {
       assert.ok(runs < 4, why(`${proxy.armed} faults never fired in ${runs} runs`));
-      const r = await cli(['run', '--job', name, '-v', ...(runs ? ['--force'] : [])], box.env, RUN_MS);
+      // -vv before the command: reconnects and step waits are logged (the filter below keeps them).
+      const r = await cli(['-vv', 'run', '--job', name, ...(runs ? ['--force'] : [])], box.env, RUN_MS);
       if (r.signal) assert.fail(why(`run hung, killed after ${RUN_MS} ms: ${r.stderr.slice(-3000)}`));
       exits.push(r.status);
       log += r.stderr
@@ -97,8 +98,14 @@ export async function networkSuite(
       if (r.status !== 0) {
         firstErrors.push(r.stderr.split('\n').find((l) => l.startsWith('otpbackup:')) ?? '');
         // A run may give up after repeated faults; the next one must finish the job.
-        const again = await cli(['run', '--job', name], box.env, RUN_MS);
-        assert.equal(again.status, 0, why(`rerun after exit ${r.status}: ${r.stderr} / ${again.stderr}`));
+        const again = await cli(['-vv', 'run', '--job', name], box.env, RUN_MS);
+        assert.equal(
+          again.status,
+          0,
+          why(
+            `rerun after exit ${r.status}:\n${r.stderr.slice(-4000)}\n--- rerun:\n${again.stderr.slice(-4000)}`,
+          ),
+        );
       }
     }
     await assertConverged(box, name, src, remote, { allowTemps: true });

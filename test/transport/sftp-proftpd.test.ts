@@ -58,6 +58,15 @@ describe('SFTP against ProFTPD', { skip: missing ?? false }, () => {
       assert.equal(await tr.stat('/backup/2024/a.txt'), undefined);
       await tr.remove('/backup/2024/b.txt');
       assert.deepEqual(await tr.list('/backup/2024'), []);
+
+      // One small file at a time is a chain of request-reply exchanges: with Nagle's algorithm on,
+      // ProFTPD's delayed ACKs held each one ~40 ms (about 260 ms a file). TCP_NODELAY: a few ms.
+      const small = join(t.dir, 'small.bin');
+      writeFileSync(small, Buffer.alloc(4096, 7));
+      const t0 = performance.now();
+      for (let i = 0; i < 20; i++) await tr.put(small, `/backup/2024/s${i}.bin`);
+      const perFile = (performance.now() - t0) / 20;
+      assert.ok(perFile < 75, `sequential 4 KiB puts took ${perFile.toFixed(1)} ms each (Nagle stall?)`);
     } finally {
       await tr.close();
     }

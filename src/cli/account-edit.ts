@@ -36,6 +36,8 @@ const CHANGE_FLAGS = [
   'digits',
   'period',
   'otpReuse',
+  'prompt',
+  'key',
 ] as const;
 
 export function hasChangeFlags(opts: EditOptions): boolean {
@@ -105,6 +107,8 @@ export async function editAccount(name: string, opts: EditOptions, ctx: CliConte
       throw usageError('--remote-dir: expected a directory path without control characters');
     a.remoteDir = opts.remoteDir;
   }
+  // After --url: the flags are refused unless the account (now) speaks SFTP.
+  await acct.applySftpFlags(a, opts);
   const tls = a.protocol === 'ftps' || a.protocol === 'ftps-implicit';
   if (opts.trustHostKey?.length) {
     delete a.trust.hostKeys;

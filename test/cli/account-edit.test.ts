@@ -193,6 +193,8 @@ describe('account edit with flags', () => {
         /--otp-type: expected totp, hotp or prompt/,
       ],
       [['account', 'edit', 'nas2'], /nothing to change/],
+      [['account', 'edit', 'other', '--prompt', 'code=${TOTP}', '--no-test'], /--prompt is for sftp/],
+      [['account', 'edit', 'other', '--key', '/etc/hostname', '--no-test'], /--key is for sftp/],
     ];
     for (const [args, re] of cases) {
       const r = await run(args);
@@ -200,6 +202,30 @@ describe('account edit with flags', () => {
       assert.match(r.stderr, re);
       assert.equal(config(), withOther, `${args.join(' ')} changed the config`);
     }
+  });
+
+  test('--prompt replaces the SFTP prompt rules; --key adds publickey before the code', async () => {
+    const add = await run([
+      ...['account', 'add', 'box', '--url', 'sftp://u@127.0.0.1:2222/up', '--totp-secret-env', 'SEED'],
+      ...['--prompt', 'pin=${TOTP}', '--no-test', '--store', 'vault'],
+    ]);
+    assert.equal(add.status, 0, add.stderr);
+    assert.match(config(), /pattern: pin/);
+    const key = join(box.dir, 'id_test');
+    writeFileSync(key, 'not parsed until a login\n', { mode: 0o600 });
+    const r = await run([
+      ...['account', 'edit', 'box', '--prompt', 'one-time=${TOTP}', '--prompt', 'password=${PASSWORD}'],
+      ...['--key', key, '--no-test', '--json'],
+    ]);
+    assert.equal(r.status, 0, r.stderr);
+    const text = config();
+    assert.doesNotMatch(text, /pattern: pin/);
+    assert.match(text, /pattern: one-time[\s\S]*pattern: password/);
+    assert.ok(text.includes(`privateKey: ${key}`), text);
+    assert.match(text, /authMethods:[\s\S]*publickey[\s\S]*keyboard-interactive/);
+    const bad = await run(['account', 'edit', 'box', '--prompt', 'no equals sign', '--no-test']);
+    assert.equal(bad.status, 2, bad.stderr);
+    assert.equal(config(), text, 'a bad rule changes nothing');
   });
 
   test('--otp-type prompt drops the seed and its vault entry', async () => {

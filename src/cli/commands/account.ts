@@ -181,7 +181,10 @@ export interface AddOptions extends CommonOpts {
 }
 
 /** `--prompt` and `--key`: how an SFTP server's login is answered beyond the default rules. */
-async function applySftpFlags(account: Account, opts: AddOptions): Promise<void> {
+export async function applySftpFlags(
+  account: Account,
+  opts: Pick<AddOptions, 'prompt' | 'key'>,
+): Promise<void> {
   for (const [flag, given] of [
     ['--prompt', opts.prompt?.length],
     ['--key', opts.key],
@@ -619,6 +622,12 @@ Examples:
     .option('--digits <n>', 'code length')
     .option('--period <seconds>', 'TOTP step')
     .option('--otp-reuse <policy>', 'forbid or allow')
+    .option(
+      '--prompt <rule>',
+      "sftp: keyboard-interactive rule 'REGEX=TEMPLATE', replacing the account's rules (repeatable)",
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
+    .option('--key <file>', 'sftp: private key for publickey, then keyboard-interactive for the code')
     .option('--no-test', 'save without logging in and writing a probe file first')
     .option('--json', 'print JSON')
     .option('--config <path>', CONFIG_HELP)

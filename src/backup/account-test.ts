@@ -12,8 +12,7 @@ import type { Account } from '../config/types.js';
 import { OtpBackupError } from '../errors.js';
 import { stepStartMs } from '../otp/index.js';
 import type { Clock } from '../schedule/clock.js';
-import { createTransport } from '../transport/index.js';
-import { createCredentialSource } from '../transport/login.js';
+import { accountTransport } from '../transport/open.js';
 import type { PromptLogEntry } from '../transport/prompts.js';
 import { join } from '../transport/remote-path.js';
 
@@ -49,34 +48,20 @@ export interface ProbeResult {
 /** Logs in, writes and removes a probe file in the account's remote dir. Throws OtpBackupError on failure. */
 export async function probeAccount(account: Account, deps: ProbeDeps): Promise<ProbeResult> {
   const { clock } = deps;
-  const inner = createCredentialSource({
-    account,
+  let secondsLeft: number | undefined;
+  const transport = await accountTransport(account, {
     env: deps.env,
     clock,
     getSecret: deps.getSecret,
-    log: deps.log,
-    promptCode: deps.promptCode,
-  });
-  let secondsLeft: number | undefined;
-  const credentials: typeof inner = {
-    next: async (signal) => {
-      const c = await inner.next(signal);
+    ...(deps.log ? { log: deps.log } : {}),
+    ...(deps.promptCode ? { promptCode: deps.promptCode } : {}),
+    ...(deps.trustHostKeys ? { trustHostKeys: deps.trustHostKeys } : {}),
+    onCredentials: (c) => {
       if (c.step !== undefined && account.otp.type === 'totp') {
         const end = stepStartMs(c.step + 1, account.otp.period, account.otp.t0);
         secondsLeft = Math.max(0, Math.round((end - clock.now()) / 1000));
       }
-      return c;
     },
-    failed: (r) => inner.failed(r),
-    succeeded: () => inner.succeeded(),
-  };
-  const transport = await createTransport(account, {
-    credentials,
-    clock,
-    env: deps.env,
-    getSecret: deps.getSecret,
-    log: deps.log,
-    trustHostKeys: deps.trustHostKeys,
   });
   const tmp = await mkdtemp(localJoin(tmpdir(), 'otpbackup-probe-'));
   try {

@@ -21,42 +21,25 @@ export interface RunOptions {
 
 /** Logs in to an account: credentials and the one-time code are computed inside connect(). */
 export async function connectAccount(account: Account, config: Config, ctx: CliContext): Promise<Transport> {
-  const [{ createTransport, createCredentialSource }, { resolveSecret }, { codePrompter }] =
-    await Promise.all([
-      import('../../transport/index.js'),
-      import('../../secrets/resolve.js'),
-      import('../prompt-code.js'),
-    ]);
+  const [{ accountTransport }, { resolveSecret }, { codePrompter }] = await Promise.all([
+    import('../../transport/open.js'),
+    import('../../secrets/resolve.js'),
+    import('../prompt-code.js'),
+  ]);
   const secretDeps = { env: ctx.env, config };
-  const getSecret = (ref: string) => resolveSecret(ref, secretDeps);
   const log = ctx.verbose > 1 ? (line: string) => ctx.stderr.write(`${account.name}: ${line}\n`) : undefined;
-  // otp.type: prompt asks the person at the terminal (none: a clear error at login).
-  const promptCode = codePrompter(ctx);
-  const inner = createCredentialSource({
-    account,
-    env: ctx.env,
-    clock: ctx.clock,
-    getSecret,
-    log,
-    promptCode,
-  });
   let loginStep: number | undefined;
-  // Remember which TOTP step / HOTP counter the login spent, for the result (never the code).
-  const credentials: typeof inner = {
-    next: async (signal) => {
-      const c = await inner.next(signal);
-      loginStep = c.step ?? c.counter;
-      return c;
-    },
-    failed: (reason) => inner.failed(reason),
-    succeeded: () => inner.succeeded(),
-  };
-  const transport = await createTransport(account, {
-    credentials,
-    clock: ctx.clock,
+  const transport = await accountTransport(account, {
     env: ctx.env,
-    getSecret,
-    log,
+    clock: ctx.clock,
+    getSecret: (ref) => resolveSecret(ref, secretDeps),
+    ...(log ? { log } : {}),
+    // otp.type: prompt asks the person at the terminal (none: a clear error at login).
+    promptCode: codePrompter(ctx),
+    // Remember which TOTP step / HOTP counter the login spent, for the result (never the code).
+    onCredentials: (c) => {
+      loginStep = c.step ?? c.counter;
+    },
   });
   await transport.connect();
   return Object.assign(transport, { loginStep });

@@ -28,43 +28,35 @@ async function connect(
   ctx: CliContext,
   config?: Config,
 ): Promise<Transport> {
-  const [{ createTransport, createCredentialSource }, { resolveSecret }, { counterFileSource }] =
-    await Promise.all([
-      import('../../transport/index.js'),
-      import('../../secrets/resolve.js'),
-      import('../../backup/upload.js'),
-    ]);
+  const [{ accountTransport }, { resolveSecret }, { counterFileSource }] = await Promise.all([
+    import('../../transport/open.js'),
+    import('../../secrets/resolve.js'),
+    import('../../backup/upload.js'),
+  ]);
   const secretDeps = { env: ctx.env, ...(config ? { config } : {}) };
-  const getSecret = (ref: string) => resolveSecret(ref, secretDeps);
   const log = ctx.verbose > 1 ? (line: string) => ctx.stderr.write(`upload: ${line}\n`) : undefined;
-  const make = (a: Account) =>
-    createCredentialSource({
-      account: a,
-      env: ctx.env,
-      clock: ctx.clock,
-      getSecret,
-      log,
-      // upload is for pipelines and never prompts, not even on a terminal (issue #6).
-      promptCode: async () => {
-        throw new OtpBackupError(
-          'usage',
-          `account "${a.name}" has otp.type: prompt, and upload never prompts`,
-          {
-            hint: 'use "otpbackup run" on a terminal, or give the account otp.type totp, hotp or command',
-          },
-        );
-      },
-    });
   const file = opts.hotpCounterFile;
-  const credentials = file
-    ? counterFileSource((counter) => make({ ...account, otp: { ...account.otp, counter } }), file)
-    : make(account);
-  const transport = await createTransport(account, {
-    credentials,
-    clock: ctx.clock,
+  const transport = await accountTransport(account, {
     env: ctx.env,
-    getSecret,
-    log,
+    clock: ctx.clock,
+    getSecret: (ref) => resolveSecret(ref, secretDeps),
+    ...(log ? { log } : {}),
+    // upload is for pipelines and never prompts, not even on a terminal (issue #6).
+    promptCode: async () => {
+      throw new OtpBackupError(
+        'usage',
+        `account "${account.name}" has otp.type: prompt, and upload never prompts`,
+        {
+          hint: 'use "otpbackup run" on a terminal, or give the account otp.type totp, hotp or command',
+        },
+      );
+    },
+    ...(file
+      ? {
+          source: (make) =>
+            counterFileSource((counter) => make({ ...account, otp: { ...account.otp, counter } }), file),
+        }
+      : {}),
   });
   await transport.connect();
   return transport;

@@ -8,6 +8,7 @@ import {
   openSync,
   readFileSync,
   renameSync,
+  statSync,
   unlinkSync,
   writeSync,
 } from 'node:fs';
@@ -84,18 +85,9 @@ export async function acquireLock(
   const deadline = clock.now() + (opts.waitMs ?? 0);
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   for (;;) {
-    try {
-      // Write the PID to a private file, then link it into place: the lock never exists empty, so
-      // a concurrent taker cannot read "" and take it over as stale.
-      const mine = `${path}.${process.pid}`;
-      const fd = openSync(mine, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o600);
-      writeSync(fd, `${process.pid}\n`);
-      closeSync(fd);
-      try {
-        linkSync(mine, path);
-      } finally {
-        unlinkSync(mine);
-      }
+    // Write the PID to a private file, then link it into place: the lock never exists empty, so
+    // a concurrent taker cannot read "" and take it over as stale.
+    if (linkPidFile(path)) {
       let released = false;
       return {
         release() {
@@ -106,20 +98,10 @@ export async function acquireLock(
           } catch {}
         },
       };
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
-    let holder = Number.NaN;
-    try {
-      holder = Number.parseInt(readFileSync(path, 'utf8'), 10);
-    } catch {}
-    if (!Number.isFinite(holder) || (holder !== process.pid && !pidAlive(holder))) {
-      // Stale: rename it away first so two takers cannot both delete-and-create.
-      const stale = `${path}.stale-${process.pid}`;
-      try {
-        renameSync(path, stale);
-        unlinkSync(stale);
-      } catch {}
+    const holder = lockHolder(path);
+    if (holder === undefined || (holder !== process.pid && !pidAlive(holder))) {
+      removeStaleLock(path);
       continue;
     }
     if (clock.now() >= deadline) {
@@ -128,5 +110,58 @@ export async function acquireLock(
       });
     }
     await clock.sleep(50);
+  }
+}
+
+/** Links a file holding our PID to `path`; false when `path` exists. */
+function linkPidFile(path: string): boolean {
+  const mine = `${path}.${process.pid}`;
+  const fd = openSync(mine, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o600);
+  writeSync(fd, `${process.pid}\n`);
+  closeSync(fd);
+  try {
+    linkSync(mine, path);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    return false;
+  } finally {
+    unlinkSync(mine);
+  }
+}
+
+/** The PID in a lock file; NaN when it holds none; undefined when the file is gone. */
+function lockHolder(path: string): number | undefined {
+  try {
+    return Number.parseInt(readFileSync(path, 'utf8'), 10);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Removes a lock whose process is dead. Takers that judged it stale at the same moment must not
+ * each remove "the" lock — the second would remove the first one's fresh, live lock — so removal
+ * happens under a second lock (`.takeover`), after checking again that the lock is still stale:
+ * under it the lock file cannot change (a live holder is not taken over; a new taker cannot link
+ * over an existing file). A `.takeover` left by a taker that died in those microseconds is removed
+ * once its process is gone and it is a few seconds old.
+ */
+function removeStaleLock(path: string): void {
+  const takeover = `${path}.takeover`;
+  if (!linkPidFile(takeover)) {
+    try {
+      const holder = lockHolder(takeover);
+      const old = Date.now() - statSync(takeover).mtimeMs > 5000;
+      if (old && (holder === undefined || Number.isNaN(holder) || !pidAlive(holder))) unlinkSync(takeover);
+    } catch {}
+    return;
+  }
+  try {
+    const holder = lockHolder(path);
+    if (holder !== undefined && (Number.isNaN(holder) || (holder !== process.pid && !pidAlive(holder))))
+      unlinkSync(path);
+  } finally {
+    unlinkSync(takeover);
   }
 }

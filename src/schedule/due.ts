@@ -9,8 +9,19 @@
 // - DST: a slot that does not exist (02:30 on a spring-forward day) runs at the shifted time
 //   (cron-parser moves it forward an hour), so the day is not skipped; a slot that exists twice
 //   (02:30 on a fall-back day) runs once, for jobs with a fixed hour.
-import { CronExpressionParser } from 'cron-parser';
+import { createRequire } from 'node:module';
+import type { CronExpressionParser as Parser } from 'cron-parser';
 import { OtpBackupError } from '../errors.js';
+
+// cron-parser (with luxon) costs ~25 ms to load; every command that touches the config schema would
+// pay it. It is a CommonJS package, so it can be required synchronously the first time a
+// schedule is actually parsed.
+let parser: typeof Parser | undefined;
+function cronParser(): typeof Parser {
+  parser ??= (createRequire(import.meta.url)('cron-parser') as typeof import('cron-parser'))
+    .CronExpressionParser;
+  return parser;
+}
 
 /** The @-forms we document; cron-parser knows more (@secondly...), which we do not promise. */
 const ALIASES = new Set(['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly']);
@@ -56,7 +67,7 @@ function parse(expr: string, tz: string | undefined, currentDate: number, ctx: S
   }
   if (tz !== undefined) checkTimeZone(tz, field.replace(/schedule$/, 'timezone'));
   try {
-    return CronExpressionParser.parse(e, { currentDate, tz });
+    return cronParser().parse(e, { currentDate, tz });
   } catch (err) {
     throw new OtpBackupError('config', `${field}: invalid schedule "${expr}": ${(err as Error).message}`, {
       hint,

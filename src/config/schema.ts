@@ -14,6 +14,7 @@ import type {
   SftpAuthMethod,
   TrustSettings,
 } from './types.js';
+import { defaultPort } from './url.js';
 
 export type Path = (string | number)[];
 
@@ -37,9 +38,7 @@ export const DEFAULTS = {
   remoteDir: '.',
 } as const;
 
-export function defaultPort(protocol: Protocol): number {
-  return protocol === 'sftp' ? 22 : protocol === 'ftps-implicit' ? 990 : 21;
-}
+export { defaultPort } from './url.js';
 
 export function defaultTemplate(hasPassword: boolean): string {
   return hasPassword ? '${PASSWORD}${TOTP}' : '${TOTP}';

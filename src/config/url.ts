@@ -15,16 +15,17 @@ export interface TargetUrl {
   remoteDir: string;
 }
 
-const schemes: Record<string, { protocol: Protocol; port: number }> = {
-  'ftp:': { protocol: 'ftp', port: 21 },
-  'ftpes:': { protocol: 'ftps', port: 21 },
-  'ftps:': { protocol: 'ftps-implicit', port: 990 },
-  'sftp:': { protocol: 'sftp', port: 22 },
-};
-
+/** The one place the default ports are written (schema.ts and save.ts use this too). */
 export function defaultPort(protocol: Protocol): number {
   return protocol === 'sftp' ? 22 : protocol === 'ftps-implicit' ? 990 : 21;
 }
+
+const schemes: Record<string, { protocol: Protocol; port: number }> = {
+  'ftp:': { protocol: 'ftp', port: defaultPort('ftp') },
+  'ftpes:': { protocol: 'ftps', port: defaultPort('ftps') },
+  'ftps:': { protocol: 'ftps-implicit', port: defaultPort('ftps-implicit') },
+  'sftp:': { protocol: 'sftp', port: defaultPort('sftp') },
+};
 
 export function parseTargetUrl(text: string, flag = '--to'): TargetUrl {
   let u: URL;

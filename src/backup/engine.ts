@@ -13,7 +13,7 @@ import type { Clock } from '../schedule/clock.js';
 import type { Transport } from '../transport/types.js';
 import { type Reporter, silentReporter } from '../ui/reporter.js';
 import type { JobResult } from './types.js';
-import { pruneVersions, versionPath } from './versions.js';
+import { pruneVersions, VERSIONS_DIR, versionPath } from './versions.js';
 
 export interface EngineDeps {
   /** Connected transport; may be omitted for a dry run (nothing is sent). */
@@ -132,7 +132,18 @@ export async function runJob(job: Job, deps: EngineDeps): Promise<JobResult> {
     }
   }
   result.unchanged = scanned.unchanged;
-  const uploads = [...scanned.added, ...scanned.changed];
+  let uploads = [...scanned.added, ...scanned.changed];
+  if (job.mode === 'versions') {
+    // The job's remote .versions holds old copies (and retention deletes there): a source file at
+    // that path would be mixed in with them, and pruned.
+    const clash = (rel: string) => rel === VERSIONS_DIR || rel.startsWith(`${VERSIONS_DIR}/`);
+    for (const f of uploads.filter((u) => clash(u.rel)))
+      fail(
+        f.rel,
+        `collides with the directory of old versions (${VERSIONS_DIR}); rename it, or exclude it with --exclude /${VERSIONS_DIR}`,
+      );
+    uploads = uploads.filter((u) => !clash(u.rel));
+  }
   const existed = new Set(scanned.changed.map((f) => f.rel));
   const manifestSize = deps.manifest.size;
 
@@ -183,11 +194,18 @@ export async function runJob(job: Job, deps: EngineDeps): Promise<JobResult> {
     const versionDirsMade = new Set<string>();
     /** versions mode: move the current remote copy aside. Returns where it went, if it existed. */
     const moveToVersions = async (rel: string): Promise<string | undefined> => {
-      const to = versionPath(deps.remoteRoot, rel, deps.clock.now());
+      // Stamps have whole seconds: a second change within the same second (watch, quick reruns)
+      // takes the next free second rather than replacing the version kept a moment ago.
+      let at = deps.clock.now();
+      let to = versionPath(deps.remoteRoot, rel, at);
       const dir = posix.dirname(to);
       if (!versionDirsMade.has(dir)) {
         await transport.mkdirp(dir);
         versionDirsMade.add(dir);
+      }
+      for (let n = 0; n < 60 && (await transport.stat(to)); n++) {
+        at += 1000;
+        to = versionPath(deps.remoteRoot, rel, at);
       }
       try {
         await transport.rename(remoteOf(rel), to);

@@ -186,6 +186,35 @@ describe('runJob', () => {
     assert.deepEqual(readdirSync(join(remote, 'backup/.versions')), []);
   });
 
+  it('versions mode: two changes within one second keep both old copies', async () => {
+    const j = job({ mode: 'versions' });
+    clock.set(Date.UTC(2026, 10, 23, 12, 0, 0));
+    for (const v of ['v1', 'v2', 'v3']) {
+      write('f.txt', `${v}-xx`); // the clock stands still: each run is in the same second
+      const r = await run(j, new LocalTransport(remote));
+      assert.equal(r.outcome, 'ok');
+    }
+    const vers = readdirSync(join(remote, 'backup/.versions')).sort();
+    assert.deepEqual(vers, ['f.txt.20261123T120000Z', 'f.txt.20261123T120001Z']);
+    assert.equal(readFileSync(join(remote, 'backup/.versions/f.txt.20261123T120000Z'), 'utf8'), 'v1-xx');
+    assert.equal(readFileSync(join(remote, 'backup/.versions/f.txt.20261123T120001Z'), 'utf8'), 'v2-xx');
+  });
+
+  it('versions mode: a source path under .versions is refused, not mixed with old copies', async () => {
+    const j = job({ mode: 'versions' });
+    write('.versions/notes.txt', 'mine');
+    write('ok.txt', 'fine');
+    const r = await run(j, new LocalTransport(remote));
+    assert.equal(r.outcome, 'partial');
+    assert.deepEqual(
+      r.failed.map((f) => f.path),
+      ['.versions/notes.txt'],
+    );
+    assert.match(r.failed[0]!.reason, /collides with the directory of old versions.*--exclude/);
+    assert.equal(readFileSync(join(remote, 'backup/ok.txt'), 'utf8'), 'fine');
+    assert.equal(existsSync(join(remote, 'backup/.versions/notes.txt')), false);
+  });
+
   it('a file that changes during upload is not recorded and is sent again next run', async () => {
     write('log.txt', 'start');
     write('quiet.txt', 'q');

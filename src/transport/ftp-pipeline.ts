@@ -1,8 +1,8 @@
 // FTP command pipelining: several commands in one write, one reply read per command, in order.
 // RFC 959 servers read the control connection as a stream of commands, so this is safe, and it
-// turns the per-file tail of an upload (SIZE, MFMT, RNFR) from three round trips into one — the
-// cost that dominates many small files. basic-ftp sends one command per task and refuses CR/LF in
-// a command, so the group is written to its control socket inside one basic-ftp task.
+// turns the per-file tail of an upload (SIZE+MFMT, then RNFR+RNTO) from four round trips into two —
+// the cost that dominates many small files. basic-ftp sends one command per task and refuses CR/LF
+// in a command, so the group is written to its control socket inside one basic-ftp task.
 import { type Client, FTPError, type FTPResponse } from 'basic-ftp';
 
 const CONTROL = /[\r\n\0]/;
@@ -26,7 +26,8 @@ export function pipelined(client: Client, commands: string[]): Promise<Array<FTP
     if (replies.length === commands.length) t.resolve(replies);
   });
   if (!client.closed) {
-    for (const c of commands) ftp.log(`> ${c}`);
+    // Masked like basic-ftp's own send(): a password never reaches the protocol log.
+    for (const c of commands) ftp.log(/^PASS /i.test(c) ? '> PASS ###' : `> ${c}`);
     ftp.socket.write(commands.map((c) => `${c}\r\n`).join(''), ftp.encoding);
   }
   return task;

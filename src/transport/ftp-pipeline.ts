@@ -3,7 +3,14 @@
 // turns the per-file tail of an upload (SIZE+MFMT, then RNFR+RNTO) from four round trips into two —
 // the cost that dominates many small files. basic-ftp sends one command per task and refuses CR/LF
 // in a command, so the group is written to its control socket inside one basic-ftp task.
-import { type Client, FTPError, type FTPResponse } from 'basic-ftp';
+//
+// The commit group also carries the next upload's EPSV (a prefetched passive port), so each small
+// file costs three round trips (STOR, SIZE+MFMT, RNFR+RNTO+EPSV) — as many as lftp's PASV, STOR,
+// MFMT. basic-ftp opens data connections through Client.prepareTransfer; withPrefetchedPort() swaps
+// in one that connects to the prefetched port, and falls back to a fresh EPSV if that fails.
+import { type Client, enterPassiveModeIPv6, FTPError, type FTPResponse } from 'basic-ftp';
+// Not re-exported by the package index; basic-ftp is pinned, and the transport tests use both.
+import { connectForPassiveTransfer, parseEpsvResponse } from 'basic-ftp/dist/transfer.js';
 
 const CONTROL = /[\r\n\0]/;
 
@@ -37,4 +44,58 @@ export function pipelined(client: Client, commands: string[]): Promise<Array<FTP
 export function sizeFromReply(res: FTPResponse): number | undefined {
   const m = /^\d{3}\s+(\d+)\s*$/.exec(res.message.trim());
   return m ? Number(m[1]) : undefined;
+}
+
+/** Whether basic-ftp settled on EPSV for this session (only then is EPSV worth sending ahead). */
+export function usesEpsv(client: Client): boolean {
+  return client.prepareTransfer === enterPassiveModeIPv6;
+}
+
+/** The port of an EPSV reply in a pipelined group, or undefined if it was refused or unreadable. */
+export function epsvPort(reply: FTPResponse | FTPError | undefined): number | undefined {
+  if (!reply || reply instanceof FTPError || reply.code !== 229) return undefined;
+  try {
+    const port = parseEpsvResponse(reply.message);
+    return port > 0 && port < 65536 ? port : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Runs `transfer` with its data connection opened to `port` (an EPSV reply read earlier on this
+ * session, with no command in between). If that connect fails the usual strategy (a fresh EPSV)
+ * runs instead. EPSV names no host: the data connection goes to the control connection's peer.
+ */
+export async function withPrefetchedPort<T>(
+  client: Client,
+  port: number | undefined,
+  transfer: () => Promise<T>,
+): Promise<T> {
+  const host = client.ftp.socket.remoteAddress;
+  if (port === undefined || host === undefined || !usesEpsv(client)) return transfer();
+  const usual = client.prepareTransfer;
+  let used = false;
+  client.prepareTransfer = async (ftp) => {
+    client.prepareTransfer = usual; // one transfer only
+    try {
+      await connectForPassiveTransfer(host, port, ftp);
+      used = true;
+      ftp.log(`data connection to the prefetched passive port ${port}`);
+      return { code: 229, message: `prefetched passive port ${port}` };
+    } catch {
+      ftp.log(`prefetched passive port ${port} refused; asking again`);
+      return usual(ftp);
+    }
+  };
+  try {
+    return await transfer();
+  } catch (e) {
+    // The server no longer listened for it (425 "can't open data connection") while the control
+    // session is fine: once more with a fresh EPSV, rather than a reconnect and a new login.
+    if (used && e instanceof FTPError && e.code === 425 && !client.closed) return transfer();
+    throw e;
+  } finally {
+    client.prepareTransfer = usual;
+  }
 }

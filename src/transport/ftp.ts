@@ -11,7 +11,7 @@ import { expandTemplate } from '../otp/index.js';
 import type { Clock } from '../schedule/clock.js';
 import { redact } from '../secrets/redact.js';
 import { guardPinnedDataSockets } from './ftp-data-trust.js';
-import { pipelined, sizeFromReply } from './ftp-pipeline.js';
+import { epsvPort, pipelined, sizeFromReply, usesEpsv, withPrefetchedPort } from './ftp-pipeline.js';
 import { type CredentialSource, type Credentials, loginWithDiscipline } from './login.js';
 import {
   ancestors,
@@ -169,6 +169,8 @@ export class FtpTransport implements Transport {
   private keepAliveTimer: NodeJS.Timeout | undefined;
   private warned = new Set<string>();
   private closed = false;
+  /** A passive port the last upload's commit group asked for; good only for the very next operation. */
+  private prefetched: { client: Client; port: number } | undefined;
 
   constructor(opts: FtpTransportOptions) {
     this.account = opts.account;
@@ -467,16 +469,26 @@ export class FtpTransport implements Transport {
   }
 
   /** Runs `fn` on a logged-in client; a network fault reconnects (same login discipline) and retries. */
-  private op<T>(what: string, fn: (c: Client) => Promise<T>, signal?: AbortSignal): Promise<T> {
+  private op<T>(
+    what: string,
+    fn: (c: Client, prefetchedPort: number | undefined) => Promise<T>,
+    signal?: AbortSignal,
+  ): Promise<T> {
     return this.serial(async () => {
       if (this.closed) throw new OtpBackupError('internal', `${what}: the transport is closed`);
+      // Any operation ends the prefetched port's life: after other commands (a LIST's own EPSV) the
+      // port may be closed, or even reused by another session's listener.
+      let pre = this.prefetched;
+      this.prefetched = undefined;
       for (let tries = 0; ; tries++) {
         signal?.throwIfAborted();
         const client = this.client && !this.client.closed ? this.client : await this.reconnect(signal);
         const abort = () => client.close();
         signal?.addEventListener('abort', abort, { once: true });
+        const port = pre?.client === client ? pre.port : undefined;
+        pre = undefined;
         try {
-          const r = await fn(client);
+          const r = await fn(client, port);
           this.lastActivity = Date.now();
           return r;
         } catch (e) {
@@ -546,19 +558,33 @@ export class FtpTransport implements Transport {
     return files.filter((f) => f.name !== '.' && f.name !== '..').map((f) => entryFrom(dir, f));
   }
 
-  /** RNFR+RNTO in one round trip; where the server refuses to overwrite, removes the old file first. */
-  private async renameWith(client: Client, from: string, to: string): Promise<void> {
+  /**
+   * RNFR+RNTO in one round trip; where the server refuses to overwrite, removes the old file first.
+   * With `prefetch` an EPSV rides along for the next upload; resolves with its port, if usable.
+   */
+  private async renameWith(
+    client: Client,
+    from: string,
+    to: string,
+    prefetch = false,
+  ): Promise<number | undefined> {
     try {
-      const [rnfr, rnto] = await pipelined(client, [`RNFR ${from}`, `RNTO ${to}`]);
+      const [rnfr, rnto, epsv] = await pipelined(client, [
+        `RNFR ${from}`,
+        `RNTO ${to}`,
+        ...(prefetch ? ['EPSV'] : []),
+      ]);
       // A refused RNFR makes the RNTO fail too ("bad sequence"): the RNFR reply is the cause.
       if (rnfr instanceof FTPError) throw rnfr;
       if (rnto instanceof FTPError) throw rnto;
+      return epsvPort(epsv);
     } catch (e) {
       if (!(e instanceof FTPError) || e.code < 550) throw e;
       const old = await this.statWith(client, to);
       if (!old || old.type === 'dir') throw e;
       await client.remove(to);
       await client.rename(from, to);
+      return undefined;
     }
   }
 
@@ -571,7 +597,7 @@ export class FtpTransport implements Transport {
     const final = this.abs(remotePath);
     await this.op(
       `upload of ${final}`,
-      async (client) => {
+      async (client, prefetchedPort) => {
         const tmp = tempPathFor(final, this.clock.now());
         let tmpMayExist = false;
         try {
@@ -580,15 +606,17 @@ export class FtpTransport implements Transport {
             client.trackProgress((info) => onProgress(info.bytes));
           }
           tmpMayExist = true;
-          await client.uploadFrom(
-            size === 0 && client.ftp.hasTLS
-              ? lateEmptyStream()
-              : small
-                ? Readable.from([small], { objectMode: false })
-                : // 1 MiB reads: the 64 KiB default costs a syscall and an event-loop turn per 64 KiB.
-                  // `end` spares the read that finds EOF; growth past `size` waits for the next run.
-                  createReadStream(localPath, { highWaterMark: 1024 * 1024, end: size - 1 }),
-            tmp,
+          await withPrefetchedPort(client, prefetchedPort, () =>
+            client.uploadFrom(
+              size === 0 && client.ftp.hasTLS
+                ? lateEmptyStream()
+                : small
+                  ? Readable.from([small], { objectMode: false })
+                  : // 1 MiB reads: the 64 KiB default costs a syscall and an event-loop turn per 64 KiB.
+                    // `end` spares the read that finds EOF; growth past `size` waits for the next run.
+                    createReadStream(localPath, { highWaterMark: 1024 * 1024, end: size - 1 }),
+              tmp,
+            ),
           );
           client.trackProgress();
           // Two round trips for the tail, not four: SIZE (verify) with MFMT (on the temp; a rename
@@ -608,8 +636,9 @@ export class FtpTransport implements Transport {
               },
             );
           }
-          await this.renameWith(client, tmp, final);
+          const next = await this.renameWith(client, tmp, final, usesEpsv(client));
           tmpMayExist = false;
+          if (next !== undefined) this.prefetched = { client, port: next };
         } catch (e) {
           client.trackProgress();
           // Best effort: a temp file left behind is removed later by cleanupTemp().

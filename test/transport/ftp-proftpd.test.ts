@@ -196,6 +196,50 @@ describe('FTP against ProFTPD', { skip: missing ?? false }, () => {
       assert.ok(logs.some((l) => /verification is OFF/.test(l)));
     });
 
+    test('uploads use the EPSV sent with the previous commit; any other operation drops it (FTP, FTPS)', async () => {
+      const p = await proftpd();
+      const user = p.users.totp;
+      for (const [label, protocol, port, trust] of [
+        ['ftp', 'ftp', p.ports.ftp, {}],
+        ['ftps', 'ftps', p.ports.ftps, { ca: p.caCertPath }],
+      ] as const) {
+        const lines: string[] = [];
+        const t = transport(
+          account({ name: `pre-${label}`, protocol, port, user, trust }),
+          user.secret,
+          [],
+          (l) => lines.push(l),
+        );
+        const dir = `/prefetch-${label}`;
+        await t.connect();
+        try {
+          await t.mkdirp(dir);
+          const put = async (i: number) => {
+            const f = join(local, `pre-${label}-${i}`);
+            writeFileSync(f, `file ${i} over ${label}`);
+            await t.put(f, `${dir}/f${i}`, { mtime: new Date(1_700_000_000_000) });
+          };
+          for (let i = 0; i < 4; i++) await put(i);
+          const used = () => lines.filter((l) => /prefetched passive port \d+$/.test(l)).length;
+          assert.equal(used(), 3, 'files 2-4 use the port asked for by the commit before them');
+          await t.list(dir); // a LIST opens its own data connection: the port asked for is spent
+          await put(4);
+          assert.equal(used(), 3, 'no prefetched port after another operation');
+          await put(5);
+          assert.equal(used(), 4);
+          for (let i = 0; i < 6; i++) {
+            assert.equal(
+              readFileSync(join(p.home(user.name), dir, `f${i}`), 'utf8'),
+              `file ${i} over ${label}`,
+            );
+          }
+          assert.ok(!lines.some((l) => /refused; asking again/.test(l)), lines.join('\n'));
+        } finally {
+          await t.close();
+        }
+      }
+    });
+
     test('HOTP: the counter advances on both sides, two logins in a row', async () => {
       const p = await proftpd();
       const u = p.users.hotp;

@@ -38,7 +38,7 @@ export const DEFAULTS = {
   remoteDir: '.',
 } as const;
 
-export { defaultPort } from './url.js';
+export { defaultPort };
 
 export function defaultTemplate(hasPassword: boolean): string {
   return hasPassword ? '${PASSWORD}${TOTP}' : '${TOTP}';

@@ -102,8 +102,11 @@ describe('server-side faults', { concurrency: true }, () => {
       // Freeze the client while the server goes down, so a fast run cannot finish in between
       // (with TCP_NODELAY an SFTP run of 200 small files takes well under a second).
       s.child.kill('SIGSTOP');
-      const before = landed();
-      assert.ok(before < files, `work was left when the server stopped (${before}/${files} landed)`);
+      const landedAtStop = landed();
+      assert.ok(
+        landedAtStop < files,
+        `work was left when the server stopped (${landedAtStop}/${files} landed)`,
+      );
       await stopProftpd(pid);
       s.child.kill('SIGCONT');
       const r = await s.done;

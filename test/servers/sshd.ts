@@ -21,6 +21,7 @@ import {
   addUser,
   authorizeKey,
   newSeed,
+  PAM_GOOGLE,
   probeGreeting,
   removePamService,
   removeUser,
@@ -38,7 +39,6 @@ const run = promisify(execFile);
 export const SSHD_BIN = '/usr/sbin/sshd';
 /** The stock Debian subsystem (openssh-sftp-server), run through the user's shell. */
 export const SFTP_SERVER_BIN = '/usr/lib/openssh/sftp-server';
-export const PAM_GOOGLE = '/lib/x86_64-linux-gnu/security/pam_google_authenticator.so';
 const PRIVSEP_DIR = '/run/sshd';
 
 export interface SshdOtpUser extends SystemUser {

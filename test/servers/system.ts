@@ -17,6 +17,8 @@ import { alive, childPids } from './proftpd.js';
 const run = promisify(execFile);
 const TAG = 'otpbackup-test pid=';
 export const PAM_DIR = '/etc/pam.d';
+/** Debian's libpam-google-authenticator. */
+export const PAM_GOOGLE = '/lib/x86_64-linux-gnu/security/pam_google_authenticator.so';
 /** Prefix of every PAM service file the harnesses write (followed by "<kind>-<pid>-<hex>"). */
 export const PAM_PREFIX = 'otpbackup-test-';
 

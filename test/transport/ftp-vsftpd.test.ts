@@ -4,10 +4,11 @@
 // DISALLOW_REUSE (the client waits for a fresh step for every login) and over explicit FTPS (vsftpd
 // requires the data connections to resume the control connection's TLS session) with reuse allowed.
 // Skipped locally when vsftpd or root is missing; a failure when CI=true.
-import { mkdtempSync, rmSync } from 'node:fs';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe } from 'node:test';
+import { after, describe, test } from 'node:test';
 import type { Account, Protocol, TrustSettings } from '../../src/config/types.js';
 import { systemClock } from '../../src/schedule/clock.js';
 import { FtpTransport } from '../../src/transport/ftp.js';
@@ -130,4 +131,40 @@ describe('FTP against vsftpd', { skip: missing ?? false }, () => {
     (v) => ({ protocol: 'ftps', port: v.ports.ftps, user: v.users.reuse, trust: { ca: v.caCertPath } }),
     'allow',
   );
+
+  test('small uploads: no MFMT or MLST (vsftpd has neither), no refused command, EPSV prefetch used', async () => {
+    const v = await vsftpd();
+    const u = v.users.reuse;
+    const lines: string[] = [];
+    const t = transport(
+      vsftpdAccount({ name: 'tail', protocol: 'ftp', port: v.ports.ftp, user: u, reuse: 'allow' }),
+      { password: u.password, seed: u.secret },
+      [],
+      (l) => lines.push(l),
+    );
+    const local = mkdtempSync(join(tmpdir(), 'otpbackup-vsftpd-tail-'));
+    await t.connect();
+    try {
+      await t.mkdirp('/tail');
+      lines.length = 0;
+      for (let i = 0; i < 4; i++) {
+        const f = join(local, `f${i}`);
+        writeFileSync(f, `small file ${i}`);
+        await t.put(f, `/tail/f${i}`, { mtime: new Date(1_700_000_000_000) });
+      }
+      for (let i = 0; i < 4; i++)
+        assert.equal(readFileSync(join(v.home(u.name), 'tail', `f${i}`), 'utf8'), `small file ${i}`);
+      const sent = lines.filter((l) => / > [A-Z]{3,4}\b/.test(l)).map((l) => /> ([A-Z]+)/.exec(l)?.[1]);
+      assert.ok(!sent.includes('MFMT') && !sent.includes('MLST'), sent.join(' '));
+      // Per file: STOR, SIZE, RNFR, RNTO and the next file's EPSV; the first file asks its own.
+      assert.deepEqual(sent, ['EPSV', ...Array(4).fill(['STOR', 'SIZE', 'RNFR', 'RNTO', 'EPSV']).flat()]);
+      assert.equal(lines.filter((l) => /prefetched passive port \d+$/.test(l)).length, 3);
+      assert.ok(!lines.some((l) => / < [45]\d\d /.test(l)), lines.join('\n'));
+      // Without MFMT the server's own time stands (the upload is still atomic and verified).
+      assert.ok(statSync(join(v.home(u.name), 'tail', 'f0')).mtimeMs > 1_700_000_000_000);
+    } finally {
+      await t.close();
+      rmSync(local, { recursive: true, force: true });
+    }
+  });
 });

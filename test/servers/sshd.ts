@@ -30,6 +30,7 @@ import {
   sweepStale,
   systemUsersUnavailable,
   tag,
+  tempPrefix,
   writeGoogleAuth,
   writePamService,
 } from './system.js';
@@ -157,7 +158,7 @@ async function tail(file: string, lines = 25): Promise<string> {
 }
 
 async function startOnce(opts: SshdStartOptions): Promise<SshdHandle> {
-  const dir = await mkdtemp(join(tmpdir(), 'otpbackup-sshd-'));
+  const dir = await mkdtemp(join(tmpdir(), tempPrefix('sshd')));
   const children: ChildProcess[] = [];
   const users: SystemUser[] = [];
   const pams: string[] = [];

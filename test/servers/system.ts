@@ -9,10 +9,11 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { chown, mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { encodeBase32 } from '../../src/otp/index.js';
-import { alive, childPids } from './proftpd.js';
+import { alive } from './proftpd.js';
 
 const run = promisify(execFile);
 const TAG = 'otpbackup-test pid=';
@@ -139,11 +140,36 @@ export async function removePamService(name: string): Promise<void> {
   await rm(join(PAM_DIR, name), { force: true });
 }
 
+/** Temp dir prefix of a harness start: "otpbackup-<kind>-<pid>-" (the pid lets sweepStale judge it). */
+export const tempPrefix = (kind: 'sshd' | 'vsftpd') => `otpbackup-${kind}-${process.pid}-`;
+const TEMP_RE = /^otpbackup-(?:sshd|vsftpd)-(\d+)-/;
+// A daemon's command line names its temp dir (config path) or, for sshd, its pid-tagged symlink.
+const DAEMON_RE = /otpbackup-(?:sshd|vsftpd)-(\d+)-|otpbackup-test-sshd(?:-plain)?-(\d+)-/;
+
 /**
- * Removes test users and PAM files whose creating process is gone (a crashed or killed test run).
- * Those of live processes, e.g. a parallel test file, stay.
+ * Removes what a crashed or killed test run left: its daemons (orphaned, still listening), its test
+ * users and their processes, its PAM files and its temp dirs. Only those whose creating process is
+ * gone; a parallel test file's stay.
  */
 export async function sweepStale(): Promise<void> {
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    let cmd = '';
+    try {
+      cmd = readFileSync(`/proc/${e}/cmdline`, 'utf8');
+    } catch {
+      continue;
+    }
+    const m = DAEMON_RE.exec(cmd);
+    const owner = Number(m?.[1] ?? m?.[2]);
+    if (owner && !alive(owner)) {
+      try {
+        process.kill(Number(e), 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+  }
   let passwd = '';
   try {
     passwd = readFileSync('/etc/passwd', 'utf8');
@@ -162,6 +188,10 @@ export async function sweepStale(): Promise<void> {
     const pid = n.startsWith(PAM_PREFIX) ? Number(/-(\d+)-[0-9a-f]+$/.exec(n)?.[1]) : 0;
     if (pid && !alive(pid)) await rm(join(PAM_DIR, n), { force: true });
   }
+  for (const n of readdirSync(tmpdir())) {
+    const pid = Number(TEMP_RE.exec(n)?.[1]);
+    if (pid && !alive(pid)) await rm(join(tmpdir(), n), { recursive: true, force: true });
+  }
 }
 
 /** Processes whose real uid is `uid` (Linux /proc). */
@@ -178,13 +208,24 @@ async function killUserProcesses(uid: number): Promise<void> {
   }
 }
 
-/** `pid` and every process below it, deepest last. */
+/** `pid` and every process below it, parents first (one pass over /proc, Linux only). */
 export async function descendants(pid: number): Promise<number[]> {
+  const children = new Map<number, number[]>();
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+      // Field 4 (ppid) follows the parenthesised command name, which may contain spaces.
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(e)]);
+    } catch {
+      // The process ended while we looked.
+    }
+  }
   const out: number[] = [];
   const queue = [pid];
   while (queue.length) {
-    const p = queue.shift() as number;
-    for (const c of await childPids(p)) {
+    for (const c of children.get(queue.shift() as number) ?? []) {
       out.push(c);
       queue.push(c);
     }

@@ -29,6 +29,7 @@ import {
   sweepStale,
   systemUsersUnavailable,
   tag,
+  tempPrefix,
   writeGoogleAuth,
   writePamService,
 } from './system.js';
@@ -156,7 +157,7 @@ export async function startVsftpd(opts: VsftpdStartOptions = {}): Promise<Vsftpd
 }
 
 async function startOnce(opts: VsftpdStartOptions): Promise<VsftpdHandle> {
-  const dir = await mkdtemp(join(tmpdir(), 'otpbackup-vsftpd-'));
+  const dir = await mkdtemp(join(tmpdir(), tempPrefix('vsftpd')));
   const children: ChildProcess[] = [];
   const users: SystemUser[] = [];
   const pams: string[] = [];

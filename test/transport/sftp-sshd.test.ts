@@ -96,6 +96,27 @@ describe('SFTP against OpenSSH sshd', { skip: missing ?? false }, () => {
     assert.equal(await s.failedLogins(), before, 'no refused userauth');
   });
 
+  test('RATE_LIMIT 3 30: a wrong seed spends at most 2 of the 3 attempts; the right one still gets in', async () => {
+    const u = s.users.limited;
+    const before = await s.failedLogins();
+    // Its own account name (state) and 1 s steps: the one retry comes at once, inside the 30 s.
+    const wrong = { ...server(s, s.ports.kbd, u), secret: 'MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U', period: 1 };
+    const bad = makeSftp(wrong, sftpAccount(wrong, '.', { name: 'limited-wrong' }), t.env);
+    const err = await bad.connect().catch((e: unknown) => e);
+    await bad.close();
+    assert.equal((err as { exitCode?: number }).exitCode, 4, String(err));
+    const refused = (await s.failedLogins()) - before;
+    assert.ok(refused >= 1 && refused <= 2, `${refused} refused logins`);
+    const srv = server(s, s.ports.kbd, u);
+    const ok = makeSftp(srv, sftpAccount(srv, '.', { name: 'limited-ok' }), t.env);
+    await ok.connect();
+    try {
+      assert.equal((await ok.stat(s.home(u.name)))?.type, 'dir');
+    } finally {
+      await ok.close();
+    }
+  });
+
   test('a wrong password is refused before a code is asked for (no code spent)', async () => {
     const u = s.users.reuse;
     // 1 s steps: the one retry (in a fresh step) comes at once; no code is ever asked for anyway.

@@ -76,6 +76,27 @@ describe('otpbackup upload to OpenSSH sshd', { skip: noSshd ?? false }, () => {
     assertLanded(join(s.home(u.name), 'tilde'));
   });
 
+  test('--key on a publickey,keyboard-interactive port: the key, then PAM password and code', async () => {
+    const u = s.users.reuse;
+    const to = `sftp://${u.name}@127.0.0.1:${s.ports.keyKbd}/~/keyed`;
+    const r = await upload(
+      [
+        src,
+        '--to',
+        to,
+        '--key',
+        s.clientKeyPath,
+        '--host-key',
+        s.sshHostKeyFingerprint,
+        '--otp-reuse',
+        'allow',
+      ],
+      env(u),
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assertLanded(join(s.home(u.name), 'keyed'));
+  });
+
   test('into the login directory: sftp://user@host:port (no path) and /~/', {
     todo: 'login-dir fix pending',
   }, async () => {

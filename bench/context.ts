@@ -1,10 +1,11 @@
-// What every case gets: the running servers, the temp dirs, and how to run the real otpbackup CLI.
-import type { ProftpdHandle } from '../test/servers/proftpd.js';
+// What every case gets: its server, the temp dirs, and how to run the real otpbackup CLI.
 import type { Cmd } from './measure.js';
 import type { Scale } from './scale.js';
+import type { BenchServer, ServerName } from './servers.js';
 
 export interface BenchContext {
-  server: ProftpdHandle;
+  /** The server of the case being run (CaseDef.server). */
+  server: BenchServer;
   scale: Scale;
   /** Temp root: data, sandboxes and scratch files; removed at the end. */
   work: string;
@@ -58,7 +59,9 @@ export interface PreparedCase {
 }
 
 export interface CaseDef {
+  /** "<case>/<server>", e.g. "big-sftp/sshd"; `--case big-sftp` picks it on every server. */
   id: string;
+  server: ServerName;
   /** Issue #7's case number (1-5); `--case 2` picks both of case 2's protocols. */
   group: number;
   title(s: Scale): string;

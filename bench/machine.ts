@@ -2,6 +2,7 @@
 import { execFile } from 'node:child_process';
 import { cpus, release, totalmem } from 'node:os';
 import { promisify } from 'node:util';
+import { VSFTPD_BIN } from '../test/servers/vsftpd.js';
 
 const run = promisify(execFile);
 
@@ -50,6 +51,9 @@ export async function toolVersions(otpbackup: {
         ['lftp', 'lftp', ['--version']],
         ['rclone', 'rclone', ['version']],
         ['proftpd', '/usr/sbin/proftpd', ['-v']],
+        ['sshd', '/usr/sbin/sshd', ['-V']],
+        // vsftpd -v writes its version to fd 0.
+        ['vsftpd', 'sh', ['-c', `exec ${VSFTPD_BIN} -v 0>&1`]],
         ['find', 'find', ['--version']],
       ] as const
     ).map(async ([name, cmd, args]) => [name, await banner(cmd, [...args])] as const),

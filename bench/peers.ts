@@ -7,8 +7,9 @@ import { readdir, writeFile } from 'node:fs/promises';
 import { basename, join, posix } from 'node:path';
 import type { BenchContext } from './context.js';
 import type { Cmd } from './measure.js';
+import type { Proto } from './servers.js';
 
-export type Proto = 'sftp' | 'ftp';
+export type { Proto } from './servers.js';
 export type PeerName = 'openssh-sftp' | 'curl' | 'lftp' | 'rclone';
 
 export interface Source {
@@ -54,28 +55,30 @@ function which(cmd: string): string | undefined {
   }
 }
 
-/** The otpbackup CLI, `upload` logging in once with a TOTP code (seed in the environment). */
+/** The otpbackup CLI, `upload` logging in once with a TOTP code (seed, and the password where the
+ * server wants it with the code, in the environment). */
 export function otpbackupPeer(ctx: BenchContext, proto: Proto): Peer {
   const s = ctx.server;
-  const u = s.users.totp;
+  const u = s.otp;
   return {
     name: 'otpbackup',
-    user: u.name,
+    user: u.user,
     totp: true,
     async cmd(src, dest) {
-      const port = proto === 'sftp' ? s.ports.sftpKbd : s.ports.ftp;
-      const trust = proto === 'sftp' ? ['--host-key', s.sshHostKeyFingerprint] : [];
+      const port = u.ports[proto];
+      if (!port) throw new Error(`${s.label} has no ${proto} port`);
+      const trust = proto === 'sftp' ? ['--host-key', s.sshHostKeyFingerprint ?? ''] : [];
       return ctx.otpbackup(
         [
           'upload',
           src.dir,
           '--to',
-          `${proto}://${u.name}@127.0.0.1:${port}/${dest}`,
+          `${proto}://${u.user}@127.0.0.1:${port}${s.urlPath(u.user, dest)}`,
           ...trust,
           '--otp-reuse',
           'allow',
         ],
-        { OTPBACKUP_TOTP_SECRET: u.secret },
+        { OTPBACKUP_TOTP_SECRET: u.secret, ...(u.sendsPassword ? { OTPBACKUP_PASSWORD: u.password } : {}) },
       );
     },
   };
@@ -88,8 +91,8 @@ export function peer(
   opts: { parallel?: number } = {},
 ): Peer {
   const s = ctx.server;
-  const { name: user, password } = s.users.plain;
-  const port = proto === 'sftp' ? s.ports.sftpPlain : s.ports.ftpPlain;
+  const { user, password } = s.plain;
+  const port = s.plain.ports[proto] ?? 0;
   const bin = which(BINARIES[name]);
   const label = opts.parallel ? `${name} --parallel=${opts.parallel}` : name;
   const base = { name: label, user, ...(bin ? {} : { missing: `${BINARIES[name]} not found` }) };
@@ -105,6 +108,7 @@ export function peer(
     'LogLevel=ERROR',
   ];
   const ensureKey = () => {
+    if (!s.clientKeyPath) throw new Error(`${s.label} has no client key`);
     if (!existsSync(key)) copyFileSync(s.clientKeyPath, key);
   };
   switch (name) {
@@ -183,7 +187,8 @@ export function peer(
               input: password,
               encoding: 'utf8',
             }).trim(),
-            // mod_sftp runs no shell commands: don't let rclone probe for md5sum/sha1sum.
+            // mod_sftp runs no shell commands: don't let rclone probe for md5sum/sha1sum (on sshd
+            // too, so every server measures the same work).
             ...(proto === 'sftp' ? { [`RCLONE_CONFIG_${remote}_SHELL_TYPE`]: 'none' } : {}),
           };
           return {

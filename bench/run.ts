@@ -1,17 +1,20 @@
-// `npm run bench`: issue #7's benchmark suite. Starts ProFTPD on loopback (OTP vhosts for otpbackup,
-// password-only twins for the other tools), makes data in a temp dir, runs every case BENCH_RUNS times
-// with the tools alternating, and writes bench/results/latest.{md,json}.
+// `npm run bench`: issue #7's benchmark suite, on every server people run (issue #18): ProFTPD, stock
+// OpenSSH sshd and stock vsftpd on loopback, each with an OTP login for otpbackup and a password-only
+// twin for the other tools (bench/servers.ts). Makes data in a temp dir, runs every case on every
+// server that speaks its protocol BENCH_RUNS times with the tools alternating, and writes
+// bench/results/latest.{md,json}.
 //
 //   BENCH_SCALE=full|small|tiny   data sizes (default full: 1 GiB, 10,000 files, 100,000-file tree, 4 GiB)
 //   BENCH_RUNS=3                  runs per tool
 //   BENCH_OUT=DIR                 where latest.md/json go (default bench/results)
 //   BENCH_NODE_ARGS="..."         extra node flags for otpbackup (e.g. --cpu-prof --cpu-prof-dir=DIR)
-//   --case ID[,ID]                only these cases: an id (big-sftp), a case number (2), or a prefix (rss)
+//   BENCH_SERVERS=proftpd,sshd    only these servers (default all: proftpd, sshd, vsftpd)
+//   --case ID[,ID]                only these cases: an id (big-sftp/sshd), a case number (2), or a
+//                                 prefix (big-sftp: on every server; rss)
 import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, statfs } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ProftpdHandle, proftpdUnavailable, startProftpd } from '../test/servers/proftpd.js';
 import { runCases } from './cases/run.js';
 import { transferCases } from './cases/transfer.js';
 import type { BenchContext, CaseDef, ToolStats } from './context.js';
@@ -19,11 +22,21 @@ import { machine, toolVersions } from './machine.js';
 import { median, rssMethod, running, timed } from './measure.js';
 import { type BenchReport, type CaseResult, markdown, seconds, writeReport } from './report.js';
 import { bytesText, runsFrom, type Scale, scaleFrom } from './scale.js';
+import { type BenchServer, SERVERS, type ServerName, startServer, unavailable } from './servers.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const ALL: CaseDef[] = [...transferCases, ...runCases].sort((a, b) => a.group - b.group);
 
-function selected(argv: string[]): CaseDef[] {
+function serversFrom(env: NodeJS.ProcessEnv): ServerName[] {
+  if (!env.BENCH_SERVERS) return SERVERS;
+  const names = env.BENCH_SERVERS.split(',').map((x) => x.trim());
+  for (const n of names)
+    if (!SERVERS.includes(n as ServerName))
+      throw new Error(`BENCH_SERVERS: unknown server "${n}" (use ${SERVERS.join(', ')})`);
+  return names as ServerName[];
+}
+
+function selected(argv: string[], servers: ServerName[]): CaseDef[] {
   const wanted: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
@@ -31,10 +44,11 @@ function selected(argv: string[]): CaseDef[] {
     else if (a.startsWith('--case=')) wanted.push(...a.slice(7).split(','));
     else throw new Error(`unknown argument "${a}" (use --case ID; ids: ${ALL.map((c) => c.id).join(', ')})`);
   }
-  if (!wanted.length) return ALL;
-  const out = ALL.filter((c) => wanted.some((w) => w === String(c.group) || c.id.startsWith(w)));
+  const pool = ALL.filter((c) => servers.includes(c.server));
+  if (!wanted.length) return pool;
+  const out = pool.filter((c) => wanted.some((w) => w === String(c.group) || c.id.startsWith(w)));
   if (!out.length)
-    throw new Error(`--case ${wanted.join(',')} matches none of ${ALL.map((c) => c.id).join(', ')}`);
+    throw new Error(`--case ${wanted.join(',')} matches none of ${pool.map((c) => c.id).join(', ')}`);
   return out;
 }
 
@@ -64,7 +78,15 @@ async function awaitFreshStep(): Promise<void> {
 async function runCase(def: CaseDef, ctx: BenchContext, runs: number): Promise<CaseResult> {
   const title = def.title(ctx.scale);
   const n = def.runs ?? runs;
-  const result: CaseResult = { id: def.id, group: def.group, title, runs: n, tools: [], checks: [] };
+  const result: CaseResult = {
+    id: def.id,
+    server: ctx.server.label,
+    group: def.group,
+    title,
+    runs: n,
+    tools: [],
+    checks: [],
+  };
   say(`[${def.id}] ${title}: preparing`);
   let prepared: Awaited<ReturnType<CaseDef['prepare']>> | undefined;
   try {
@@ -120,10 +142,13 @@ async function runCase(def: CaseDef, ctx: BenchContext, runs: number): Promise<C
 async function main(): Promise<number> {
   const scale = scaleFrom(process.env);
   const runs = runsFrom(process.env);
-  const cases = selected(process.argv.slice(2));
+  const cases = selected(process.argv.slice(2), serversFrom(process.env));
   const out = process.env.BENCH_OUT ?? join(ROOT, 'bench', 'results');
-  const why = proftpdUnavailable();
-  if (why) throw new Error(`ProFTPD cannot run: ${why}`);
+  const needed = SERVERS.filter((n) => cases.some((c) => c.server === n));
+  for (const n of needed) {
+    const why = unavailable(n);
+    if (why) throw new Error(`${n} cannot run: ${why} (leave it out with BENCH_SERVERS)`);
+  }
 
   const fs = await statfs(tmpdir());
   const free = fs.bavail * fs.bsize;
@@ -134,7 +159,7 @@ async function main(): Promise<number> {
     );
 
   const work = await mkdtemp(join(tmpdir(), 'otpbackup-bench-'));
-  let server: ProftpdHandle | undefined;
+  const servers = new Map<ServerName, BenchServer>();
   let cleaned: Promise<void> | undefined;
   const cleanup = () => {
     cleaned ??= (async () => {
@@ -145,7 +170,7 @@ async function main(): Promise<number> {
           // already gone
         }
       }
-      await server?.stop().catch(() => {});
+      for (const srv of servers.values()) await srv.stop().catch(() => {});
       await rm(work, { recursive: true, force: true });
     })();
     return cleaned;
@@ -160,7 +185,7 @@ async function main(): Promise<number> {
   try {
     const scratch = join(work, 'scratch');
     await mkdir(scratch, { mode: 0o700 });
-    server = await startProftpd();
+    for (const n of needed) servers.set(n, await startServer(n));
     const base: NodeJS.ProcessEnv = {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       HOME: join(work, 'home'),
@@ -177,7 +202,7 @@ async function main(): Promise<number> {
     // --cpu-prof in NODE_OPTIONS).
     const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
     const ctx: BenchContext = {
-      server,
+      server: servers.get(needed[0] as ServerName) as BenchServer,
       scale,
       work,
       scratch,
@@ -191,10 +216,11 @@ async function main(): Promise<number> {
       scratchFile: (name) => join(scratch, `${name}-${seq++}`),
     };
     say(
-      `bench: ${scale.name} scale, ${runs} run(s), cases ${cases.map((c) => c.id).join(', ')}; data in ${work}`,
+      `bench: ${scale.name} scale, ${runs} run(s), servers ${needed.join(', ')}, cases ${cases.map((c) => c.id).join(', ')}; data in ${work}`,
     );
     const results: CaseResult[] = [];
-    for (const def of cases) results.push(await runCase(def, ctx, runs));
+    for (const def of cases)
+      results.push(await runCase(def, { ...ctx, server: servers.get(def.server) as BenchServer }, runs));
 
     const report: BenchReport = {
       date: new Date().toISOString(),

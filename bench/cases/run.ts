@@ -21,8 +21,8 @@ accounts:
   bench:
     protocol: sftp
     host: 127.0.0.1
-    port: ${s.ports.sftpKbd}
-    user: ${s.users.totp.name}
+    port: ${s.otp.ports.sftp}
+    user: ${s.otp.user}
     otp:
       secret: env:${SEED_VAR}
       reuse: allow
@@ -36,13 +36,15 @@ jobs:
     schedule: "@daily"
 `;
   await writeFile(join(xdg, 'otpbackup', 'config.yaml'), yaml, { mode: 0o600 });
-  const env = { XDG_CONFIG_HOME: xdg, [SEED_VAR]: s.users.totp.secret };
-  return { env, remote: join(s.home(s.users.totp.name), name) };
+  const env = { XDG_CONFIG_HOME: xdg, [SEED_VAR]: s.otp.secret };
+  return { env, remote: join(s.home(s.otp.user), name) };
 }
 
 export const runCases: CaseDef[] = [
   {
     id: 'noop-run',
+    // Local work (scan, no login when nothing changed): one server is enough.
+    server: 'proftpd',
     group: 3,
     title: (s) => `no-op run over ${countText(s.treeFiles)} unchanged files`,
     async prepare(ctx) {
@@ -78,6 +80,7 @@ export const runCases: CaseDef[] = [
   },
   {
     id: 'nothing-due',
+    server: 'proftpd',
     group: 4,
     title: () => '`otpbackup run` with no job due',
     async prepare(ctx) {

@@ -7,6 +7,7 @@ import { bigFile, type DataSet, manyFiles } from '../data.js';
 import { checkAndRemove } from '../landed.js';
 import { otpbackupPeer, type Peer, type PeerName, type Proto, peer } from '../peers.js';
 import { bytesText, countText } from '../scale.js';
+import { SERVER_PROTOS, SERVERS } from '../servers.js';
 
 /** Data sets are made once per bench run and shared by both protocols' cases. */
 const made = new Map<string, Promise<DataSet & { file?: string }>>();
@@ -62,9 +63,13 @@ const peersOf = (ctx: BenchContext, proto: Proto, names: (PeerName | [PeerName, 
   ...names.map((n) => (Array.isArray(n) ? peer(ctx, n[0], proto, { parallel: n[1] }) : peer(ctx, n, proto))),
 ];
 
-export const transferCases: CaseDef[] = [
+/** A case before it is given a server: `proto` says which servers run it. */
+type BaseCase = Omit<CaseDef, 'server'> & { proto: Proto };
+
+const baseCases: BaseCase[] = [
   {
     id: 'big-sftp',
+    proto: 'sftp',
     group: 1,
     title: (s) => `1 file of ${bytesText(s.bigBytes)}, SFTP`,
     prepare: async (ctx) =>
@@ -74,6 +79,7 @@ export const transferCases: CaseDef[] = [
   },
   {
     id: 'big-ftp',
+    proto: 'ftp',
     group: 1,
     title: (s) => `1 file of ${bytesText(s.bigBytes)}, FTP`,
     prepare: async (ctx) =>
@@ -83,6 +89,7 @@ export const transferCases: CaseDef[] = [
   },
   {
     id: 'small-sftp',
+    proto: 'sftp',
     group: 2,
     title: (s) => `${countText(s.smallFiles)} files of ${bytesText(s.smallBytes)}, SFTP`,
     prepare: async (ctx) =>
@@ -95,6 +102,7 @@ export const transferCases: CaseDef[] = [
   },
   {
     id: 'small-ftp',
+    proto: 'ftp',
     group: 2,
     title: (s) => `${countText(s.smallFiles)} files of ${bytesText(s.smallBytes)}, FTP`,
     prepare: async (ctx) =>
@@ -107,8 +115,9 @@ export const transferCases: CaseDef[] = [
       ),
   },
   ...(['sftp', 'ftp'] as const).map(
-    (proto): CaseDef => ({
+    (proto): BaseCase => ({
       id: `rss-${proto}`,
+      proto,
       group: 5,
       runs: 1,
       title: (s) => `peak RSS uploading ${bytesText(s.rssBytes)}, ${proto.toUpperCase()}`,
@@ -124,3 +133,12 @@ export const transferCases: CaseDef[] = [
     }),
   ),
 ];
+
+/** Every case on every server that speaks its protocol: "big-sftp/proftpd", "big-sftp/sshd", ... */
+export const transferCases: CaseDef[] = baseCases.flatMap(({ proto, ...c }) =>
+  SERVERS.filter((sv) => SERVER_PROTOS[sv].includes(proto)).map((server) => ({
+    ...c,
+    id: `${c.id}/${server}`,
+    server,
+  })),
+);

@@ -3,6 +3,7 @@
 //   ftpes://…                  explicit FTPS (AUTH TLS)
 //   ftps://…                   implicit FTPS
 //   sftp://…                   SFTP
+// The path is absolute; /~/dir is relative to the login directory.
 // A password in the URL is refused: it would sit in argv, readable by any user.
 import { usageError } from '../errors.js';
 import type { Protocol } from './types.js';
@@ -65,6 +66,9 @@ export function parseTargetUrl(text: string, flag = '--to'): TargetUrl {
   if (/[\r\n\0]/.test(remoteDir) || /[\r\n\0]/.test(user)) {
     throw usageError(`${flag}: the URL contains a control character (CR, LF or NUL)`);
   }
+  // "/~" and "/~/dir" name the login (home) directory and a path below it, as curl, lftp and the SFTP
+  // URI draft read them; taken literally they would be a directory "~" at the server's root.
+  if (remoteDir === '/~' || remoteDir.startsWith('/~/')) remoteDir = remoteDir.slice(3) || '.';
   return {
     protocol: scheme.protocol,
     host: u.hostname.replace(/^\[(.*)\]$/, '$1'),

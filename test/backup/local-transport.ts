@@ -1,9 +1,24 @@
 // A Transport that "uploads" into a local directory, for engine tests. It keeps the contract that
-// matters to the engine: put writes a temp name then renames; it counts calls and concurrency.
-import { copyFile, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+// matters to the engine: put writes a temp name then renames; it counts calls and concurrency. It
+// passes the transport conformance suite (test/backup/local-transport-suite.test.ts), so it behaves
+// like the real transports where the engine can tell: the same temp names, sizes in listings, names
+// with CR/LF/NUL refused, removing what is gone is no error, a missing local file is a 'local' error.
+import { copyFile, lstat, mkdir, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OtpBackupError } from '../../src/errors.js';
+import {
+  basename,
+  isTempName,
+  join as remoteJoin,
+  STALE_TEMP_MS,
+  tempNameCreatedAt,
+  tempPathFor,
+  validateRemotePath,
+} from '../../src/transport/remote-path.js';
 import type { PutOptions, RemoteEntry, Transport } from '../../src/transport/types.js';
+
+const entryType = (st: import('node:fs').Stats): RemoteEntry['type'] =>
+  st.isDirectory() ? 'dir' : st.isFile() ? 'file' : st.isSymbolicLink() ? 'link' : 'other';
 
 export class LocalTransport implements Transport {
   puts: string[] = [];
@@ -25,7 +40,7 @@ export class LocalTransport implements Transport {
   ) {}
 
   private local(p: string): string {
-    return join(this.root, p);
+    return join(this.root, validateRemotePath(p));
   }
 
   async connect(): Promise<void> {
@@ -36,10 +51,20 @@ export class LocalTransport implements Transport {
     this.inFlight++;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
     try {
+      const final = this.local(remotePath);
       const err = this.failPut?.(remotePath);
       if (err) throw err;
-      const tmp = `${this.local(remotePath)}.tmp-upload`;
-      await copyFile(localPath, tmp);
+      const tmp = this.local(tempPathFor(remotePath, Date.now()));
+      try {
+        await copyFile(localPath, tmp);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        await rm(tmp, { force: true });
+        // Like the real transports: a source that cannot be read is the local side's fault.
+        if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR')
+          throw new OtpBackupError('local', `cannot read ${localPath} (${code})`, { cause: e });
+        throw e;
+      }
       if (this.putDelayMs) await new Promise((r) => setTimeout(r, this.putDelayMs));
       await this.duringPut?.(localPath, remotePath);
       const st = await stat(tmp);
@@ -49,7 +74,7 @@ export class LocalTransport implements Transport {
         throw new OtpBackupError('remote', `size mismatch for ${remotePath}`);
       }
       opts?.onProgress?.(st.size);
-      await rename(tmp, this.local(remotePath));
+      await rename(tmp, final);
       this.puts.push(remotePath);
     } finally {
       this.inFlight--;
@@ -61,12 +86,13 @@ export class LocalTransport implements Transport {
   }
 
   async stat(remotePath: string): Promise<RemoteEntry | undefined> {
+    const p = this.local(remotePath);
     try {
-      const st = await stat(this.local(remotePath));
+      const st = await stat(p);
       return {
-        name: remotePath.split('/').pop() ?? '',
+        name: basename(remotePath),
         path: remotePath,
-        type: st.isDirectory() ? 'dir' : 'file',
+        type: entryType(st),
         size: st.size,
         mtime: st.mtime,
       };
@@ -76,10 +102,17 @@ export class LocalTransport implements Transport {
   }
 
   async list(remoteDir: string): Promise<RemoteEntry[]> {
+    const dir = this.local(remoteDir);
     const out: RemoteEntry[] = [];
-    for (const d of await readdir(this.local(remoteDir), { withFileTypes: true })) {
-      const path = `${remoteDir.replace(/\/$/, '')}/${d.name}`;
-      out.push({ name: d.name, path, type: d.isDirectory() ? 'dir' : 'file', size: 0 });
+    for (const name of (await readdir(dir)).sort()) {
+      const st = await lstat(join(dir, name));
+      out.push({
+        name,
+        path: remoteJoin(remoteDir, name),
+        type: entryType(st),
+        size: st.size,
+        mtime: st.mtime,
+      });
     }
     return out;
   }
@@ -89,9 +122,27 @@ export class LocalTransport implements Transport {
     this.renames.push([from, to]);
   }
 
+  /** A file, or an empty directory; one that is already gone is no error. */
   async remove(remotePath: string): Promise<void> {
-    await rm(this.local(remotePath));
+    const p = this.local(remotePath);
+    const st = await lstat(p).catch(() => undefined);
+    if (!st) return;
+    if (st.isDirectory()) await rmdir(p);
+    else await rm(p);
     this.removes.push(remotePath);
+  }
+
+  /** Temp files of interrupted uploads in `remoteDir`, older than an hour (or all). */
+  async cleanupTemp(remoteDir: string, opts: { all?: boolean } = {}): Promise<string[]> {
+    const now = Date.now();
+    const stale = (await this.list(remoteDir).catch(() => [])).filter(
+      (e) =>
+        e.type === 'file' &&
+        isTempName(e.name) &&
+        (opts.all || now - (tempNameCreatedAt(e.name) ?? 0) >= STALE_TEMP_MS),
+    );
+    for (const e of stale) await this.remove(e.path);
+    return stale.map((e) => e.path);
   }
 
   async close(): Promise<void> {

@@ -21,6 +21,17 @@ test('parses every scheme with default ports', () => {
   assert.equal(parseTargetUrl('sftp://b@h/a%20b').remoteDir, '/a b');
 });
 
+test('/~ and /~/dir are the login directory and a path below it', () => {
+  for (const scheme of ['sftp', 'ftp', 'ftpes', 'ftps']) {
+    assert.equal(parseTargetUrl(`${scheme}://u@h/~/backups/site`).remoteDir, 'backups/site', scheme);
+    assert.equal(parseTargetUrl(`${scheme}://u@h/~/`).remoteDir, '.', scheme);
+    assert.equal(parseTargetUrl(`${scheme}://u@h/~`).remoteDir, '.', scheme);
+  }
+  // Another user's home, or "~" inside a path, is not expanded.
+  assert.equal(parseTargetUrl('sftp://u@h/~bob/x').remoteDir, '/~bob/x');
+  assert.equal(parseTargetUrl('sftp://u@h/a/~/x').remoteDir, '/a/~/x');
+});
+
 test('refuses bad URLs with one-line usage errors', () => {
   const bad: [string, RegExp][] = [
     ['nonsense', /not a URL/],

@@ -16,6 +16,8 @@ import { ROOT } from '../cli/helpers.js';
 import { type InprocessFtpHandle, startInprocessFtp } from '../servers/ftp-inprocess.js';
 import { type ProftpdHandle, proftpdUnavailable, startProftpd } from '../servers/proftpd.js';
 import { type SshServerHandle, sftpServerAvailable, startSshServer } from '../servers/ssh-inprocess.js';
+import { type SshdHandle, sshdUnavailable, startSshd } from '../servers/sshd.js';
+import { startVsftpd, type VsftpdHandle, vsftpdUnavailable } from '../servers/vsftpd.js';
 
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
 const ILLUSTRATIVE = /#\s*illustrative\b[^\n]*$/;
@@ -59,6 +61,11 @@ const missingProftpd = proftpdUnavailable();
 const missingSftp = sftpServerAvailable() ? undefined : 'sftp-server (openssh-sftp-server) is missing';
 const missing = missingProftpd ?? missingSftp;
 const skip = missing && process.env.CI !== 'true' ? `servers unavailable: ${missing}` : false;
+// The stock sshd and vsftpd recipes need root (real local accounts): locally without it only their
+// lines are left out; in CI they run.
+const missingStock = sshdUnavailable() ?? vsftpdUnavailable();
+if (missingStock && process.env.CI === 'true') throw new Error(`CI=true but ${missingStock}`);
+const STOCK_HOSTS = /(ssh|vsftpd)\.example\.org/;
 
 describe('README examples', { skip }, () => {
   let home: string;
@@ -66,6 +73,8 @@ describe('README examples', { skip }, () => {
   let ftp: InprocessFtpHandle;
   let sftpgo: SshServerHandle;
   let pam: SshServerHandle;
+  let sshd: SshdHandle | undefined;
+  let vsftpd: VsftpdHandle | undefined;
   let env: Record<string, string>;
   let subs: [string, string][];
 
@@ -79,8 +88,16 @@ describe('README examples', { skip }, () => {
       startSshServer({ style: 'sftpgo', root: home, user: 'alice', period: 30 }),
       startSshServer({ style: 'pam', forwardPass: true, root: home, user: 'deploy', period: 30 }),
     ]);
+    if (!missingStock) [sshd, vsftpd] = await Promise.all([startSshd(), startVsftpd()]);
     // Placeholder hosts, ports and fingerprints in the README → the local servers.
     subs = [
+      ...(sshd && vsftpd
+        ? ([
+            ['deploy@ssh.example.org:22', `${sshd.users.totp.name}@127.0.0.1:${sshd.ports.kbd}`],
+            ['SHA256:SshdExampleHostKeyFingerprintXXXXXXXXXXXXXXX', sshd.sshHostKeyFingerprint],
+            ['alice@vsftpd.example.org:21', `${vsftpd.users.totp.name}@127.0.0.1:${vsftpd.ports.ftp}`],
+          ] as [string, string][])
+        : []),
       ['nas.example.org:21', `127.0.0.1:${proftpd.ports.ftp}`],
       ['proftpd.example.org:21/', `127.0.0.1:${proftpd.ports.ftp}/`],
       ['proftpd.example.org:2222', `127.0.0.1:${proftpd.ports.sftpKbd}`],
@@ -130,16 +147,29 @@ describe('README examples', { skip }, () => {
       SFTPGO_SSH_SEED: sftpgo.secret,
       DEPLOY_PASSWORD: pam.password,
       DEPLOY_SEED: pam.secret,
+      SSH_PASSWORD: sshd?.users.totp.password ?? '',
+      SSH_SEED: sshd?.users.totp.secret ?? '',
+      FTP_PASSWORD: vsftpd?.users.totp.password ?? '',
+      FTP_SEED: vsftpd?.users.totp.secret ?? '',
     };
   });
 
   after(async () => {
-    await Promise.all([proftpd?.stop(), ftp?.stop(), sftpgo?.stop(), pam?.stop()]);
+    await Promise.all([
+      proftpd?.stop(),
+      ftp?.stop(),
+      sftpgo?.stop(),
+      pam?.stop(),
+      sshd?.stop(),
+      vsftpd?.stop(),
+    ]);
     if (home) rmSync(home, { recursive: true, force: true });
   });
 
   test('every otpbackup line of the sh examples exits 0, and no secret leaks', async () => {
-    const lines = shellLines().filter((l) => !ILLUSTRATIVE.test(l) && IS_COMMAND.test(l));
+    const lines = shellLines().filter(
+      (l) => !ILLUSTRATIVE.test(l) && IS_COMMAND.test(l) && (sshd || !STOCK_HOSTS.test(l)),
+    );
     assert.ok(lines.length >= 24, `expected many runnable examples, found ${lines.length}`);
     const secrets = [
       proftpd.users.totp.secret,
@@ -150,6 +180,14 @@ describe('README examples', { skip }, () => {
       sftpgo.secret,
       pam.password,
       pam.secret,
+      ...(sshd && vsftpd
+        ? [
+            sshd.users.totp.password,
+            sshd.users.totp.secret,
+            vsftpd.users.totp.password,
+            vsftpd.users.totp.secret,
+          ]
+        : []),
     ];
     for (const line of lines) {
       let cmd = line;
@@ -173,6 +211,17 @@ describe('README examples', { skip }, () => {
     assert.equal(readFileSync(join(home, 'var', 'www', 'index.html'), 'utf8'), '<h1>site</h1>\n');
     assert.deepEqual(pam.prompts, ['Password & verification code: ']);
     assert.equal(sftpgo.rejections + pam.rejections, 0, 'no refused answer');
+    // The stock sshd and vsftpd recipes: into the sshd home (/~/www) and the vsftpd chroot.
+    if (sshd && vsftpd) {
+      const su = sshd.users.totp;
+      assert.equal(readFileSync(join(sshd.home(su.name), 'www', 'index.html'), 'utf8'), '<h1>site</h1>\n');
+      const vu = vsftpd.users.totp;
+      assert.equal(
+        readFileSync(join(vsftpd.home(vu.name), 'reports', 'report.pdf'), 'utf8'),
+        '%PDF-1.4 sample\n',
+      );
+      assert.equal((await sshd.failedLogins()) + (await vsftpd.failedLogins()), 0, 'no refused login');
+    }
   });
 });
 

@@ -137,7 +137,9 @@ function ids(): Ids {
     : { uid: process.getuid?.() ?? 1000, gid: process.getgid?.() ?? 1000, asRoot };
 }
 
-async function makeTls(etc: string): Promise<{ caCertPath: string; certPath: string; keyPath: string }> {
+export async function makeTls(
+  etc: string,
+): Promise<{ caCertPath: string; certPath: string; keyPath: string }> {
   const ca = join(etc, 'ca');
   const srv = join(etc, 'server');
   const ext = join(etc, 'server.ext');

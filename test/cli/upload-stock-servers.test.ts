@@ -1,0 +1,152 @@
+// `otpbackup upload` as a CI pipeline runs it (built CLI, CI=true, secrets only in the environment)
+// against the stock daemons people run: OpenSSH sshd (PAM password + google-authenticator code over
+// keyboard-interactive, home not chrooted) and vsftpd (PASS = password+code, chrooted home). Into a
+// named directory, and into the login directory itself. Each skipped locally when its server (or
+// root) is missing; a failure when CI=true.
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { type CliRun, cli, readTree, type Sandbox, sandbox, tempNames } from '../backup/e2e-helpers.js';
+import { type SshdHandle, sshdUnavailable, startSshd } from '../servers/sshd.js';
+import { startVsftpd, type VsftpdHandle, vsftpdUnavailable } from '../servers/vsftpd.js';
+
+const noSshd = sshdUnavailable();
+const noVsftpd = vsftpdUnavailable();
+if (process.env.CI === 'true' && (noSshd || noVsftpd))
+  throw new Error(`CI=true but a stock server cannot run: ${noSshd ?? noVsftpd}`);
+
+let box: Sandbox;
+let src: string;
+const secrets: string[] = [];
+
+before(() => {
+  box = sandbox('otpbackup-upload-stock-');
+  src = join(box.dir, 'site');
+  mkdirSync(join(src, 'assets'), { recursive: true });
+  writeFileSync(join(src, 'index.html'), '<h1>stock</h1>\n');
+  writeFileSync(join(src, 'assets/app.bin'), Buffer.alloc(90_000, 5));
+});
+after(() => box?.cleanup());
+
+async function upload(args: string[], env: NodeJS.ProcessEnv): Promise<CliRun> {
+  const r = await cli(['upload', ...args], { ...box.env, CI: 'true', ...env });
+  const out = `${r.stdout}${r.stderr}`;
+  for (const s of secrets) assert.ok(!out.includes(s), `a secret leaked: ${out}`);
+  assert.doesNotMatch(out, /\b\d{6}\b/, 'no one-time code in the output');
+  return r;
+}
+
+/** `dir` holds the sources, byte for byte, and no temporary upload names. */
+function assertLanded(dir: string) {
+  const want = readTree(src);
+  const got = readTree(dir);
+  for (const [k, v] of want) assert.ok(got.get(k)?.equals(v), `${k}: same bytes in ${dir}`);
+  assert.deepEqual(tempNames(dir), [], 'no temp names remain');
+}
+
+describe('otpbackup upload to OpenSSH sshd', { skip: noSshd ?? false }, () => {
+  let s: SshdHandle;
+  before(async () => {
+    s = await startSshd();
+    for (const u of [s.users.totp, s.users.reuse]) secrets.push(u.password, u.secret);
+  });
+  after(() => s?.stop());
+  const env = (u: SshdHandle['users']['totp']) => ({
+    OTPBACKUP_PASSWORD: u.password,
+    OTPBACKUP_TOTP_SECRET: u.secret,
+  });
+  const url = (u: { name: string }, path: string) => `sftp://${u.name}@127.0.0.1:${s.ports.kbd}${path}`;
+
+  test('into an absolute directory of the home; a code is never reused (DISALLOW_REUSE)', async () => {
+    const u = s.users.totp;
+    const dir = join(s.home(u.name), 'site');
+    const r = await upload([src, '--to', url(u, dir), '--host-key', s.sshHostKeyFingerprint], env(u));
+    assert.equal(r.status, 0, r.stderr);
+    assertLanded(dir);
+  });
+
+  test('into a directory relative to the home: sftp://user@host:port/~/dir', async () => {
+    const u = s.users.reuse;
+    const r = await upload(
+      [src, '--to', url(u, '/~/tilde'), '--host-key', s.sshHostKeyFingerprint, '--otp-reuse', 'allow'],
+      env(u),
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assertLanded(join(s.home(u.name), 'tilde'));
+  });
+
+  test('--key on a publickey,keyboard-interactive port: the key, then PAM password and code', async () => {
+    const u = s.users.reuse;
+    const to = `sftp://${u.name}@127.0.0.1:${s.ports.keyKbd}/~/keyed`;
+    const r = await upload(
+      [
+        src,
+        '--to',
+        to,
+        '--key',
+        s.clientKeyPath,
+        '--host-key',
+        s.sshHostKeyFingerprint,
+        '--otp-reuse',
+        'allow',
+      ],
+      env(u),
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assertLanded(join(s.home(u.name), 'keyed'));
+  });
+
+  test('into the login directory: sftp://user@host:port (no path) and /~/', {
+    todo: 'login-dir fix pending',
+  }, async () => {
+    const u = s.users.reuse;
+    for (const path of ['', '/~/']) {
+      const r = await upload(
+        [src, '--to', url(u, path), '--host-key', s.sshHostKeyFingerprint, '--otp-reuse', 'allow'],
+        env(u),
+      );
+      assert.equal(r.status, 0, `${path || '(no path)'}: ${r.stderr}`);
+      assertLanded(s.home(u.name));
+    }
+  });
+});
+
+describe('otpbackup upload to vsftpd', { skip: noVsftpd ?? false }, () => {
+  let v: VsftpdHandle;
+  before(async () => {
+    v = await startVsftpd();
+    for (const u of [v.users.totp, v.users.reuse]) secrets.push(u.password, u.secret);
+  });
+  after(() => v?.stop());
+  const env = (u: VsftpdHandle['users']['totp']) => ({
+    OTPBACKUP_PASSWORD: u.password,
+    OTPBACKUP_TOTP_SECRET: u.secret,
+  });
+  const url = (u: { name: string }, path: string, port = v.ports.ftp, scheme = 'ftp') =>
+    `${scheme}://${u.name}@127.0.0.1:${port}${path}`;
+
+  test('ftp: PASS is password+code by default; a code is never reused (DISALLOW_REUSE)', async () => {
+    const u = v.users.totp;
+    const r = await upload([src, '--to', url(u, '/site')], env(u));
+    assert.equal(r.status, 0, r.stderr);
+    assertLanded(join(v.home(u.name), 'site'));
+  });
+
+  test('explicit FTPS with --ca (vsftpd requires TLS session reuse on data connections)', async () => {
+    const u = v.users.reuse;
+    const r = await upload(
+      [src, '--to', url(u, '/tls', v.ports.ftps, 'ftpes'), '--ca', v.caCertPath, '--otp-reuse', 'allow'],
+      env(u),
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assertLanded(join(v.home(u.name), 'tls'));
+  });
+
+  test('into the login directory: ftp://user@host:port/', { todo: 'login-dir fix pending' }, async () => {
+    const u = v.users.reuse;
+    const r = await upload([src, '--to', url(u, '/'), '--otp-reuse', 'allow'], env(u));
+    assert.equal(r.status, 0, r.stderr);
+    assertLanded(v.home(u.name));
+  });
+});

@@ -93,6 +93,7 @@ function offlineTransport(): Transport {
     mkdirp: async () => {},
     close: async () => {},
     put: unused,
+    get: unused,
     stat: unused,
     list: unused,
     rename: unused,

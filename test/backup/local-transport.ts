@@ -1,9 +1,10 @@
 // A Transport that "uploads" into a local directory, for engine tests. It keeps the contract that
 // matters to the engine: put writes a temp name then renames; it counts calls and concurrency.
-import { copyFile, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OtpBackupError } from '../../src/errors.js';
-import type { PutOptions, RemoteEntry, Transport } from '../../src/transport/types.js';
+import { writeLocalAtomically } from '../../src/transport/local-file.js';
+import type { GetOptions, PutOptions, RemoteEntry, Transport } from '../../src/transport/types.js';
 
 export class LocalTransport implements Transport {
   puts: string[] = [];
@@ -54,6 +55,27 @@ export class LocalTransport implements Transport {
     } finally {
       this.inFlight--;
     }
+  }
+
+  gets: string[] = [];
+
+  async get(remotePath: string, localPath: string, opts?: GetOptions): Promise<void> {
+    const src = this.local(remotePath);
+    const st = await stat(src).catch(() => undefined);
+    if (!st?.isFile()) throw new OtpBackupError('remote', `download of ${remotePath}: no such file`);
+    await writeLocalAtomically(
+      localPath,
+      async (fh) => {
+        await fh.writeFile(await readFile(src));
+        return (await fh.stat()).size;
+      },
+      {
+        expected: opts?.size ?? st.size,
+        what: `download of ${remotePath}`,
+        ...(opts?.mtime ? { mtime: opts.mtime } : {}),
+      },
+    );
+    this.gets.push(remotePath);
   }
 
   async mkdirp(remoteDir: string): Promise<void> {

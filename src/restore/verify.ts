@@ -160,3 +160,39 @@ export async function verifyTree(
   r.ok = !r.missing.length && !r.extra.length && !r.mismatched.length && !r.contentDiffers.length;
   return r;
 }
+
+/** The local source path of a manifest entry, from the job's source roots (as the scanner maps them). */
+export function sourcePathOf(roots: { abs: string; rel: string }[]): (rel: string) => string | undefined {
+  return (rel) => {
+    for (const r of roots) {
+      if (r.rel === '') return join(r.abs, ...rel.split('/'));
+      if (rel.startsWith(`${r.rel}/`)) return join(r.abs, ...rel.slice(r.rel.length + 1).split('/'));
+    }
+    return undefined;
+  };
+}
+
+/**
+ * verify for one job whose lock the caller holds: the remote tree against the manifest, then the
+ * entries of files found missing or different dropped (and the manifest compacted), so the next run
+ * sends them again. Used by `verify` and by `run --verify` (on the run's own login).
+ */
+export async function verifyJob(
+  transport: Transport,
+  root: string,
+  manifest: import('../scan/manifest.js').Manifest,
+  opts: VerifyOptions,
+): Promise<VerifyResult> {
+  const { readRemoteTree } = await import('./remote-tree.js');
+  const entries = new Map<string, FileMeta>();
+  for (const k of manifest.keys()) entries.set(k, manifest.get(k)!);
+  const tree = await readRemoteTree(transport, root, opts.signal ? { signal: opts.signal } : {});
+  const r = await verifyTree(transport, tree, entries, opts);
+  const forget = [...r.missing, ...r.mismatched.map((m) => m.path), ...r.contentDiffers];
+  if (forget.length) {
+    for (const rel of forget) manifest.remove(rel);
+    await manifest.compact();
+    r.resend = forget.length;
+  }
+  return r;
+}

@@ -20,37 +20,6 @@ function percentOf(v: boolean | string | undefined): number | undefined {
   return n;
 }
 
-/**
- * Drops the entries of files the server no longer holds intact, so the next run sends them again.
- * Under the job's lock: a run in progress owns the manifest, and then nothing is dropped.
- */
-async function forgetEntries(env: NodeJS.ProcessEnv, job: string, rels: string[]): Promise<number> {
-  const [{ acquireLock }, { lockPath }, { Manifest }, { jobStateDir }] = await Promise.all([
-    import('../../config/state-file.js'),
-    import('../../backup/run-due.js'),
-    import('../../scan/manifest.js'),
-    import('../../config/paths.js'),
-  ]);
-  let lock: { release(): void };
-  try {
-    lock = await acquireLock(lockPath(env, job), { what: `job "${job}"` });
-  } catch {
-    return 0;
-  }
-  try {
-    const m = await Manifest.load(jobStateDir(env, job));
-    try {
-      for (const rel of rels) m.remove(rel);
-      await m.compact();
-    } finally {
-      m.close();
-    }
-    return rels.length;
-  } finally {
-    lock.release();
-  }
-}
-
 export async function verifyCommand(
   job: string,
   opts: VerifyOptions,
@@ -64,39 +33,43 @@ export async function verifyCommand(
       'e.g. --read-data or --read-data=10%',
     );
   const target = await resolveReadTarget(job, opts, ctx, { url: false, account: false });
-  const [{ readRemoteTree }, { verifyTree }, { Manifest }, { jobStateDir }, { sourceRoots }, { join }] =
-    await Promise.all([
-      import('../../restore/remote-tree.js'),
-      import('../../restore/verify.js'),
-      import('../../scan/manifest.js'),
-      import('../../config/paths.js'),
-      import('../../scan/scan.js'),
-      import('node:path'),
-    ]);
-  const manifest = await Manifest.load(jobStateDir(ctx.env, job));
-  const entries = new Map([...manifest.keys()].map((k) => [k, manifest.get(k)!]));
-  manifest.close();
-  const roots = target.job ? sourceRoots({ ...target.job, name: job }, ctx.cwd) : [];
-  const localPathOf = (rel: string) => {
-    for (const r of roots) {
-      if (r.rel === '') return join(r.abs, ...rel.split('/'));
-      if (rel.startsWith(`${r.rel}/`)) return join(r.abs, ...rel.slice(r.rel.length + 1).split('/'));
-    }
-    return undefined;
-  };
-  const t = await connectReadTarget(target, opts, ctx);
+  const [
+    { verifyJob, sourcePathOf },
+    { Manifest },
+    { jobStateDir },
+    { sourceRoots },
+    { acquireLock },
+    { lockPath },
+  ] = await Promise.all([
+    import('../../restore/verify.js'),
+    import('../../scan/manifest.js'),
+    import('../../config/paths.js'),
+    import('../../scan/scan.js'),
+    import('../../config/state-file.js'),
+    import('../../backup/run-due.js'),
+  ]);
+  // The job's lock: a backup in progress owns the manifest and the remote tree.
+  const lock = await acquireLock(lockPath(ctx.env, job), { what: `job "${job}"` });
   let r: VerifyResult;
   try {
-    const tree = await readRemoteTree(t, target.root);
-    r = await verifyTree(t, tree, entries, {
-      ...(percent !== undefined ? { readDataPercent: percent } : {}),
-      localPathOf,
-    });
+    const manifest = await Manifest.load(jobStateDir(ctx.env, job));
+    try {
+      const roots = target.job ? sourceRoots({ ...target.job, name: job }, ctx.cwd) : [];
+      const t = await connectReadTarget(target, opts, ctx);
+      try {
+        r = await verifyJob(t, target.root, manifest, {
+          ...(percent !== undefined ? { readDataPercent: percent } : {}),
+          localPathOf: sourcePathOf(roots),
+        });
+      } finally {
+        await t.close().catch(() => {});
+      }
+    } finally {
+      manifest.close();
+    }
   } finally {
-    await t.close().catch(() => {});
+    lock.release();
   }
-  const forget = [...r.missing, ...r.mismatched.map((m) => m.path), ...r.contentDiffers];
-  if (forget.length) r.resend = await forgetEntries(ctx.env, job, forget);
   if (opts.json) ctx.stdout.write(`${JSON.stringify(r)}\n`);
   else {
     for (const p of r.missing) ctx.stdout.write(`missing   ${p}\n`);

@@ -32,6 +32,8 @@ export interface RunDueDeps {
   scan?: (spec: ScanSpec, manifest: ManifestView, opts: ScanOptions) => Promise<ScanResult>;
   /** Aborted on Ctrl-C: in-flight files finish, the rest of the run is skipped. */
   signal?: AbortSignal;
+  /** `run --verify`: after each job, compare the server with the manifest on the same login. */
+  verify?: boolean;
 }
 
 export function lockPath(env: NodeJS.ProcessEnv, job: string): string {
@@ -93,11 +95,50 @@ function offlineTransport(): Transport {
     mkdirp: async () => {},
     close: async () => {},
     put: unused,
+    get: unused,
     stat: unused,
     list: unused,
     rename: unused,
     remove: unused,
   };
+}
+
+/** `run --verify`: differences become failed files of the job (exit 3), to be sent again next run. */
+async function verifyAfter(
+  config: Config,
+  deps: RunDueDeps,
+  job: Job,
+  r: JobResult,
+  transport: Transport,
+  manifest: Manifest,
+): Promise<void> {
+  const [{ verifyJob, sourcePathOf }, { sourceRoots }] = await Promise.all([
+    import('../restore/verify.js'),
+    import('../scan/scan.js'),
+  ]);
+  try {
+    const root = jobRemoteRoot(config.accounts[job.account]!.remoteDir, job.remoteDir);
+    const v = await verifyJob(transport, root, manifest, {
+      localPathOf: sourcePathOf(sourceRoots(job, deps.cwd)),
+      ...(deps.signal ? { signal: deps.signal } : {}),
+    });
+    r.verify = {
+      ok: v.ok,
+      missing: v.missing.length,
+      extra: v.extra.length,
+      mismatched: v.mismatched.length,
+    };
+    for (const p of v.missing)
+      r.failed.push({ path: p, reason: 'verify: missing on the server; sent again next run' });
+    for (const m of v.mismatched)
+      r.failed.push({ path: m.path, reason: `verify: ${m.reason}; sent again next run` });
+    for (const p of v.extra)
+      r.failed.push({ path: p, reason: 'verify: on the server but not in the manifest' });
+    if (!v.ok && r.outcome === 'ok') r.outcome = 'partial';
+  } catch (e) {
+    r.error = { code: asOtpError(e).code, message: `verify: ${asOtpError(e).message}` };
+    r.outcome = 'failed';
+  }
 }
 
 export async function runDue(config: Config, deps: RunDueDeps): Promise<RunResult> {
@@ -171,7 +212,7 @@ export async function runDue(config: Config, deps: RunDueDeps): Promise<RunResul
         try {
           const s = await (deps.scan ?? scan)(job, manifest, { all: deps.force, cwd: deps.cwd });
           scans.set(job, async () => s);
-          if (hasWork(job, s, manifest.size)) needLogin = true;
+          if (hasWork(job, s, manifest.size) || deps.verify) needLogin = true;
         } catch (e) {
           scans.set(job, async () => Promise.reject(e)); // runJob reports it, as it always has
         }
@@ -217,6 +258,8 @@ export async function runDue(config: Config, deps: RunDueDeps): Promise<RunResul
             r = emptyResult(job.name, 'failed', asOtpError(e));
             r.durationMs = deps.clock.now() - startedMs;
           }
+          if (deps.verify && transport && !deps.dryRun && !r.error)
+            await verifyAfter(config, deps, job, r, transport, manifest);
           if (transport?.loginStep !== undefined) r.loginStep = transport.loginStep;
           if (
             r.error &&

@@ -22,6 +22,8 @@ export interface JobResult {
   loginStep?: number;
   /** The error that stopped the job, if any. */
   error?: { code: string; message: string; hint?: string };
+  /** With --verify: how the server compared with the manifest after the job (counts). */
+  verify?: { ok: boolean; missing: number; extra: number; mismatched: number };
   /** With --dry-run: what would be done. */
   plan?: { upload: string[]; delete: string[] };
 }

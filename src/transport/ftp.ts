@@ -12,6 +12,7 @@ import type { Clock } from '../schedule/clock.js';
 import { redact } from '../secrets/redact.js';
 import { guardPinnedDataSockets } from './ftp-data-trust.js';
 import { epsvPort, pipelined, sizeFromReply, usesEpsv, withPrefetchedPort } from './ftp-pipeline.js';
+import { handleWriter, writeLocalAtomically } from './local-file.js';
 import { type CredentialSource, type Credentials, loginWithDiscipline } from './login.js';
 import {
   ancestors,
@@ -25,7 +26,7 @@ import {
   tempPathFor,
   validateRemotePath,
 } from './remote-path.js';
-import type { PutOptions, RemoteEntry, Transport } from './types.js';
+import type { GetOptions, HashAlgorithm, Hasher, PutOptions, RemoteEntry, Transport } from './types.js';
 
 export interface FtpTransportOptions {
   account: Account;
@@ -83,6 +84,12 @@ function mlstFacts(line: string): { facts: Map<string, string>; name: string } {
 function mlstTime(v: string | undefined): Date | undefined {
   const m = v && /^(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)/.exec(v);
   return m ? new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!)) : undefined;
+}
+
+/** The final line of a (possibly multi-line, "213-…" then "213 …") reply: the one with the result. */
+function lastLine(message: string): string {
+  const lines = message.trim().split(/\r?\n/);
+  return lines[lines.length - 1] ?? '';
 }
 
 function mfmtTime(d: Date): string {
@@ -151,7 +158,7 @@ function entryFrom(dir: string, f: FileInfo): RemoteEntry {
   return e;
 }
 
-export class FtpTransport implements Transport {
+export class FtpTransport implements Transport, Hasher {
   readonly concurrency = 1;
   private readonly account: Account;
   private readonly clock: Clock;
@@ -648,6 +655,80 @@ export class FtpTransport implements Transport {
       },
       opts.signal,
     );
+  }
+
+  async get(remotePath: string, localPath: string, opts: GetOptions = {}): Promise<void> {
+    const src = this.abs(remotePath);
+    const what = `download of ${src}`;
+    await this.op(
+      what,
+      async (client, prefetchedPort) => {
+        let expected = opts.size;
+        if (expected === undefined) {
+          const r = await client.sendIgnoringError(`SIZE ${src}`);
+          expected = r.code < 400 ? sizeFromReply(r) : undefined;
+          if (expected === undefined) {
+            const st = await this.statWith(client, src);
+            if (!st || st.type !== 'file')
+              throw new OtpBackupError('remote', `${what}: no such file`, {
+                hint: 'check the path with `otpbackup ls`',
+              });
+            expected = st.size;
+          }
+        }
+        await writeLocalAtomically(
+          localPath,
+          async (fh) => {
+            if (opts.onProgress) {
+              const onProgress = opts.onProgress;
+              client.trackProgress((info) => onProgress(info.bytes));
+            }
+            try {
+              const out = handleWriter(fh);
+              await withPrefetchedPort(client, prefetchedPort, () => client.downloadTo(out, src));
+            } finally {
+              client.trackProgress();
+            }
+            return (await fh.stat()).size;
+          },
+          { expected, what, ...(opts.mtime ? { mtime: opts.mtime } : {}) },
+        );
+      },
+      opts.signal,
+    );
+  }
+
+  /** Algorithms from FEAT: `HASH SHA-256*;SHA-1;MD5` (draft-bryan-ftpext-hash) or mod_digest's X* commands. */
+  hashAlgorithms(): HashAlgorithm[] {
+    const out: HashAlgorithm[] = [];
+    const listed = (this.features.get('HASH') ?? '').toUpperCase();
+    const has = (name: string, x: string) => listed.includes(name) || this.features.has(x);
+    if (has('SHA-256', 'XSHA256')) out.push('sha256');
+    if (has('SHA-1', 'XSHA1')) out.push('sha1');
+    if (has('MD5', 'XMD5')) out.push('md5');
+    return out;
+  }
+
+  async hash(remotePath: string, algo: HashAlgorithm): Promise<string | undefined> {
+    const p = this.abs(remotePath);
+    const name = { sha256: 'SHA-256', sha1: 'SHA-1', md5: 'MD5' }[algo];
+    return this.op(`hash of ${p}`, async (client) => {
+      if (this.features.has('HASH')) {
+        const o = await client.sendIgnoringError(`OPTS HASH ${name}`);
+        if (o.code < 400) {
+          // "213 SHA-256 0-1234 <hex> <path>"
+          const r = await client.sendIgnoringError(`HASH ${p}`);
+          const m = r.code < 400 ? /^213\s+\S+\s+\S+\s+([0-9a-f]+)\s/i.exec(`${lastLine(r.message)} `) : null;
+          if (m) return m[1]!.toLowerCase();
+        }
+      }
+      const x = `X${name.replace('-', '')}`;
+      if (!this.features.has(x)) return undefined;
+      // "250 <hex>" (mod_digest), some servers add the path after the digest.
+      const r = await client.sendIgnoringError(`${x} ${p}`);
+      const m = r.code < 400 ? /^\d{3}\s+([0-9a-f]{32,128})\b/i.exec(lastLine(r.message)) : null;
+      return m ? m[1]!.toLowerCase() : undefined;
+    });
   }
 
   async mkdirp(remoteDir: string): Promise<void> {

@@ -1,13 +1,14 @@
 // SFTP transport over ssh2: one SSH connection and one SFTP session for all files, several puts in
 // flight at once. Login goes through the login discipline (fresh code per attempt, at most one retry);
 // auth methods follow the server's partial-success list; host keys must be known or pinned.
-import { stat as localStat, readFile } from 'node:fs/promises';
+import { type FileHandle, stat as localStat, readFile } from 'node:fs/promises';
 import ssh2, { type SFTPWrapper } from 'ssh2';
 import type { Account, SftpAuthMethod } from '../config/types.js';
 import { OtpBackupError } from '../errors.js';
 import { expandTemplate } from '../otp/index.js';
 import type { Clock } from '../schedule/clock.js';
 import { type HostKeyVerdict, verifyHostKey } from './hostkeys.js';
+import { writeLocalAtomically } from './local-file.js';
 import { type CredentialSource, type Credentials, loginWithDiscipline } from './login.js';
 import { type PromptLogEntry, PromptResponder } from './prompts.js';
 import {
@@ -22,7 +23,7 @@ import {
   validateRemotePath,
 } from './remote-path.js';
 import { downgradeError, SSH_ALGORITHMS } from './ssh-algorithms.js';
-import type { PutOptions, RemoteEntry, Transport } from './types.js';
+import type { GetOptions, PutOptions, RemoteEntry, Transport } from './types.js';
 
 export interface SftpTransportOptions {
   account: Account;
@@ -55,6 +56,9 @@ const S_IFLNK = 0o120000;
  * depth), whatever the file size; 16 left the pipe idle on fast links (bench/, issue #7). */
 const PUT_REQUESTS = 64;
 const PUT_CHUNK = 32 * 1024;
+/** Read requests in flight per download: 64 x 32 KiB, like the upload side (and OpenSSH sftp). */
+const GET_REQUESTS = 64;
+const GET_CHUNK = 32 * 1024;
 /** Reconnects one transport may make in all, however much progress is made between them. */
 const MAX_RECONNECTS = 100;
 
@@ -111,6 +115,12 @@ export function classifySftpError(e: unknown, what: string): OtpBackupError {
     });
   }
   return new OtpBackupError('remote', `${what}: ${msg}`, { cause: e });
+}
+
+/** The errno-ish reason of a local write failure, for messages. */
+function writeFailure(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  return code === 'ENOSPC' ? 'the disk is full' : (code ?? (e as Error).message);
 }
 
 export class SftpTransport implements Transport {
@@ -726,6 +736,126 @@ export class SftpTransport implements Transport {
       }
       throw e;
     }
+  }
+
+  async get(remotePath: string, localPath: string, opts: GetOptions = {}): Promise<void> {
+    const src = normalize(validateRemotePath(remotePath));
+    opts.signal?.throwIfAborted();
+    await this.op(
+      `download ${src}`,
+      () => this.inWindow(() => this.getOnce(src, localPath, opts), opts.signal),
+      opts.signal,
+    );
+  }
+
+  private async getOnce(src: string, localPath: string, opts: GetOptions): Promise<void> {
+    const what = `download ${src}`;
+    const handle = await this.call<Buffer>(what, (s, cb) => s.open(src, 'r', cb));
+    try {
+      const size =
+        opts.size ?? (await this.call<{ size: number }>(what, (s, cb) => s.fstat(handle, cb as never))).size;
+      await writeLocalAtomically(localPath, (fh) => this.readInto(handle, fh, size, opts, what), {
+        expected: size,
+        what,
+        ...(opts.mtime ? { mtime: opts.mtime } : {}),
+      });
+    } finally {
+      if (!this.lost) await this.call<void>('close', (s, cb) => s.close(handle, cb)).catch(() => {});
+    }
+  }
+
+  /**
+   * Our own read loop (not ssh2's fastGet, whose loop cannot be stopped): up to GET_REQUESTS reads
+   * of GET_CHUNK in flight, each written at its offset as it arrives, plus one read just past the
+   * expected end, which must find EOF. Resolves with the bytes written; a remote file shorter than
+   * expected resolves short (the caller's size check fails it), a longer one fails here.
+   */
+  private readInto(
+    handle: Buffer,
+    fh: FileHandle,
+    size: number,
+    opts: GetOptions,
+    what: string,
+  ): Promise<number> {
+    const s = this.session();
+    return new Promise<number>((resolve, reject) => {
+      let next = 0;
+      let inFlight = 0;
+      let received = 0;
+      let eof = false;
+      let settled = false;
+      const finish = (e?: unknown) => {
+        if (settled) return;
+        settled = true;
+        this.pendingCalls.delete(onLost);
+        opts.signal?.removeEventListener('abort', onAbort);
+        if (e) reject(e);
+        else resolve(received);
+      };
+      const onLost = (lost: Error) =>
+        finish(
+          new OtpBackupError('network', `${what}: connection lost (${lost.message})`, { retryable: true }),
+        );
+      const onAbort = () => finish(opts.signal?.reason ?? new OtpBackupError('interrupted', 'interrupted'));
+      if (opts.signal?.aborted) return onAbort();
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      this.pendingCalls.add(onLost);
+
+      const settleIfDone = () => {
+        if (!settled && inFlight === 0 && (next >= size || eof)) finish();
+      };
+      const readAt = (off: number, len: number, probe = false) => {
+        inFlight++;
+        s.read(handle, Buffer.allocUnsafe(len), 0, len, off, (err, n, buf) => {
+          if (settled) return;
+          if (err) return finish(classifySftpError(err, what));
+          if (this.sftp === s) this.progressed();
+          if (probe) {
+            inFlight--;
+            if (n > 0)
+              return finish(
+                new OtpBackupError('remote', `${what}: the remote file grew while it was read`, {
+                  retryable: true,
+                  hint: 'something is writing to it; run again',
+                }),
+              );
+            return settleIfDone();
+          }
+          if (n === 0) {
+            // EOF before the expected size: the file shrank. What was read is returned short.
+            inFlight--;
+            eof = true;
+            return settleIfDone();
+          }
+          fh.write(buf, 0, n, off).then(
+            () => {
+              inFlight--;
+              received += n;
+              opts.onProgress?.(received);
+              // A short read (servers may cap a reply) asks for the rest of that chunk.
+              if (n < len) readAt(off + n, len - n);
+              issue();
+              settleIfDone();
+            },
+            (e) =>
+              finish(
+                new OtpBackupError('local', `${what}: cannot write locally (${writeFailure(e)})`, {
+                  cause: e,
+                }),
+              ),
+          );
+        });
+      };
+      const issue = () => {
+        while (!settled && !eof && inFlight < GET_REQUESTS && next < size) {
+          const len = Math.min(GET_CHUNK, size - next);
+          readAt(next, len);
+          next += len;
+        }
+      };
+      readAt(size, 1, true);
+      issue();
+    });
   }
 
   /** Removes temporary upload files left in `remoteDir` by crashed runs (all of them with `all`). */

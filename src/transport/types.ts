@@ -18,11 +18,29 @@ export interface PutOptions {
   onProgress?: (bytes: number) => void;
 }
 
+export interface GetOptions {
+  /** Expected size (from a listing). get() fails, leaving no file, when the bytes received differ. */
+  size?: number;
+  /** Set on the local file (atime and mtime) before it is renamed into place. */
+  mtime?: Date;
+  signal?: AbortSignal;
+  /** Bytes received so far, for progress displays. */
+  onProgress?: (bytes: number) => void;
+}
+
 export interface Transport {
   /** Log in. Credentials (and the one-time code) are computed here, never earlier. */
   connect(signal?: AbortSignal): Promise<void>;
   /** Atomic upload: stream to a temporary name in the target directory, verify size, rename. */
   put(localPath: string, remotePath: string, opts?: PutOptions): Promise<void>;
+  /**
+   * Download: streams `remotePath` to a temporary name beside `localPath` (memory flat in the file's
+   * size), verifies the byte count (against `opts.size`, else the size the server reports), sets
+   * the mtime, then renames over `localPath`. On any failure the temporary file is removed: there is
+   * never a partial file under the final name. The local parent directory must exist. A missing
+   * remote file is OtpBackupError('remote').
+   */
+  get(remotePath: string, localPath: string, opts?: GetOptions): Promise<void>;
   mkdirp(remoteDir: string): Promise<void>;
   /** undefined when the path does not exist. */
   stat(remotePath: string): Promise<RemoteEntry | undefined>;
@@ -33,4 +51,25 @@ export interface Transport {
   close(): Promise<void>;
   /** How many put() calls may run at once on this transport (SFTP: many; FTP: 1). */
   readonly concurrency: number;
+}
+
+/** Content hash algorithms a server may compute for us, strongest first. */
+export type HashAlgorithm = 'sha256' | 'sha1' | 'md5';
+
+/**
+ * Optional capability: the server hashes a file itself (FTP `HASH`, ProFTPD mod_digest's
+ * `XSHA256`/`XSHA1`/`XMD5`), so `verify --read-data` needs no download.
+ */
+export interface Hasher {
+  /** The algorithms this server offers, strongest first; [] when it offers none. Connected first. */
+  hashAlgorithms(): HashAlgorithm[];
+  /** Lower-case hex digest of the whole file, or undefined when the server would not compute it. */
+  hash(remotePath: string, algo: HashAlgorithm): Promise<string | undefined>;
+}
+
+export function canHash(t: Transport): t is Transport & Hasher {
+  return (
+    typeof (t as Partial<Hasher>).hash === 'function' &&
+    typeof (t as Partial<Hasher>).hashAlgorithms === 'function'
+  );
 }

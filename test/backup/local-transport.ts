@@ -3,7 +3,7 @@
 // passes the transport conformance suite (test/backup/local-transport-suite.test.ts), so it behaves
 // like the real transports where the engine can tell: the same temp names, sizes in listings, names
 // with CR/LF/NUL refused, removing what is gone is no error, a missing local file is a 'local' error.
-import { copyFile, lstat, mkdir, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OtpBackupError } from '../../src/errors.js';
 import {
@@ -15,7 +15,8 @@ import {
   tempPathFor,
   validateRemotePath,
 } from '../../src/transport/remote-path.js';
-import type { PutOptions, RemoteEntry, Transport } from '../../src/transport/types.js';
+import { writeLocalAtomically } from '../../src/transport/local-file.js';
+import type { GetOptions, PutOptions, RemoteEntry, Transport } from '../../src/transport/types.js';
 
 const entryType = (st: import('node:fs').Stats): RemoteEntry['type'] =>
   st.isDirectory() ? 'dir' : st.isFile() ? 'file' : st.isSymbolicLink() ? 'link' : 'other';
@@ -79,6 +80,27 @@ export class LocalTransport implements Transport {
     } finally {
       this.inFlight--;
     }
+  }
+
+  gets: string[] = [];
+
+  async get(remotePath: string, localPath: string, opts?: GetOptions): Promise<void> {
+    const src = this.local(remotePath);
+    const st = await stat(src).catch(() => undefined);
+    if (!st?.isFile()) throw new OtpBackupError('remote', `download of ${remotePath}: no such file`);
+    await writeLocalAtomically(
+      localPath,
+      async (fh) => {
+        await fh.writeFile(await readFile(src));
+        return (await fh.stat()).size;
+      },
+      {
+        expected: opts?.size ?? st.size,
+        what: `download of ${remotePath}`,
+        ...(opts?.mtime ? { mtime: opts.mtime } : {}),
+      },
+    );
+    this.gets.push(remotePath);
   }
 
   async mkdirp(remoteDir: string): Promise<void> {

@@ -204,6 +204,9 @@ describe('README examples', { skip }, () => {
       'utf8',
     );
     assert.equal(landed, 'alpha\n');
+    // "Getting files back": the walkthrough's job restored, the CI download fetched.
+    assert.equal(readFileSync(join(home, 'restored', 'a.txt'), 'utf8'), 'alpha\n');
+    assert.equal(readFileSync(join(home, 'artifacts', 'report.pdf'), 'utf8'), '%PDF-1.4 sample\n');
     assert.equal(readFileSync(join(ftp.root, 'reports', 'report.pdf'), 'utf8'), '%PDF-1.4 sample\n');
     // The SFTPGo-over-SSH and PAM forward_pass recipes: two rounds, and one combined prompt.
     assert.equal(readFileSync(join(home, 'srv', 'reports', 'report.pdf'), 'utf8'), '%PDF-1.4 sample\n');

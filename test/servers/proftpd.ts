@@ -282,6 +282,8 @@ DelayEngine off
   # mod_auth_otp must load after mod_sftp to offer keyboard-interactive.
   LoadModule mod_sftp.c
   LoadModule mod_auth_otp.c
+  # HASH / XSHA256 / XSHA1 / XMD5, so verify --read-data can let the server hash (issue #15).
+  LoadModule mod_digest.c
 </IfModule>
 
 <Global>

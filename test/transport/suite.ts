@@ -2,7 +2,7 @@
 // to build a logged-in-able transport, the server-side directory on local disk that mirrors the remote
 // base, and the secrets that must never show up in logs or errors.
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import {
   existsSync,
   mkdirSync,
@@ -18,7 +18,7 @@ import { join as localJoin } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { OtpBackupError } from '../../src/errors.js';
 import { isTempName, join, tempPathFor } from '../../src/transport/remote-path.js';
-import type { Transport } from '../../src/transport/types.js';
+import { canHash, type Transport } from '../../src/transport/types.js';
 
 export interface SuiteTarget {
   /** A new, not yet connected transport. `wrongCode`: one whose one-time codes are all wrong. `log`: where
@@ -144,6 +144,96 @@ export function transportSuite(name: string, setup: () => Promise<SuiteTarget>):
     test('put of a missing local file is a local error', async () => {
       const err = await caught(t.put(localJoin(local, 'does-not-exist'), remote('nope')));
       assert.ok(err instanceof OtpBackupError && err.code === 'local', String(err));
+    });
+
+    test('get: random bytes, an empty file and a unicode name come back intact, with their mtime', async () => {
+      await t.mkdirp(remote('get'));
+      const when = new Date('2024-03-05T06:07:08Z');
+      const files: [string, Buffer][] = [
+        ['random.bin', randomBytes(1024 * 1024 + 17)],
+        ['empty', Buffer.alloc(0)],
+        ['a name with  spaces – ünïcødé ✓.txt', Buffer.from('héllo wörld\n')],
+      ];
+      for (const [n, data] of files) {
+        await t.put(localFile(`g-${n}`, data), remote('get', n), { size: data.length });
+        const out = localJoin(local, `back-${n}`);
+        let progress = 0;
+        const listed = (await t.list(remote('get'))).find((e) => e.name === n);
+        assert.equal(listed?.size, data.length, `listing of ${n}`);
+        await t.get(remote('get', n), out, {
+          size: data.length,
+          mtime: when,
+          onProgress: (b) => {
+            progress = b;
+          },
+        });
+        const got = readFileSync(out);
+        assert.ok(got.equals(data), `bytes of ${n} differ`);
+        assert.equal(statSync(out).mtime.getTime(), when.getTime(), `mtime of ${n}`);
+        if (data.length >= 1024 * 1024) assert.ok(progress > 0, 'progress was reported');
+        // Without a size: the server's own size is the check.
+        const out2 = localJoin(local, `back2-${n}`);
+        await t.get(remote('get', n), out2);
+        assert.ok(readFileSync(out2).equals(data), `bytes of ${n} (no size given)`);
+      }
+      assert.deepEqual(
+        readdirSync(local).filter((f) => f.includes('.otpbackup-part-')),
+        [],
+        'no temporary download files',
+      );
+    });
+
+    test('get of a large file streams it whole', async () => {
+      await t.mkdirp(remote('big'));
+      const mb = Number(process.env.SUITE_BIG_MB ?? 100);
+      const chunk = randomBytes(1024 * 1024);
+      const src = localJoin(local, 'big.src');
+      const h = createHash('sha256');
+      const buf = Buffer.alloc(mb * chunk.length);
+      for (let i = 0; i < mb; i++) {
+        chunk[0] = i & 0xff; // every MiB differs: a chunk written at the wrong offset shows
+        chunk.copy(buf, i * chunk.length);
+      }
+      h.update(buf);
+      writeFileSync(src, buf);
+      await t.put(src, remote('big', 'big.bin'), { size: buf.length });
+      const out = localJoin(local, 'big.out');
+      await t.get(remote('big', 'big.bin'), out, { size: buf.length });
+      assert.equal(createHash('sha256').update(readFileSync(out)).digest('hex'), h.digest('hex'));
+      rmSync(out);
+      rmSync(src);
+      await t.remove(remote('big', 'big.bin'));
+    });
+
+    test('get of a missing file, or of the wrong size, fails and leaves the local file alone', async () => {
+      await t.mkdirp(remote('getbad'));
+      const out = localJoin(local, 'keep-me');
+      writeFileSync(out, 'the good local copy');
+      const missing = await caught(t.get(remote('getbad', 'nope'), out));
+      assert.ok(missing instanceof OtpBackupError && missing.code === 'remote', String(missing));
+      await t.put(localFile('gb', Buffer.from('12345')), remote('getbad', 'five'));
+      const wrong = await caught(t.get(remote('getbad', 'five'), out, { size: 6 }));
+      assert.ok(wrong instanceof OtpBackupError, String(wrong));
+      assert.equal(readFileSync(out, 'utf8'), 'the good local copy');
+      assert.deepEqual(
+        readdirSync(local).filter((f) => f.includes('.otpbackup-part-')),
+        [],
+        'no temporary download files',
+      );
+      // The session survives both.
+      await t.get(remote('getbad', 'five'), out, { size: 5 });
+      assert.equal(readFileSync(out, 'utf8'), '12345');
+    });
+
+    test('hash: where the server offers one, it is the digest of the content', async (ctx) => {
+      if (!canHash(t) || t.hashAlgorithms().length === 0) return ctx.skip('this server offers no hash');
+      await t.mkdirp(remote('hash'));
+      const data = randomBytes(300_001);
+      await t.put(localFile('h', data), remote('hash', 'h.bin'));
+      for (const algo of t.hashAlgorithms()) {
+        const want = createHash(algo).update(data).digest('hex');
+        assert.equal(await t.hash(remote('hash', 'h.bin'), algo), want, algo);
+      }
     });
 
     test('mkdirp creates nested directories and is idempotent', async () => {

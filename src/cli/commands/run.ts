@@ -17,6 +17,7 @@ export interface RunOptions {
   force?: boolean;
   json?: boolean;
   config?: string;
+  verify?: boolean;
 }
 
 /** Logs in to an account: credentials and the one-time code are computed inside connect(). */
@@ -82,6 +83,7 @@ export async function runCommand(opts: RunOptions, ctx: CliContext): Promise<Run
       force: opts.force,
       dryRun: opts.dryRun,
       cwd: ctx.cwd,
+      verify: Boolean(opts.verify),
     });
   } finally {
     stop.dispose();
@@ -178,6 +180,10 @@ Examples:
     .option('--dry-run', 'print what would be uploaded and deleted; change nothing')
     .option('--force', 'upload every file again, and allow deleting more than half of the backup')
     .option('--json', 'print one JSON result object on stdout')
+    .option(
+      '--verify',
+      'after each job, check the server against the manifest (same login; exit 3 on a difference)',
+    )
     .option('--config <path>', 'config file (default: $OTPBACKUP_CONFIG or ~/.config/otpbackup/config.yaml)')
     .action(async (opts: RunOptions) => {
       await runCommand(opts, ctx);

@@ -22,7 +22,7 @@ export interface UploadOptions extends Partial<TargetOptions> {
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 /** Logs in; the credentials (and the one-time code) are computed inside connect(). */
-async function connect(
+export async function connect(
   account: Account,
   opts: UploadOptions,
   ctx: CliContext,

@@ -1,0 +1,113 @@
+// Shared by the commands that read a backup (ls, restore, download, verify): the flags that describe
+// a URL target (as `upload --to` has them), resolving JOB | ACCOUNT | URL, and the one login.
+import type { Command } from 'commander';
+import type { TargetOptions } from '../backup/upload.js';
+import { OtpBackupError } from '../errors.js';
+import type { ReadTarget } from '../restore/target.js';
+import type { Transport } from '../transport/types.js';
+import type { CliContext } from './context.js';
+
+export interface ReadTargetOptions extends Partial<Omit<TargetOptions, 'to'>> {
+  config?: string;
+}
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+/** The flags of a URL target; ignored (refused) for jobs and accounts, which have their own. */
+export function addUrlTargetOptions(cmd: Command): Command {
+  return cmd
+    .option('--password-env <VAR>', 'URL: variable holding the password (default OTPBACKUP_PASSWORD)')
+    .option(
+      '--totp-secret-env <VAR>',
+      'URL: variable holding the Base32 seed (default OTPBACKUP_TOTP_SECRET)',
+    )
+    .option(
+      '--otpauth-uri-env <VAR>',
+      'URL: variable holding an otpauth:// URI (default OTPBACKUP_OTPAUTH_URI)',
+    )
+    .option('--algorithm <alg>', 'URL: sha1, sha256 or sha512')
+    .option('--digits <n>', 'URL: code length')
+    .option('--period <seconds>', 'URL: TOTP step')
+    .option('--hotp-counter-file <file>', 'URL: HOTP counter file (advanced before each login)')
+    .option('--template <template>', "URL: login template, e.g. '${PASSWORD}${TOTP}'")
+    .option('--prompt <rule>', "URL, sftp: keyboard-interactive rule 'REGEX=TEMPLATE' (repeatable)", collect)
+    .option('--key <file>', 'URL, sftp: private key for publickey, then the code')
+    .option('--host-key <fingerprint>', 'sftp: accept this host key (SHA256:...; repeatable)', collect)
+    .option('--known-hosts <file>', 'sftp: known_hosts file to consult (repeatable)', collect)
+    .option('--ca <file>', 'ftps: PEM file of the CA to trust')
+    .option('--tls-fingerprint <fp>', 'ftps: accept this certificate (SHA256:AA:BB:...; repeatable)', collect)
+    .option('--otp-reuse <allow>', 'allow: the server accepts a code twice (no wait for a fresh step)')
+    .option('--config <path>', 'config file (default: $OTPBACKUP_CONFIG or ~/.config/otpbackup/config.yaml)');
+}
+
+const URL_ONLY = [
+  'passwordEnv',
+  'totpSecretEnv',
+  'otpauthUriEnv',
+  'algorithm',
+  'digits',
+  'period',
+  'template',
+  'prompt',
+  'key',
+] as const;
+
+/** JOB or ACCOUNT from the config (jobs allowed unless `jobsOnly === false`), or a URL. */
+export async function resolveReadTarget(
+  spec: string,
+  opts: ReadTargetOptions,
+  ctx: CliContext,
+  allow: { url: boolean; account: boolean },
+): Promise<ReadTarget> {
+  const { URL_RE, jobTarget, namedTarget } = await import('../restore/target.js');
+  if (URL_RE.test(spec)) {
+    if (!allow.url) throw new OtpBackupError('usage', `"${spec}" is a URL; this command takes a job name`);
+    const { accountFromTarget } = await import('../backup/upload.js');
+    const account = accountFromTarget({ ...(opts as TargetOptions), to: spec }, ctx.env);
+    return { account, root: account.remoteDir, label: spec.replace(/\/\/[^@/]*@/, '//') };
+  }
+  for (const f of URL_ONLY) {
+    if (opts[f] !== undefined)
+      throw new OtpBackupError(
+        'usage',
+        `--${f.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} goes with a URL; "${spec}" has its own settings`,
+      );
+  }
+  const { loadConfig } = await import('../config/load.js');
+  const config = await loadConfig(ctx.env, opts.config);
+  const t = allow.account ? namedTarget(config, spec) : jobTarget(config, spec);
+  // Trust given on the command line adds to the account's own.
+  const trust = { ...t.account.trust };
+  if (opts.hostKey?.length) trust.hostKeys = [...(trust.hostKeys ?? []), ...opts.hostKey];
+  if (opts.knownHosts?.length) trust.knownHosts = [...(trust.knownHosts ?? []), ...opts.knownHosts];
+  if (opts.ca) trust.ca = opts.ca;
+  if (opts.tlsFingerprint?.length)
+    trust.tlsFingerprints = [...(trust.tlsFingerprints ?? []), ...opts.tlsFingerprint];
+  const account = { ...t.account, trust };
+  if (opts.otpReuse === 'allow') account.otp = { ...account.otp, reuse: 'allow' };
+  return { ...t, account };
+}
+
+/** One login for the whole command, under the account's login discipline. */
+export async function connectReadTarget(
+  t: ReadTarget,
+  opts: ReadTargetOptions,
+  ctx: CliContext,
+): Promise<Transport> {
+  if (t.config) {
+    const { connectAccount } = await import('./commands/run.js');
+    return connectAccount(t.account, t.config, ctx);
+  }
+  const { connect } = await import('./commands/upload.js');
+  return connect(t.account, opts, ctx);
+}
+
+/** Parses --at: ISO 8601 (with or without a zone: none means local time) or a Unix time in seconds. */
+export function parseAt(text: string): number {
+  const t = /^\d{9,11}$/.test(text) ? Number(text) * 1000 : Date.parse(text.replace(' ', 'T'));
+  if (Number.isNaN(t))
+    throw new OtpBackupError('usage', `--at: "${text}" is not a time`, {
+      hint: "give e.g. '2026-11-30T14:00' (local time), '2026-11-30T13:00Z' or a Unix time",
+    });
+  return t;
+}

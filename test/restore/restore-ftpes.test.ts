@@ -1,0 +1,4 @@
+// Backup and restore round trip over ftpes against the real ProFTPD: see scenario.ts.
+import { restoreScenario, scenarios } from './scenario.js';
+
+restoreScenario(scenarios.ftpes!);

@@ -82,6 +82,9 @@ export async function runCommand(opts: RunOptions, ctx: CliContext): Promise<Run
       force: opts.force,
       dryRun: opts.dryRun,
       cwd: ctx.cwd,
+      warn: (line) => ctx.stderr.write(`otpbackup: ${line}\n`),
+      getSecret: async (ref) =>
+        (await import('../../secrets/resolve.js')).resolveSecret(ref, { env: ctx.env, config }),
     });
   } finally {
     stop.dispose();

@@ -28,6 +28,7 @@ export type ErrorCode =
   | 'partial' // some files failed
   | 'locked' // another run holds the lock
   | 'interrupted'
+  | 'hook' // a job's before hook failed: the job was skipped
   | 'internal';
 
 const exitFor: Record<ErrorCode, ExitCodeValue> = {
@@ -43,6 +44,7 @@ const exitFor: Record<ErrorCode, ExitCodeValue> = {
   partial: ExitCode.partial,
   locked: ExitCode.locked,
   interrupted: ExitCode.interrupted,
+  hook: ExitCode.failed,
   internal: ExitCode.failed,
 };
 

@@ -34,6 +34,11 @@ export interface RunDueDeps {
   signal?: AbortSignal;
   /** `run --verify`: after each job, compare the server with the manifest on the same login. */
   verify?: boolean;
+
+  /** Where a failed after-hook or ping is reported (one line); default: nowhere. */
+  warn?: (line: string) => void;
+  /** Resolves secret references (a notify.url given as env:/file:/…). */
+  getSecret?: (ref: string) => Promise<string>;
 }
 
 export function lockPath(env: NodeJS.ProcessEnv, job: string): string {
@@ -149,9 +154,19 @@ export async function runDue(config: Config, deps: RunDueDeps): Promise<RunResul
   for (const j of jobs) byAccount.set(j.account, [...(byAccount.get(j.account) ?? []), j]);
 
   const results: JobResult[] = [];
+  // Hooks and pings load only when some job has one: the common cron run stays as lean as before.
+  const hooks = jobs.some((j) => config.hooks || config.notify || j.hooks || j.notify)
+    ? new (await import('../hooks/job-hooks.js')).JobHooks(config, {
+        env: deps.env,
+        warn: deps.warn ?? (() => {}),
+        ...(deps.getSecret ? { getSecret: deps.getSecret } : {}),
+        ...(deps.signal ? { signal: deps.signal } : {}),
+      })
+    : undefined;
   const finish = async (job: Job, r: JobResult, startedMs: number) => {
     results.push(r);
     if (deps.dryRun || r.outcome === 'locked') return;
+    await hooks?.after(job, r);
     const prev = await readJobState(deps.env, job.name);
     await writeJobState(deps.env, job.name, {
       ...prev,
@@ -199,6 +214,11 @@ export async function runDue(config: Config, deps: RunDueDeps): Promise<RunResul
             await finish(job, emptyResult(job.name, 'locked', err), deps.clock.now());
             continue;
           }
+        }
+        const refused = !deps.dryRun && hooks ? await hooks.before(job) : undefined;
+        if (refused) {
+          await finish(job, emptyResult(job.name, 'failed', refused), deps.clock.now());
+          continue;
         }
         ready.push({ job, manifest: await Manifest.load(jobStateDir(deps.env, job.name)) });
       }

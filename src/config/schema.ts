@@ -7,7 +7,9 @@ import type {
   Account,
   Algorithm,
   Config,
+  Hooks,
   Job,
+  Notify,
   OtpSettings,
   PromptRule,
   Protocol,
@@ -289,7 +291,9 @@ function command(r: Reader, o: Obj, key: string, path: Path): string[] | undefin
   return list?.length ? list : undefined;
 }
 
-const TOP_KEYS = ['version', 'vault', 'accounts', 'jobs'] as const;
+const TOP_KEYS = ['version', 'vault', 'accounts', 'jobs', 'hooks', 'notify'] as const;
+const HOOK_KEYS = ['before', 'after', 'onFailure', 'timeout'] as const;
+const NOTIFY_KEYS = ['url', 'start', 'success', 'failure', 'timeout'] as const;
 const VAULT_KEYS = ['path', 'passphraseCommand'] as const;
 const ACCOUNT_KEYS = [
   'protocol',
@@ -333,6 +337,8 @@ const JOB_KEYS = [
   'delete',
   'checksum',
   'retention',
+  'hooks',
+  'notify',
 ] as const;
 
 const HOST_KEY_RE = /^SHA256:[A-Za-z0-9+/]{43}=?$/;
@@ -506,6 +512,40 @@ function readAccount(r: Reader, v: unknown, path: Path, name: string): Account |
   return a;
 }
 
+function readHooks(r: Reader, v: unknown, path: Path): Hooks | undefined {
+  const o = r.obj(v, path, HOOK_KEYS);
+  if (!o) return undefined;
+  const h: Hooks = {};
+  for (const k of ['before', 'after', 'onFailure'] as const) {
+    const argv = o[k] == null ? undefined : command(r, o, k, path);
+    if (argv) h[k] = argv;
+  }
+  const timeout = r.int(o, 'timeout', path, 1, 86_400);
+  if (timeout !== undefined) h.timeout = timeout;
+  return h;
+}
+
+function readNotify(r: Reader, v: unknown, path: Path): Notify | undefined {
+  const o = r.obj(v, path, NOTIFY_KEYS);
+  if (!o) return undefined;
+  const url = r.str(o, 'url', path, true);
+  if (url === undefined) return undefined;
+  if (!isSecretRef(url) && !/^https?:\/\/[^\s]+$/i.test(url))
+    r.add([...path, 'url'], 'expected an http(s):// URL or a secret reference such as env:HEALTHCHECK_URL');
+  const n: Notify = { url };
+  for (const k of ['start', 'success', 'failure'] as const) {
+    const t = r.str(o, k, path);
+    if (t !== undefined) {
+      if (!t.includes('{url}') && !/^https?:\/\//i.test(t))
+        r.add([...path, k], 'expected a URL, or a template with {url} such as "{url}/fail"');
+      n[k] = t;
+    }
+  }
+  const timeout = r.int(o, 'timeout', path, 1, 300);
+  if (timeout !== undefined) n.timeout = timeout;
+  return n;
+}
+
 function readJob(r: Reader, v: unknown, path: Path, name: string, accounts: Obj): Job | undefined {
   const start = r.problems.length;
   if (!NAME_RE.test(name))
@@ -545,6 +585,14 @@ function readJob(r: Reader, v: unknown, path: Path, name: string, accounts: Obj)
   const exclude = r.strList(o, 'exclude', path, true);
   if (exclude) job.exclude = exclude;
   if (timezone) job.timezone = timezone;
+  if (o.hooks != null) {
+    const h = readHooks(r, o.hooks, [...path, 'hooks']);
+    if (h) job.hooks = h;
+  }
+  if (o.notify != null) {
+    const n = readNotify(r, o.notify, [...path, 'notify']);
+    if (n) job.notify = n;
+  }
   if (o.retention != null) {
     const rp = [...path, 'retention'];
     const ro = r.obj(o.retention, rp, ['keep', 'days']);
@@ -577,6 +625,14 @@ export function validate(raw: unknown, path: string): { config: Config; problems
       if (cmd) vault.passphraseCommand = cmd;
       config.vault = vault;
     }
+  }
+  if (top.hooks != null) {
+    const h = readHooks(r, top.hooks, ['hooks']);
+    if (h) config.hooks = h;
+  }
+  if (top.notify != null) {
+    const n = readNotify(r, top.notify, ['notify']);
+    if (n) config.notify = n;
   }
   const accounts =
     r.obj(top.accounts, ['accounts'], Object.keys(isObj(top.accounts) ? top.accounts : {})) ?? {};

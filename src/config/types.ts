@@ -74,6 +74,25 @@ export interface Account {
   timeout?: number;
 }
 
+/** Programs run around a job (argv, no shell); see src/hooks/hooks.ts. */
+export interface Hooks {
+  before?: string[];
+  after?: string[];
+  onFailure?: string[];
+  /** Seconds before a hook's process group is killed; default 60. */
+  timeout?: number;
+}
+
+/** Healthchecks-style pings; see src/hooks/notify.ts. `url` may be a secret reference. */
+export interface Notify {
+  url: string;
+  start?: string;
+  success?: string;
+  failure?: string;
+  /** Seconds per attempt; default 5. */
+  timeout?: number;
+}
+
 export interface Job {
   name: string;
   account: string;
@@ -89,6 +108,9 @@ export interface Job {
   delete: boolean;
   checksum: boolean;
   retention?: { keep?: number; days?: number };
+  /** Override the global hooks / notify, key by key. */
+  hooks?: Hooks;
+  notify?: Notify;
 }
 
 export interface Config {
@@ -97,4 +119,7 @@ export interface Config {
   accounts: Record<string, Account>;
   jobs: Record<string, Job>;
   vault?: { path?: string; passphraseCommand?: string[] };
+  /** For every job that has no hook of the same kind. */
+  hooks?: Hooks;
+  notify?: Notify;
 }

@@ -8,6 +8,12 @@ export function registerSecret(value: string | undefined): void {
   if (value && value.length >= 4) known.add(value);
 }
 
+/** Whether `value` is (or contains) a registered secret: such a value is never handed to a child. */
+export function isKnownSecret(value: string): boolean {
+  for (const s of known) if (value.includes(s)) return true;
+  return false;
+}
+
 export function redact(text: string): string {
   let out = text;
   // Longest first, so a password that contains a code is masked whole.

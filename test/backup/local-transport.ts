@@ -6,6 +6,7 @@
 import { copyFile, lstat, mkdir, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OtpBackupError } from '../../src/errors.js';
+import { writeLocalAtomically } from '../../src/transport/local-file.js';
 import {
   basename,
   isTempName,
@@ -15,7 +16,6 @@ import {
   tempPathFor,
   validateRemotePath,
 } from '../../src/transport/remote-path.js';
-import { writeLocalAtomically } from '../../src/transport/local-file.js';
 import type { GetOptions, PutOptions, RemoteEntry, Transport } from '../../src/transport/types.js';
 
 const entryType = (st: import('node:fs').Stats): RemoteEntry['type'] =>

@@ -271,7 +271,12 @@ export function restoreScenario(sc: Scenario): void {
       rmSync(join(remote, 'empty'));
       const rv = await run(['run', '--job', job, '--verify', '--json']);
       assert.equal(rv.status, 3, rv.stderr);
-      assert.deepEqual(JSON.parse(rv.stdout).jobs[0].verify, { ok: false, missing: 1, extra: 0, mismatched: 0 });
+      assert.deepEqual(JSON.parse(rv.stdout).jobs[0].verify, {
+        ok: false,
+        missing: 1,
+        extra: 0,
+        mismatched: 0,
+      });
       const rv2 = await run(['run', '--job', job, '--verify', '--json']);
       assert.equal(rv2.status, 0, rv2.stderr);
       assert.equal(JSON.parse(rv2.stdout).jobs[0].files, 1, 'the lost file was sent again');

@@ -84,6 +84,10 @@ export async function runCommand(opts: RunOptions, ctx: CliContext): Promise<Run
       dryRun: opts.dryRun,
       cwd: ctx.cwd,
       verify: Boolean(opts.verify),
+
+      warn: (line) => ctx.stderr.write(`otpbackup: ${line}\n`),
+      getSecret: async (ref) =>
+        (await import('../../secrets/resolve.js')).resolveSecret(ref, { env: ctx.env, config }),
     });
   } finally {
     stop.dispose();

@@ -15,6 +15,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, statfs } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { downloadCases } from './cases/download.js';
 import { runCases } from './cases/run.js';
 import { transferCases } from './cases/transfer.js';
 import type { BenchContext, CaseDef, ToolStats } from './context.js';
@@ -25,7 +26,7 @@ import { bytesText, runsFrom, type Scale, scaleFrom } from './scale.js';
 import { type BenchServer, SERVERS, type ServerName, startServer, unavailable } from './servers.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
-const ALL: CaseDef[] = [...transferCases, ...runCases].sort((a, b) => a.group - b.group);
+const ALL: CaseDef[] = [...transferCases, ...downloadCases, ...runCases].sort((a, b) => a.group - b.group);
 
 function serversFrom(env: NodeJS.ProcessEnv): ServerName[] {
   if (!env.BENCH_SERVERS) return SERVERS;

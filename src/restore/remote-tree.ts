@@ -5,7 +5,7 @@ import { posix } from 'node:path';
 import { parseStamp, VERSIONS_DIR } from '../backup/versions.js';
 import { OtpBackupError } from '../errors.js';
 import { isTempName } from '../transport/remote-path.js';
-import type { RemoteEntry, Transport } from '../transport/types.js';
+import { canModTime, type RemoteEntry, type Transport } from '../transport/types.js';
 
 export interface RemoteFile {
   /** '/'-separated path relative to the root; every component checked by safeName(). */
@@ -91,6 +91,14 @@ export async function readRemoteTree(
     }
   };
   await walk(root, '', false);
+  // Listings without second-precision times (FTP LIST): ask per file, so a restore can set them and
+  // a rerun can tell a restored file from a different one.
+  if (canModTime(t))
+    for (const f of [...tree.files, ...tree.versions])
+      if (!f.mtime) {
+        const m = await t.modTime(f.path);
+        if (m) f.mtime = m;
+      }
   return tree;
 }
 

@@ -26,7 +26,15 @@ import {
   tempPathFor,
   validateRemotePath,
 } from './remote-path.js';
-import type { GetOptions, HashAlgorithm, Hasher, PutOptions, RemoteEntry, Transport } from './types.js';
+import type {
+  GetOptions,
+  HashAlgorithm,
+  Hasher,
+  ModTimer,
+  PutOptions,
+  RemoteEntry,
+  Transport,
+} from './types.js';
 
 export interface FtpTransportOptions {
   account: Account;
@@ -158,7 +166,7 @@ function entryFrom(dir: string, f: FileInfo): RemoteEntry {
   return e;
 }
 
-export class FtpTransport implements Transport, Hasher {
+export class FtpTransport implements Transport, Hasher, ModTimer {
   readonly concurrency = 1;
   private readonly account: Account;
   private readonly clock: Clock;
@@ -696,6 +704,15 @@ export class FtpTransport implements Transport, Hasher {
       },
       opts.signal,
     );
+  }
+
+  /** `MDTM`: "213 YYYYMMDDHHMMSS" in UTC (RFC 3659). */
+  async modTime(remotePath: string): Promise<Date | undefined> {
+    const p = this.abs(remotePath);
+    return this.op(`modification time of ${p}`, async (client) => {
+      const r = await client.sendIgnoringError(`MDTM ${p}`);
+      return r.code === 213 ? mlstTime(lastLine(r.message).replace(/^213\s+/, '')) : undefined;
+    });
   }
 
   /** Algorithms from FEAT: `HASH SHA-256*;SHA-1;MD5` (draft-bryan-ftpext-hash) or mod_digest's X* commands. */

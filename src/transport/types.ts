@@ -73,3 +73,16 @@ export function canHash(t: Transport): t is Transport & Hasher {
     typeof (t as Partial<Hasher>).hashAlgorithms === 'function'
   );
 }
+
+/**
+ * Optional capability: the modification time of one file, for servers whose listings carry none
+ * to the second (FTP without MLSD: vsftpd, whose LIST says "Nov 30 12:34"). FTP's `MDTM`.
+ */
+export interface ModTimer {
+  /** undefined when the server would not say. */
+  modTime(remotePath: string): Promise<Date | undefined>;
+}
+
+export function canModTime(t: Transport): t is Transport & ModTimer {
+  return typeof (t as Partial<ModTimer>).modTime === 'function';
+}

@@ -92,7 +92,9 @@ export class LocalTransport implements Transport {
       localPath,
       async (fh) => {
         await fh.writeFile(await readFile(src));
-        return (await fh.stat()).size;
+        const n = (await fh.stat()).size;
+        opts?.onProgress?.(n);
+        return n;
       },
       {
         expected: opts?.size ?? st.size,

@@ -4,7 +4,7 @@
 // named directory, and into the login directory itself. Each skipped locally when its server (or
 // root) is missing; a failure when CI=true.
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type CliRun, cli, readTree, type Sandbox, sandbox, tempNames } from '../backup/e2e-helpers.js';
@@ -97,6 +97,23 @@ describe('otpbackup upload to OpenSSH sshd', { skip: noSshd ?? false }, () => {
     assertLanded(join(s.home(u.name), 'keyed'));
   });
 
+  test('download brings the upload back over sftp: same bytes and mtimes', async () => {
+    const u = s.users.totp;
+    const to = join(box.dir, 'back-sshd');
+    const r = await cli(
+      ['download', url(u, join(s.home(u.name), 'site')), '--to', to, '--host-key', s.sshHostKeyFingerprint],
+      { ...box.env, CI: 'true', ...env(u) },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const got = readTree(join(to, 'site'));
+    for (const [k, b] of readTree(src)) assert.ok(got.get(k)?.equals(b), `${k}: same bytes`);
+    assert.equal(
+      Math.floor(statSync(join(to, 'site', 'index.html')).mtimeMs / 1000),
+      Math.floor(statSync(join(src, 'index.html')).mtimeMs / 1000),
+      'SETSTAT kept the source mtime, and the download restored it',
+    );
+  });
+
   test('into the login directory: sftp://user@host:port (no path) and /~/', {
     todo: 'login-dir fix pending',
   }, async () => {
@@ -141,6 +158,32 @@ describe('otpbackup upload to vsftpd', { skip: noVsftpd ?? false }, () => {
     );
     assert.equal(r.status, 0, r.stderr);
     assertLanded(join(v.home(u.name), 'tls'));
+  });
+
+  test("download brings the upload back: same bytes, the server's mtimes (MDTM, no MLSD here)", async () => {
+    const u = v.users.totp;
+    const to = join(box.dir, 'back-vsftpd');
+    const r = await cli(['download', url(u, '/site'), '--to', to, '--json'], {
+      ...box.env,
+      CI: 'true',
+      ...env(u),
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const got = readTree(join(to, 'site'));
+    for (const [k, b] of readTree(src)) assert.ok(got.get(k)?.equals(b), `${k}: same bytes`);
+    const remoteMtime = statSync(join(v.home(u.name), 'site', 'index.html')).mtimeMs;
+    assert.equal(
+      Math.floor(statSync(join(to, 'site', 'index.html')).mtimeMs / 1000),
+      Math.floor(remoteMtime / 1000),
+    );
+    // Again: everything is there and identical, nothing is fetched or refused.
+    const again = await cli(['download', url(u, '/site'), '--to', to, '--json'], {
+      ...box.env,
+      CI: 'true',
+      ...env(u),
+    });
+    assert.equal(again.status, 0, again.stderr);
+    assert.equal(JSON.parse(again.stdout).restored, 0);
   });
 
   test('into the login directory: ftp://user@host:port/', { todo: 'login-dir fix pending' }, async () => {

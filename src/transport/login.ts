@@ -119,7 +119,9 @@ export async function loginWithDiscipline<T>(
       await source.succeeded();
       return result;
     } catch (e) {
-      if (!creds.sent) await source.unused?.(creds).catch(() => {});
+      // A refused login (auth) counts as spent whatever the transport saw: the server judged a code.
+      if (!creds.sent && !(isOtpBackupError(e) && e.code === 'auth'))
+        await source.unused?.(creds).catch(() => {});
       if (isOtpBackupError(e) && e.code === 'auth') {
         await source.failed(e.message);
         const n = (runFailures.get(source) ?? 0) + 1;

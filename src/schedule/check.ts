@@ -63,7 +63,9 @@ export async function checkJobSecrets(config: Config, env: NodeJS.ProcessEnv): P
             ref.startsWith('keychain:') &&
             (await secretServiceState(env)) === 'absent'
           ) {
-            throw new Error(`${field}: secret ${ref} unreachable: no D-Bus session bus (no Secret Service) here`);
+            throw new Error(
+              `${field}: secret ${ref} unreachable: no D-Bus session bus (no Secret Service) here`,
+            );
           }
           await resolveSecret(ref, deps, field);
         } catch (e) {
@@ -79,7 +81,10 @@ export async function checkJobSecrets(config: Config, env: NodeJS.ProcessEnv): P
             account: a.name,
             field,
             scheme,
-            message: isOtpBackupError(e) || /^accounts\./.test((e as Error).message) ? (e as Error).message : `${field}: ${(e as Error).name}`,
+            message:
+              isOtpBackupError(e) || /^accounts\./.test((e as Error).message)
+                ? (e as Error).message
+                : `${field}: ${(e as Error).name}`,
           };
         }
         seen.set(ref, p);

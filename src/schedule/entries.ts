@@ -85,7 +85,9 @@ After=network-online.target
 Type=oneshot
 ${Object.entries(o.env ?? {})
   .map(([k, v]) => `Environment=${sdQuote(`${k}=${v}`)}\n`)
-  .join('')}${o.envFile ? `# KEY=value lines (chmod 600), e.g. OTPBACKUP_PASSPHRASE=…; "-": it may be missing\nEnvironmentFile=-${o.envFile.replace(/%/g, '%%')}\n` : ''}ExecStart=${runArgs(o).map(sdQuote).join(' ')}
+  .join(
+    '',
+  )}${o.envFile ? `# KEY=value lines (chmod 600), e.g. OTPBACKUP_PASSPHRASE=…; "-": it may be missing\nEnvironmentFile=-${o.envFile.replace(/%/g, '%%')}\n` : ''}ExecStart=${runArgs(o).map(sdQuote).join(' ')}
 `;
   const timer = `# Written by \`otpbackup schedule install --systemd\`.
 [Unit]

@@ -155,7 +155,13 @@ export function openSshSocket(
     t.signal?.addEventListener('abort', onAbort, { once: true });
     timer = setTimeout(() => fail(connectTimedOut(where, t.connectMs, t.account)), t.connectMs);
     sock.once('error', (e: NodeJS.ErrnoException) => fail(connectFailed(e, where)));
-    sock.once('close', () => fail(new OtpBackupError('network', `${where} closed the connection before saying anything`, { retryable: true })));
+    sock.once('close', () =>
+      fail(
+        new OtpBackupError('network', `${where} closed the connection before saying anything`, {
+          retryable: true,
+        }),
+      ),
+    );
     sock.once('connect', () => {
       clearTimeout(timer);
       timer = setTimeout(() => fail(silentServer(where, 'ssh', t.greetingMs, t.account)), t.greetingMs);

@@ -65,7 +65,10 @@ describe('otpbackup schedule', () => {
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout, `* * * * * ${pre}${process.execPath} ${bin} run # otpbackup\n`);
     const five = run(['schedule', 'print', '--every', '5', '--json']);
-    assert.equal(JSON.parse(five.stdout).crontab, `*/5 * * * * ${pre}${process.execPath} ${bin} run # otpbackup`);
+    assert.equal(
+      JSON.parse(five.stdout).crontab,
+      `*/5 * * * * ${pre}${process.execPath} ${bin} run # otpbackup`,
+    );
     const bad = run(['schedule', 'print', '--every', '90']);
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /--every/);
@@ -127,7 +130,10 @@ describe('otpbackup schedule', () => {
     assert.match(service, /^Type=oneshot$/m);
     assert.ok(service.includes(`\nExecStart=${process.execPath} ${bin} run\n`), service);
     assert.ok(service.includes(`\nEnvironment=XDG_CONFIG_HOME=${join(home, 'cfg')}\n`), service);
-    assert.ok(service.includes(`\nEnvironmentFile=-${join(home, 'cfg', 'otpbackup', 'systemd.env')}\n`), service);
+    assert.ok(
+      service.includes(`\nEnvironmentFile=-${join(home, 'cfg', 'otpbackup', 'systemd.env')}\n`),
+      service,
+    );
     assert.match(timer, /^OnCalendar=\*:0\/15$/m);
     assert.match(timer, /^Persistent=true$/m);
     assert.match(timer, /^WantedBy=timers\.target$/m);
@@ -179,11 +185,17 @@ jobs:
     const r = run(['schedule', 'print'], env2);
     assert.equal(r.status, 2, r.stdout + r.stderr);
     assert.equal(r.stdout, '');
-    assert.match(r.stderr, /started by cron \(no terminal, none of this shell's exports\), job docs would fail: .*vault .* needs a passphrase/);
+    assert.match(
+      r.stderr,
+      /started by cron \(no terminal, none of this shell's exports\), job docs would fail: .*vault .* needs a passphrase/,
+    );
     assert.match(r.stderr, /hint: set vault\.passphraseCommand in the config/);
     assert.match(r.stderr, /--systemd and put the variables in .*systemd\.env/);
     assert.match(r.stderr, /--force/);
-    assert.ok(!r.stderr.includes(PASSPHRASE) && !r.stderr.includes('JBSWY3DPEHPK3PXP'), 'no secret in the output');
+    assert.ok(
+      !r.stderr.includes(PASSPHRASE) && !r.stderr.includes('JBSWY3DPEHPK3PXP'),
+      'no secret in the output',
+    );
     const inst = run(['schedule', 'install'], env2);
     assert.equal(inst.status, 2);
     assert.ok(!existsSync(table) || !ours(readFileSync(table, 'utf8')).length, 'nothing installed');
@@ -212,9 +224,13 @@ jobs:
     writeFileSync(configFile, yaml(`vault:\n  path: ${join(cfgDir, 'vault.enc')}\n`));
     assert.equal(run(['schedule', 'print', '--systemd'], env2).status, 2);
     mkdirSync(join(home, 'cfg', 'otpbackup'), { recursive: true });
-    writeFileSync(join(home, 'cfg', 'otpbackup', 'systemd.env'), `# for otpbackup\nOTPBACKUP_PASSPHRASE="${PASSPHRASE}"\n`, {
-      mode: 0o600,
-    });
+    writeFileSync(
+      join(home, 'cfg', 'otpbackup', 'systemd.env'),
+      `# for otpbackup\nOTPBACKUP_PASSPHRASE="${PASSPHRASE}"\n`,
+      {
+        mode: 0o600,
+      },
+    );
     const r = run(['schedule', 'print', '--systemd'], env2);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^EnvironmentFile=-\S+systemd\.env$/m);
@@ -246,14 +262,21 @@ jobs:
   jb: { account: b, sources: [${home}], schedule: '@daily' }
 `,
     );
-    const r = run(['schedule', 'check', '--json'], { OTPBACKUP_CONFIG: configFile, A_SEED: 'JBSWY3DPEHPK3PXP' });
+    const r = run(['schedule', 'check', '--json'], {
+      OTPBACKUP_CONFIG: configFile,
+      A_SEED: 'JBSWY3DPEHPK3PXP',
+    });
     assert.equal(r.status, 2, r.stderr);
     const problems = JSON.parse(r.stdout).problems as { job: string; field: string }[];
     assert.deepEqual(
       problems.map((p) => `${p.job} ${p.field}`),
       ['ja accounts.a.password', 'jb accounts.b.otp.type'],
     );
-    const p = run(['schedule', 'print'], { OTPBACKUP_CONFIG: configFile, A_PASSWORD: 'pw', A_SEED: 'JBSWY3DPEHPK3PXP' });
+    const p = run(['schedule', 'print'], {
+      OTPBACKUP_CONFIG: configFile,
+      A_PASSWORD: 'pw',
+      A_SEED: 'JBSWY3DPEHPK3PXP',
+    });
     assert.equal(p.status, 2);
     assert.match(p.stderr, /environment variable A_PASSWORD is not set .*\(and 2 more\)/);
     assert.match(p.stderr, /otp\.type totp, hotp or command/);

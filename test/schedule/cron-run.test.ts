@@ -80,7 +80,10 @@ describe('the first cron run (ProFTPD)', { skip: missing }, () => {
     );
     assert.equal(add.status, 0, add.stderr);
     await allowReuse(box.env, 'nas');
-    const job = await cli(['job', 'add', 'docs', '--account', 'nas', '--source', src, '--schedule', '* * * * *'], box.env);
+    const job = await cli(
+      ['job', 'add', 'docs', '--account', 'nas', '--source', src, '--schedule', '* * * * *'],
+      box.env,
+    );
     assert.equal(job.status, 0, job.stderr);
 
     // The README's setup: OTPBACKUP_PASSPHRASE is exported in this shell (box.env), not in cron's.

@@ -72,7 +72,10 @@ describe('unreachable servers fail fast with an honest message', () => {
   test('a closed port: connection refused, tried twice, no step spent or waited for', async () => {
     const port = await freePort();
     for (const scheme of ['ftp', 'sftp']) {
-      const r = await upload(`${scheme}://u@127.0.0.1:${port}/`, scheme === 'sftp' ? ['--host-key', 'SHA256:x'] : []);
+      const r = await upload(
+        `${scheme}://u@127.0.0.1:${port}/`,
+        scheme === 'sftp' ? ['--host-key', 'SHA256:x'] : [],
+      );
       assert.equal(r.status, 1, r.stderr);
       assert.match(r.stderr, /127\.0\.0\.1:\d+: connection refused \(nothing listens on that port\)/);
       assert.match(r.stderr, /hint: is the server running, and is the port right/);

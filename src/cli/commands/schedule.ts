@@ -99,13 +99,22 @@ export function parseEnvFile(text: string): Record<string, string> {
 }
 
 /** Runs `schedule check` as the scheduler would start `run`; the problems it found. */
-async function scheduledProblems(o: EntryOptions, systemd: boolean, ctx: CliContext): Promise<SecretProblem[]> {
+async function scheduledProblems(
+  o: EntryOptions,
+  systemd: boolean,
+  ctx: CliContext,
+): Promise<SecretProblem[]> {
   const { readFile } = await import('node:fs/promises');
   const envFileText = o.envFile ? await readFile(o.envFile, 'utf8').catch(() => undefined) : undefined;
   const env = schedulerEnv(o, systemd, ctx.env, envFileText);
   const args = [o.bin, 'schedule', 'check', '--json', ...(o.config ? ['--config', o.config] : [])];
   return new Promise((done, fail) => {
-    const child = spawn(o.node, args, { env, cwd: env.HOME, stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+    const child = spawn(o.node, args, {
+      env,
+      cwd: env.HOME,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 60_000,
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -122,7 +131,15 @@ async function scheduledProblems(o: EntryOptions, systemd: boolean, ctx: CliCont
       } catch {}
       // Not even the check ran (a broken config, say): that is what the scheduled run would hit too.
       const line = err.split('\n').find((l) => l.trim()) ?? `exit code ${code}`;
-      done([{ job: '*', account: '*', field: 'config', scheme: 'config', message: line.replace(/^otpbackup:\s*/, '') }]);
+      done([
+        {
+          job: '*',
+          account: '*',
+          field: 'config',
+          scheme: 'config',
+          message: line.replace(/^otpbackup:\s*/, ''),
+        },
+      ]);
     });
   });
 }
@@ -137,7 +154,11 @@ async function checkScheduled(o: EntryOptions, opts: ScheduleOptions, ctx: CliCo
   const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
   const message = `started by ${who} (no terminal, none of this shell's exports), job ${first.job} would fail: ${first.message}${more}`;
   const { configDir } = await import('../../config/paths.js');
-  const hint = fixHint(problems, opts.systemd ? 'systemd' : 'cron', o.envFile ?? join(configDir(ctx.env), 'systemd.env'));
+  const hint = fixHint(
+    problems,
+    opts.systemd ? 'systemd' : 'cron',
+    o.envFile ?? join(configDir(ctx.env), 'systemd.env'),
+  );
   if (!opts.force)
     throw new OtpBackupError('config', message, {
       hint,
@@ -328,7 +349,10 @@ Examples:
     // Remove needs neither: it matches our entries by marker and file name.
     if (name === 'print' || name === 'install') {
       c.option('--every <minutes>', 'minutes between runs, 1-59 (default 1)')
-        .option('--config <path>', 'config file for `run` to use (default: $OTPBACKUP_CONFIG or the usual one)')
+        .option(
+          '--config <path>',
+          'config file for `run` to use (default: $OTPBACKUP_CONFIG or the usual one)',
+        )
         .option('--force', 'write it even if a scheduled run could not get its secrets');
     } else if (name === 'check') {
       c.option('--config <path>', 'config file (default: $OTPBACKUP_CONFIG or the usual one)');

@@ -228,4 +228,80 @@ describe('pam_oath: a code-only answer refused gets the combined-prompt hint', {
       /^account upload-\S+: waiting ([3-9]|10) s for a fresh TOTP step: this step's code was already used.*accepted a reused code before, so --otp-reuse allow skips this wait$/,
     );
   });
+  test('account test: every prompt is printed on a failed login; the wait is reported apart', async () => {
+    const cfg = join(box.dir, 'oath-config.yaml');
+    writeFileSync(
+      cfg,
+      `version: 1
+accounts:
+  oath:
+    protocol: sftp
+    host: 127.0.0.1
+    port: ${ssh.port}
+    user: ${ssh.user}
+    remoteDir: ${join(box.dir, 'oath-root')}
+    password: env:OATH_PW
+    otp:
+      secret: env:OATH_SEED
+      period: ${ssh.period}
+    trust:
+      hostKeys: ["${ssh.hostKeyFingerprint}"]
+`,
+    );
+    const env = { ...box.env, OTPBACKUP_CONFIG: cfg, OATH_PW: ssh.password, OATH_SEED: SEED };
+    const bad = await cli(['account', 'test', 'oath'], env);
+    assert.equal(bad.status, 4, bad.stderr);
+    assert.match(
+      bad.stderr,
+      /^prompt 1: {5}"One-time password \(OATH\) for `backup': " answered by default:code \(with the code\)$/m,
+    );
+    assert.match(bad.stderr, /hint: the server asked "One-time password/);
+
+    // With the rule it logs in; a spent next step makes it wait 1-2 periods, reported apart.
+    const { probeAccount } = await import('../../src/backup/account-test.js');
+    const { loadConfig } = await import('../../src/config/load.js');
+    const { systemClock } = await import('../../src/schedule/clock.js');
+    const account = (await loadConfig(env)).accounts.oath!;
+    account.prompts = [{ pattern: 'One-time password', answer: '${PASSWORD}${TOTP}' }];
+    const p = accountStatePath(env, 'oath');
+    mkdirSync(dirname(p), { recursive: true });
+    writeFileSync(p, JSON.stringify({ lastStep: totpStep(Date.now(), ssh.period) + 1 }));
+    const t0 = Date.now();
+    const r = await probeAccount(account, {
+      env,
+      clock: systemClock,
+      getSecret: async (ref) => (ref === 'env:OATH_PW' ? ssh.password : SEED),
+    });
+    const elapsed = Date.now() - t0;
+    assert.ok(r.waitMs >= (ssh.period - 1) * 1000, `waited ${r.waitMs} ms for a fresh step`);
+    assert.ok(
+      r.loginMs + r.waitMs <= elapsed,
+      `login ${r.loginMs} ms + wait ${r.waitMs} ms within ${elapsed} ms`,
+    );
+    assert.deepEqual(
+      r.prompts.map((x) => x.rule),
+      ['account.prompts[0]'],
+    );
+  });
+});
+
+describe('wait notices are shown on a terminal or with -v only', () => {
+  test('waitNotice: silent without a TTY and -v; one line for waits over 2 s', async () => {
+    const { waitNotice } = await import('../../src/cli/wait-notice.js');
+    const lines: string[] = [];
+    const ctx = (isTTY: boolean, verbose: number) =>
+      ({ stderr: { isTTY, write: (s: string) => lines.push(s) }, verbose }) as unknown as Parameters<
+        typeof waitNotice
+      >[0];
+    assert.equal(waitNotice(ctx(false, 0), 'x'), undefined, 'cron: no TTY, no -v');
+    const tty = waitNotice(ctx(true, 0), '--otp-reuse allow');
+    tty?.({ account: 'a', ms: 2000, reason: 'step-spent' });
+    assert.deepEqual(lines, [], 'a 2 s wait goes unmentioned');
+    tty?.({ account: 'a', ms: 17_200, reason: 'step-spent' });
+    tty?.({ account: 'a', ms: 42_000, reason: 'failure-rate' });
+    assert.equal(lines.length, 2);
+    assert.match(lines[0]!, /^account a: waiting 18 s for a fresh TOTP step: .*\(otp\.reuse: forbid\)\n$/);
+    assert.doesNotMatch(lines[0]!, /--otp-reuse/, 'no reuse hint unless the server was seen to accept reuse');
+    assert.match(lines[1]!, /waiting 42 s: the server refused 3 logins in the last minute/);
+  });
 });

@@ -156,11 +156,17 @@ export interface ServerIdentity {
 export async function fetchServerIdentity(account: Account): Promise<ServerIdentity | undefined> {
   const timeout = (account.timeout ?? 30) * 1000;
   if (account.protocol === 'sftp') {
-    const [{ default: ssh2 }, { fingerprintOf, keyTypeOf }, { SSH_ALGORITHMS }] = await Promise.all([
+    const [{ default: ssh2 }, { fingerprintOf, keyTypeOf }, { SSH_ALGORITHMS }, reach] = await Promise.all([
       import('ssh2'),
       import('../transport/hostkeys.js'),
       import('../transport/ssh-algorithms.js'),
+      import('../transport/reach.js'),
     ]);
+    // Refused, silent or not SSH at all (an FTP port): said at once, as at login.
+    const sock = await reach.openSshSocket(account.host, account.port, {
+      ...reach.reachTimeouts(account),
+      account: account.name,
+    });
     return new Promise((resolve, reject) => {
       const client = new ssh2.Client();
       let seen: ServerIdentity | undefined;
@@ -178,6 +184,7 @@ export async function fetchServerIdentity(account: Account): Promise<ServerIdent
       client.on('error', done);
       client.on('close', done);
       client.connect({
+        sock,
         host: account.host,
         port: account.port,
         username: account.user,

@@ -517,7 +517,7 @@ export async function testAccount(name: string, opts: CommonOpts, ctx: CliContex
     lines.push(`step left:    ${r.secondsLeftInStep} s of the TOTP step at login`);
   if (r.waitMs >= 1000)
     lines.push(
-      `wait:         ${Math.round(r.waitMs / 1000)} s before the login (a fresh TOTP step), not in the login time`,
+      `wait:         ${Math.round(r.waitMs / 1000)} s before the login (a fresh TOTP step or the refused-login cap), not in the login time`,
     );
   lines.push(`login:        ${r.loginMs} ms`, `round trip:   ${r.rttMs} ms`);
   if (r.clockOffsetSeconds !== undefined)

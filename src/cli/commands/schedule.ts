@@ -274,7 +274,10 @@ export async function installSchedule(opts: ScheduleOptions, ctx: CliContext) {
     await writeFileAtomic(files[0]!, service, 0o644);
     await writeFileAtomic(files[1]!, timer, 0o644);
     if (opts.json) ctx.stdout.write(`${JSON.stringify({ installed: 'systemd', files, enable: ENABLE })}\n`);
-    else ctx.stdout.write(`wrote ${files.join(' and ')}\nnow run: ${ENABLE}\n`);
+    else
+      ctx.stdout.write(
+        `wrote ${files.join(' and ')}\nnow run: ${ENABLE}\n(a user timer stops at logout unless: loginctl enable-linger "$USER")\n`,
+      );
     return;
   }
   const line = cronLine(o);

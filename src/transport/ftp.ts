@@ -53,6 +53,17 @@ const NETWORK_CODES = new Set([
   'EAI_AGAIN',
   'ERR_STREAM_PREMATURE_CLOSE',
 ]);
+/** Socket errors of the connect itself (TLS and reset errors keep their own classification). */
+const CONNECT_CODES = new Set([
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EAI_NONAME',
+]);
 const LOCAL_CODES = new Set(['ENOENT', 'EACCES', 'EISDIR', 'EPERM', 'EMFILE', 'ENFILE']);
 const TLS_TRUST_CODES =
   /^(ERR_TLS_CERT_ALTNAME_INVALID|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|CERT_\w+)$/;
@@ -310,7 +321,7 @@ export class FtpTransport implements Transport {
       await greeting;
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (!isOtpBackupError(e) && typeof code === 'string' && /^E[A-Z]+$/.test(code) && code !== 'ECONNRESET')
+      if (!isOtpBackupError(e) && typeof code === 'string' && CONNECT_CODES.has(code))
         throw connectFailed(e as NodeJS.ErrnoException, this.where);
       throw e;
     } finally {

@@ -226,6 +226,18 @@ export async function fetchServerIdentity(account: Account): Promise<ServerIdent
       authorized: socket.authorized,
     };
   } catch (e) {
+    const reply = (e as { code?: unknown }).code;
+    if (account.protocol === 'ftps' && typeof reply === 'number' && reply >= 500 && reply < 600) {
+      // A 5xx to AUTH TLS: the server has no TLS (the same words as at login, transport/ftp.ts).
+      throw new OtpBackupError(
+        'remote',
+        `${account.host}:${account.port} does not offer TLS: it answered AUTH TLS with "${(e as Error).message.replace(/\s+/g, ' ').trim().slice(0, 120)}"; nothing was sent`,
+        {
+          cause: e,
+          hint: 'ask its administrator to enable FTPS; ftp:// would send the password and the code unencrypted',
+        },
+      );
+    }
     throw new OtpBackupError(
       'network',
       `cannot fetch the TLS certificate of ${account.host}:${account.port}: ${(e as Error).message}`,

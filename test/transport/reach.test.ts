@@ -164,6 +164,23 @@ describe('the wrong protocol on a real server (ProFTPD)', { skip: missing }, () 
     assert.doesNotMatch(r.stderr, /> PASS|> USER/, 'nothing of the login was sent');
     noStepWait(r);
     assert.equal(loginState(p.name, server.ports.ftpPlain)?.lastStep, undefined);
+    // account add's certificate fetch says the same.
+    const add = await cli(
+      [
+        'account',
+        'add',
+        'notls',
+        '--url',
+        `ftpes://${p.name}@127.0.0.1:${server.ports.ftpPlain}/`,
+        '--totp-secret-env',
+        'NOTLS_SEED',
+        '--store',
+        'vault',
+      ],
+      { ...box.env, NOTLS_SEED: SEED },
+    );
+    assert.equal(add.status, 1, add.stderr);
+    assert.match(add.stderr, /does not offer TLS: it answered AUTH TLS with "5\d\d/);
     assert.equal(await server.failedLogins(), 0);
   });
 });

@@ -124,5 +124,6 @@ export function fixHint(problems: SecretProblem[], scheduler: Scheduler, envFile
     fixes.push(
       'file: and cmd: references must work with PATH=/usr/bin:/bin and no terminal; use absolute paths',
     );
+  if (!fixes.length) fixes.push('run `otpbackup schedule check` to see why');
   return `${fixes.join('; ')}; or pass --force to install it anyway`;
 }

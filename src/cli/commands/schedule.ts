@@ -19,6 +19,8 @@ export interface ScheduleOptions {
   json?: boolean;
   /** Write the entry even when a scheduled run could not get its secrets. */
   force?: boolean;
+  /** check: read KEY=value lines as systemd's EnvironmentFile= would, then check. */
+  environmentFile?: string;
 }
 
 const ENABLE = 'systemctl --user daemon-reload && systemctl --user enable --now otpbackup.timer';
@@ -59,12 +61,7 @@ async function entryOptions(opts: ScheduleOptions, ctx: CliContext): Promise<Ent
  * The environment the scheduler starts `run` with: what cron (or the systemd user manager) sets,
  * plus what the entry itself sets. None of this shell's exports, no terminal.
  */
-export function schedulerEnv(
-  o: EntryOptions,
-  systemd: boolean,
-  env: NodeJS.ProcessEnv,
-  envFileText?: string,
-): NodeJS.ProcessEnv {
+export function schedulerEnv(o: EntryOptions, systemd: boolean, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const user = env.USER || env.LOGNAME || userInfo().username;
   const out: NodeJS.ProcessEnv = {
     HOME: env.HOME || homedir(),
@@ -78,7 +75,6 @@ export function schedulerEnv(
     out.XDG_RUNTIME_DIR = env.XDG_RUNTIME_DIR;
     out.DBUS_SESSION_BUS_ADDRESS = `unix:path=${env.XDG_RUNTIME_DIR}/bus`;
   }
-  if (systemd && envFileText) Object.assign(out, parseEnvFile(envFileText));
   Object.assign(out, o.env);
   return out;
 }
@@ -104,10 +100,17 @@ async function scheduledProblems(
   systemd: boolean,
   ctx: CliContext,
 ): Promise<SecretProblem[]> {
-  const { readFile } = await import('node:fs/promises');
-  const envFileText = o.envFile ? await readFile(o.envFile, 'utf8').catch(() => undefined) : undefined;
-  const env = schedulerEnv(o, systemd, ctx.env, envFileText);
-  const args = [o.bin, 'schedule', 'check', '--json', ...(o.config ? ['--config', o.config] : [])];
+  const env = schedulerEnv(o, systemd, ctx.env);
+  // The EnvironmentFile (which may hold a passphrase) is read by the child itself, so no secret
+  // travels in a child's environment from here.
+  const args = [
+    o.bin,
+    'schedule',
+    'check',
+    '--json',
+    ...(o.config ? ['--config', o.config] : []),
+    ...(systemd && o.envFile ? ['--environment-file', o.envFile] : []),
+  ];
   return new Promise((done, fail) => {
     const child = spawn(o.node, args, {
       env,
@@ -173,8 +176,15 @@ export async function checkSchedule(opts: ScheduleOptions, ctx: CliContext) {
     import('../../config/load.js'),
     import('../../schedule/check.js'),
   ]);
-  const config = await loadConfig(ctx.env, opts.config);
-  const problems = await checkJobSecrets(config, ctx.env);
+  let env = ctx.env;
+  if (opts.environmentFile) {
+    const { readFile } = await import('node:fs/promises');
+    // Missing is fine, as with systemd's "EnvironmentFile=-".
+    const text = await readFile(resolve(ctx.cwd, opts.environmentFile), 'utf8').catch(() => '');
+    env = { ...ctx.env, ...parseEnvFile(text) };
+  }
+  const config = await loadConfig(env, opts.config);
+  const problems = await checkJobSecrets(config, env);
   if (opts.json) ctx.stdout.write(`${JSON.stringify({ ok: problems.length === 0, problems })}\n`);
   else if (!problems.length)
     ctx.stdout.write(`every job's secrets resolve here (${Object.keys(config.jobs).length} job(s))\n`);
@@ -358,7 +368,10 @@ Examples:
         )
         .option('--force', 'write it even if a scheduled run could not get its secrets');
     } else if (name === 'check') {
-      c.option('--config <path>', 'config file (default: $OTPBACKUP_CONFIG or the usual one)');
+      c.option('--config <path>', 'config file (default: $OTPBACKUP_CONFIG or the usual one)').option(
+        '--environment-file <path>',
+        "first read KEY=value lines from this file, as a systemd service's EnvironmentFile= (missing: ignored)",
+      );
     }
     return c;
   };

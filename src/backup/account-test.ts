@@ -12,6 +12,7 @@ import type { Account } from '../config/types.js';
 import { OtpBackupError } from '../errors.js';
 import { stepStartMs } from '../otp/index.js';
 import type { Clock } from '../schedule/clock.js';
+import type { LoginWait } from '../transport/login.js';
 import { accountTransport } from '../transport/open.js';
 import type { PromptLogEntry } from '../transport/prompts.js';
 import { join } from '../transport/remote-path.js';
@@ -24,6 +25,10 @@ export interface ProbeDeps {
   log?: (line: string) => void;
   /** Asks a person for the code (otp.type: prompt). */
   promptCode?: (message: string) => Promise<string>;
+  /** Told before each login wait (and summed into waitMs either way). */
+  onWait?: (w: LoginWait) => void;
+  /** Filled with the keyboard-interactive prompts as they come, so a failed login can show them. */
+  prompts?: PromptLogEntry[];
 }
 
 export interface ProbeResult {
@@ -34,7 +39,10 @@ export interface ProbeResult {
   prompts: PromptLogEntry[];
   /** Seconds left in the TOTP step whose code was used, when the login was made. */
   secondsLeftInStep?: number;
+  /** Connecting and logging in, without waitMs. */
   loginMs: number;
+  /** Time spent waiting before the login (a fresh TOTP step, the end of a step, the refused-login cap). */
+  waitMs: number;
   /** Round trip of one stat of the probe file. */
   rttMs: number;
   /** Server clock minus local clock, from the probe file's mtime (whole seconds; FTP MDTM/MLST, SFTP stat). */
@@ -49,10 +57,15 @@ export interface ProbeResult {
 export async function probeAccount(account: Account, deps: ProbeDeps): Promise<ProbeResult> {
   const { clock } = deps;
   let secondsLeft: number | undefined;
+  let waitMs = 0;
   const transport = await accountTransport(account, {
     env: deps.env,
     clock,
     getSecret: deps.getSecret,
+    onWait: (w) => {
+      waitMs += w.ms;
+      deps.onWait?.(w);
+    },
     ...(deps.log ? { log: deps.log } : {}),
     ...(deps.promptCode ? { promptCode: deps.promptCode } : {}),
     ...(deps.trustHostKeys ? { trustHostKeys: deps.trustHostKeys } : {}),
@@ -64,10 +77,16 @@ export async function probeAccount(account: Account, deps: ProbeDeps): Promise<P
     },
   });
   const tmp = await mkdtemp(localJoin(tmpdir(), 'otpbackup-probe-'));
+  const live = (transport as { promptLog?: PromptLogEntry[] }).promptLog;
   try {
     const t0 = Date.now();
-    await transport.connect();
-    const loginMs = Date.now() - t0;
+    try {
+      await transport.connect();
+    } finally {
+      if (live && deps.prompts) deps.prompts.push(...live);
+    }
+    // The planned waits are announced before they start; what they took is not login time.
+    const loginMs = Math.max(0, Date.now() - t0 - waitMs);
     const name = `.otpbackup-probe-${randomBytes(6).toString('hex')}`;
     const remote = join(account.remoteDir, name);
     const local = localJoin(tmp, name);
@@ -87,6 +106,7 @@ export async function probeAccount(account: Account, deps: ProbeDeps): Promise<P
       ok: true,
       prompts: [],
       loginMs,
+      waitMs: Math.round(waitMs),
       rttMs,
       probe: remote,
     };
@@ -136,11 +156,17 @@ export interface ServerIdentity {
 export async function fetchServerIdentity(account: Account): Promise<ServerIdentity | undefined> {
   const timeout = (account.timeout ?? 30) * 1000;
   if (account.protocol === 'sftp') {
-    const [{ default: ssh2 }, { fingerprintOf, keyTypeOf }, { SSH_ALGORITHMS }] = await Promise.all([
+    const [{ default: ssh2 }, { fingerprintOf, keyTypeOf }, { SSH_ALGORITHMS }, reach] = await Promise.all([
       import('ssh2'),
       import('../transport/hostkeys.js'),
       import('../transport/ssh-algorithms.js'),
+      import('../transport/reach.js'),
     ]);
+    // Refused, silent or not SSH at all (an FTP port): said at once, as at login.
+    const sock = await reach.openSshSocket(account.host, account.port, {
+      ...reach.reachTimeouts(account),
+      account: account.name,
+    });
     return new Promise((resolve, reject) => {
       const client = new ssh2.Client();
       let seen: ServerIdentity | undefined;
@@ -158,6 +184,7 @@ export async function fetchServerIdentity(account: Account): Promise<ServerIdent
       client.on('error', done);
       client.on('close', done);
       client.connect({
+        sock,
         host: account.host,
         port: account.port,
         username: account.user,
@@ -199,6 +226,18 @@ export async function fetchServerIdentity(account: Account): Promise<ServerIdent
       authorized: socket.authorized,
     };
   } catch (e) {
+    const reply = (e as { code?: unknown }).code;
+    if (account.protocol === 'ftps' && typeof reply === 'number' && reply >= 500 && reply < 600) {
+      // A 5xx to AUTH TLS: the server has no TLS (the same words as at login, transport/ftp.ts).
+      throw new OtpBackupError(
+        'remote',
+        `${account.host}:${account.port} does not offer TLS: it answered AUTH TLS with "${(e as Error).message.replace(/\s+/g, ' ').trim().slice(0, 120)}"; nothing was sent`,
+        {
+          cause: e,
+          hint: 'ask its administrator to enable FTPS; ftp:// would send the password and the code unencrypted',
+        },
+      );
+    }
     throw new OtpBackupError(
       'network',
       `cannot fetch the TLS certificate of ${account.host}:${account.port}: ${(e as Error).message}`,

@@ -13,6 +13,10 @@ export interface EntryOptions {
   every: number;
   /** Passed as `run --config PATH` when set. */
   config?: string;
+  /** Variables the entry sets for `run` (non-default XDG paths it depends on); never secrets. */
+  env?: Record<string, string>;
+  /** systemd: the optional EnvironmentFile= of the service (where a passphrase may go). */
+  envFile?: string;
 }
 
 export function parseEvery(v: string | undefined): number {
@@ -35,9 +39,22 @@ function runArgs(o: EntryOptions): string[] {
   return [o.node, o.bin, 'run', ...(o.config ? ['--config', o.config] : [])];
 }
 
+/** `NAME=value` words for sh, before the command (cron runs the line with /bin/sh). */
+function envWords(o: EntryOptions): string[] {
+  return Object.entries(o.env ?? {}).map(([k, v]) => `${k}=${shQuote(v)}`);
+}
+
 export function cronLine(o: EntryOptions): string {
   const minute = o.every === 1 ? '*' : `*/${o.every}`;
-  return `${minute} * * * * ${runArgs(o).map(shQuote).join(' ')} ${CRON_MARKER}`;
+  return `${minute} * * * * ${[...envWords(o), ...runArgs(o).map(shQuote)].join(' ')} ${CRON_MARKER}`;
+}
+
+/** The command part of our crontab line: what cron hands to /bin/sh -c. */
+export function cronCommand(line: string): string {
+  return line
+    .replace(/^(\S+\s+){5}/, '')
+    .replace(/\s*# otpbackup\s*$/, '')
+    .replace(/\\%/g, '%');
 }
 
 export function isOurCronLine(line: string): boolean {
@@ -66,7 +83,11 @@ After=network-online.target
 
 [Service]
 Type=oneshot
-ExecStart=${runArgs(o).map(sdQuote).join(' ')}
+${Object.entries(o.env ?? {})
+  .map(([k, v]) => `Environment=${sdQuote(`${k}=${v}`)}\n`)
+  .join(
+    '',
+  )}${o.envFile ? `# KEY=value lines (chmod 600), e.g. OTPBACKUP_PASSPHRASE=…; "-": it may be missing\nEnvironmentFile=-${o.envFile.replace(/%/g, '%%')}\n` : ''}ExecStart=${runArgs(o).map(sdQuote).join(' ')}
 `;
   const timer = `# Written by \`otpbackup schedule install --systemd\`.
 [Unit]

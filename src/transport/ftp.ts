@@ -14,6 +14,7 @@ import { guardPinnedDataSockets } from './ftp-data-trust.js';
 import { epsvPort, pipelined, sizeFromReply, usesEpsv, withPrefetchedPort } from './ftp-pipeline.js';
 import { handleWriter, writeLocalAtomically } from './local-file.js';
 import { type CredentialSource, type Credentials, loginWithDiscipline } from './login.js';
+import { connectFailed, connectTimedOut, reachTimeouts, silentServer, wrongProtocol } from './reach.js';
 import {
   ancestors,
   basename,
@@ -60,6 +61,17 @@ const NETWORK_CODES = new Set([
   'ENETDOWN',
   'EAI_AGAIN',
   'ERR_STREAM_PREMATURE_CLOSE',
+]);
+/** Socket errors of the connect itself (TLS and reset errors keep their own classification). */
+const CONNECT_CODES = new Set([
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EAI_NONAME',
 ]);
 const LOCAL_CODES = new Set(['ENOENT', 'EACCES', 'EISDIR', 'EPERM', 'EMFILE', 'ENFILE']);
 const TLS_TRUST_CODES =
@@ -292,6 +304,67 @@ export class FtpTransport implements Transport, Hasher, ModTimer {
     }
   }
 
+  /**
+   * Connects and reads the greeting under the short reach timeouts (reach.ts): a refused port, a host
+   * that does not answer, a silent listener and an SSH server are told apart before anything is sent.
+   */
+  private async greet(client: Client, tlsOpts: ConnectionOptions | undefined): Promise<void> {
+    const a = this.account;
+    const t = reachTimeouts(a);
+    const implicit = a.protocol === 'ftps-implicit';
+    // basic-ftp reads `timeout` at the start of each task (typed readonly, a plain field at runtime).
+    const ctx = client.ftp as { timeout: number };
+    const opTimeout = ctx.timeout;
+    ctx.timeout = 0; // our timers below bound the connect and the greeting
+    const greeting = implicit
+      ? client.connectImplicitTLS(a.host, a.port, tlsOpts)
+      : client.connect(a.host, a.port);
+    const sock = client.ftp.socket;
+    const fail = (e: Error) => client.ftp.closeWithError(e);
+    let timer = setTimeout(() => fail(connectTimedOut(this.where, t.connectMs, a.name)), t.connectMs);
+    sock.once(implicit ? 'secureConnect' : 'connect', () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => fail(silentServer(this.where, 'ftp', t.greetingMs, a.name)), t.greetingMs);
+    });
+    // First in line, so an "SSH-2.0-…" banner is named before basic-ftp waits for a reply code.
+    sock.prependOnceListener('data', (chunk: string | Buffer) => {
+      clearTimeout(timer);
+      const wrong = implicit ? undefined : wrongProtocol(this.where, 'ftp', String(chunk));
+      if (wrong) fail(wrong);
+    });
+    try {
+      await greeting;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (!isOtpBackupError(e) && typeof code === 'string' && CONNECT_CODES.has(code))
+        throw connectFailed(e as NodeJS.ErrnoException, this.where);
+      throw e;
+    } finally {
+      clearTimeout(timer);
+      ctx.timeout = opTimeout;
+    }
+  }
+
+  /** AUTH TLS; a refusal means the server has no TLS, which is not a refused login. */
+  private async startTls(client: Client, tlsOpts: ConnectionOptions | undefined): Promise<void> {
+    try {
+      await client.useTLS(tlsOpts);
+    } catch (e) {
+      if (e instanceof FTPError && e.code >= 500 && e.code < 600) {
+        const text = redact(e.message.replace(/\s+/g, ' ').trim()).slice(0, 120);
+        throw new OtpBackupError(
+          'remote',
+          `${this.where} does not offer TLS: it answered AUTH TLS with "${text}"; nothing was sent`,
+          {
+            cause: e,
+            hint: 'ask its administrator to enable FTPS; ftp:// would send the password and the code unencrypted',
+          },
+        );
+      }
+      throw e;
+    }
+  }
+
   private async open(c: Credentials, signal?: AbortSignal): Promise<Client> {
     const a = this.account;
     const client = new Client((a.timeout ?? 30) * 1000);
@@ -302,9 +375,8 @@ export class FtpTransport implements Transport, Hasher, ModTimer {
     try {
       const secure = a.protocol === 'ftps' || a.protocol === 'ftps-implicit';
       const tlsOpts = secure ? this.tlsOptions() : undefined;
-      if (a.protocol === 'ftps-implicit') await client.connectImplicitTLS(a.host, a.port, tlsOpts);
-      else await client.connect(a.host, a.port);
-      if (a.protocol === 'ftps') await client.useTLS(tlsOpts);
+      await this.greet(client, tlsOpts);
+      if (a.protocol === 'ftps') await this.startTls(client, tlsOpts);
       if (secure) {
         this.verifyPeer(client.ftp.socket as TLSSocket);
         // Data connections resume the verified control session; where they do not, verify them too.
@@ -331,6 +403,7 @@ export class FtpTransport implements Transport, Hasher, ModTimer {
       if (/[\r\n\0]/.test(c.user))
         throw new OtpBackupError('config', `accounts.${a.name}.user contains a line break or NUL`);
       await client.sendIgnoringError('OPTS UTF8 ON');
+      c.sent = true; // from here on the code may have reached the server
       await client.login(c.user, pass);
       await client.useDefaultSettings();
       this.features = await client.features();
@@ -395,17 +468,15 @@ export class FtpTransport implements Transport, Hasher, ModTimer {
         return new OtpBackupError(
           'auth',
           `${this.where} refused the login of user "${this.account.user}" (${text})`,
-          {
-            cause: e,
-            hint: 'check the password, the OTP seed and the login template',
-          },
+          // No hint: loginWithDiscipline adds the full one (password, seed, template, clock).
+          { cause: e },
         );
       }
       if (e.code === 530 || e.code === 421 || e.code === 425 || e.code === 426) {
         return new OtpBackupError('network', `${what}: ${text}`, {
           cause: e,
           retryable: true,
-          hint: 'the server closed the session; it is retried',
+          hint: 'the server closed the session',
         });
       }
       if (e.code === 450 || e.code === 451) {
@@ -449,7 +520,7 @@ export class FtpTransport implements Transport, Hasher, ModTimer {
       return new OtpBackupError('network', `${what}: ${msg}`, {
         cause: e,
         retryable: true,
-        hint: `check that ${this.where} is reachable; it is retried`,
+        hint: `check that ${this.where} is reachable`,
       });
     }
     if (err?.syscall && LOCAL_CODES.has(code) && err.path) {

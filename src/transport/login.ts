@@ -30,6 +30,19 @@ export interface Credentials {
   /** Which TOTP step / HOTP counter was spent. */
   step?: number;
   counter?: number;
+  /** Set by the transport right BEFORE the code (or a template holding it) is written to the server.
+   *  An attempt that failed with this unset (refused connection, wrong banner, TLS) never spent the
+   *  code, so its step or counter is given back instead of waited out. */
+  sent?: boolean;
+}
+
+/** Why a login waits, for a one-line notice (`onWait`); holds no secret. */
+export interface LoginWait {
+  account: string;
+  ms: number;
+  reason: 'step-spent' | 'step-ending' | 'failure-rate';
+  /** A login of this account once succeeded with a reused code (otp.reuse: allow would skip step waits). */
+  reuseAccepted?: boolean;
 }
 
 export interface CredentialSource {
@@ -39,6 +52,8 @@ export interface CredentialSource {
   /** Outcome of the attempt made with the last credentials (failures are counted per account across runs). */
   failed(reason: string): Promise<void>;
   succeeded(): Promise<void>;
+  /** The attempt failed before the code left the process (`sent` unset): give its step/counter back. */
+  unused?(c: Credentials): Promise<void>;
 }
 
 /** What is persisted per account at accountStatePath(env, name). */
@@ -50,6 +65,8 @@ export interface AccountLoginState {
   /** Times (ms) of recent refused logins, oldest first; pruned after FAILURE_KEEP_MS. */
   failures?: number[];
   lastSuccess?: number;
+  /** When a login succeeded with a TOTP step already spent before (the server accepts reuse). */
+  reuseAccepted?: number;
 }
 
 /** Refused logins allowed per run, and per minute per account across runs. */
@@ -66,10 +83,15 @@ function utcNow(clock: Clock): string {
   return new Date(clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
+/** Reconnects after a retryable network fault at login: one, so an unreachable server fails in seconds. */
+export const LOGIN_NETWORK_RETRIES = 1;
+
 /**
  * Runs `attempt` with fresh credentials; on an OtpBackupError with code 'auth' retries at most once in a
  * fresh step (never > 2 failed logins per run, never > 3 per minute per account across runs); network
- * errors (retryable) back off and retry under the same discipline. Final auth failure:
+ * errors (retryable) back off 1 s and retry once under the same discipline. An attempt that failed
+ * before sending its code gives the step back (`unused`), so the retry does not wait for a fresh one.
+ * Final auth failure:
  * OtpBackupError('auth') saying what was refused, the local UTC time, and that a skewed clock is a
  * common cause.
  */
@@ -78,7 +100,7 @@ export async function loginWithDiscipline<T>(
   attempt: (c: Credentials) => Promise<T>,
   opts: { clock: Clock; signal?: AbortSignal; maxNetworkRetries?: number },
 ): Promise<T> {
-  const maxNet = opts.maxNetworkRetries ?? 3;
+  const maxNet = opts.maxNetworkRetries ?? LOGIN_NETWORK_RETRIES;
   let netFailures = 0;
   for (;;) {
     opts.signal?.throwIfAborted();
@@ -97,6 +119,9 @@ export async function loginWithDiscipline<T>(
       await source.succeeded();
       return result;
     } catch (e) {
+      // A refused login (auth) counts as spent whatever the transport saw: the server judged a code.
+      if (!creds.sent && !(isOtpBackupError(e) && e.code === 'auth'))
+        await source.unused?.(creds).catch(() => {});
       if (isOtpBackupError(e) && e.code === 'auth') {
         await source.failed(e.message);
         const n = (runFailures.get(source) ?? 0) + 1;
@@ -106,7 +131,8 @@ export async function loginWithDiscipline<T>(
           'auth',
           `${e.message}; refused ${n} times, local time ${utcNow(opts.clock)} UTC (a skewed clock is a common cause)`,
           {
-            hint: 'check the password, the OTP seed, digits/period/algorithm and the login template; compare this machine’s clock with a time server (e.g. `timedatectl`)',
+            // A transport's own hint (e.g. the prompt that may want password+code) comes first.
+            hint: `${e.hint ? `${e.hint}; otherwise ` : ''}check the password, the OTP seed, digits/period/algorithm and the login template; compare this machine’s clock with a time server (e.g. \`timedatectl\`)`,
             cause: e,
           },
         );
@@ -200,6 +226,8 @@ export function createCredentialSource(opts: {
   promptCode?: (message: string) => Promise<string>;
   /** Progress notes such as "waiting 12 s for a fresh TOTP step"; never receives secrets. */
   log?: (line: string) => void;
+  /** Told before each wait (fresh step, end of step, refused-login rate), so a person sees why. */
+  onWait?: (w: LoginWait) => void;
 }): CredentialSource {
   const { account } = opts;
   const clock = otpClock(opts.clock, opts.env);
@@ -211,6 +239,17 @@ export function createCredentialSource(opts: {
   let key: OtpKey | undefined;
   /** After a refused login the retry must use a later step even when reuse is allowed. */
   let mustAdvance = false;
+  /** lastStep as it was before each step we claimed, to give an unsent step back. */
+  const before = new Map<number, number | undefined>();
+  /** The last credentials reused a step spent before (reuse: allow). */
+  let reused = false;
+  const wait = (ms: number, reason: LoginWait['reason'], s: AccountLoginState) =>
+    opts.onWait?.({
+      account: account.name,
+      ms,
+      reason,
+      ...(s.reuseAccepted !== undefined ? { reuseAccepted: true } : {}),
+    });
 
   async function update<T>(fn: (s: AccountLoginState) => T): Promise<T> {
     // Lock contention is about real processes, so it is waited for in real time, not on the injected clock.
@@ -278,6 +317,7 @@ export function createCredentialSource(opts: {
       log(
         `account ${account.name}: ${recent.length} refused logins in the last minute; waiting ${Math.ceil((until - now) / 1000)} s`,
       );
+      wait(until - now, 'failure-rate', s);
       await clock.sleep(Math.max(until - now, 1), signal);
     }
   }
@@ -299,13 +339,16 @@ export function createCredentialSource(opts: {
         minStep = step;
       }
       let waitUntil = 0;
-      if (step < minStep) waitUntil = stepStartMs(minStep, k.period, otp.t0);
+      const spent = step < minStep;
+      if (spent) waitUntil = stepStartMs(minStep, k.period, otp.t0);
       else if (stepStartMs(step + 1, k.period, otp.t0) - now < marginMs)
         waitUntil = stepStartMs(step + 1, k.period, otp.t0);
       if (waitUntil > now) {
         const ms = waitUntil - now;
-        if (ms >= 1000)
+        // With onWait, the caller tells the person (cli/wait-notice.ts); no second line.
+        if (ms >= 1000 && !opts.onWait)
           log(`account ${account.name}: waiting ${Math.ceil(ms / 1000)} s for a fresh TOTP step`);
+        wait(ms, spent ? 'step-spent' : 'step-ending', s);
         await clock.sleep(ms, signal);
         continue;
       }
@@ -318,6 +361,8 @@ export function createCredentialSource(opts: {
           st.lastStep - step <= 2
         )
           return false;
+        before.set(step, st.lastStep);
+        reused = st.lastStep !== undefined && st.lastStep >= step && st.lastStep - step <= 2;
         st.lastStep = step;
         return true;
       });
@@ -409,6 +454,19 @@ export function createCredentialSource(opts: {
       const now = clock.now();
       await update((st) => {
         st.lastSuccess = now;
+        if (reused) st.reuseAccepted = now;
+      });
+    },
+
+    async unused(c) {
+      // Only when nobody spent a later step / counter meanwhile (another process may have).
+      await update((st) => {
+        if (c.step !== undefined && st.lastStep === c.step) {
+          const prev = before.get(c.step);
+          if (prev === undefined) delete st.lastStep;
+          else st.lastStep = prev;
+        }
+        if (c.counter !== undefined && st.counter === c.counter + 1) st.counter = c.counter;
       });
     },
   };

@@ -3,7 +3,7 @@
 // to the protocol's transport. The caller connects, so it can time or wrap the login.
 import type { Account } from '../config/types.js';
 import { createTransport, type TransportDeps } from './index.js';
-import { type CredentialSource, type Credentials, createCredentialSource } from './login.js';
+import { type CredentialSource, type Credentials, createCredentialSource, type LoginWait } from './login.js';
 import type { Transport } from './types.js';
 
 export interface OpenOptions extends Omit<TransportDeps, 'credentials' | 'env' | 'getSecret'> {
@@ -13,6 +13,8 @@ export interface OpenOptions extends Omit<TransportDeps, 'credentials' | 'env' |
   promptCode?: (message: string) => Promise<string>;
   /** Sees each credential handed to a login attempt (read the step or counter, never keep the code). */
   onCredentials?: (c: Credentials) => void;
+  /** Told before each login wait (fresh TOTP step, refused-login rate); see cli/wait-notice.ts. */
+  onWait?: (w: LoginWait) => void;
   /** Builds the source from the standard one per account (upload's --hotp-counter-file). */
   source?: (make: (a: Account) => CredentialSource) => CredentialSource;
 }
@@ -26,6 +28,7 @@ export function accountTransport(account: Account, o: OpenOptions): Promise<Tran
       getSecret: o.getSecret,
       ...(o.log ? { log: o.log } : {}),
       ...(o.promptCode ? { promptCode: o.promptCode } : {}),
+      ...(o.onWait ? { onWait: o.onWait } : {}),
     });
   const inner = o.source ? o.source(make) : make(account);
   const watch = o.onCredentials;
@@ -38,8 +41,9 @@ export function accountTransport(account: Account, o: OpenOptions): Promise<Tran
         },
         failed: (reason) => inner.failed(reason),
         succeeded: () => inner.succeeded(),
+        unused: (c) => inner.unused?.(c) ?? Promise.resolve(),
       }
     : inner;
-  const { onCredentials: _w, source: _s, promptCode: _p, ...deps } = o;
+  const { onCredentials: _w, source: _s, promptCode: _p, onWait: _o, ...deps } = o;
   return createTransport(account, { ...deps, credentials });
 }

@@ -118,10 +118,8 @@ export class PromptResponder {
     if (this.answered.has(key)) {
       throw new OtpBackupError(
         'auth',
+        // No hint: loginWithDiscipline adds the full one (or the combined-prompt one, sftp.ts).
         `server asked ${quotePrompt(prompt)} again: it refused the previous answer`,
-        {
-          hint: 'check the password and the one-time secret; a skewed clock is a common cause',
-        },
       );
     }
     const c = this.credentials;
@@ -174,6 +172,26 @@ export class PromptResponder {
     this.log.push({ prompt, rule, usesCode });
     return value;
   }
+}
+
+/**
+ * A refused keyboard-interactive login where a prompt got the code alone (default:code) while the
+ * account's password went nowhere: the prompt may want both. pam_oath asks "One-time password (OATH)
+ * for `user': " and, with the password kept in its users file, wants password+code. The hint quotes
+ * the prompt and gives the rule to try; undefined when that cannot be the cause.
+ */
+export function combinedPromptHint(
+  entries: PromptLogEntry[],
+  c: Credentials,
+  passwordSent: boolean,
+): string | undefined {
+  if (c.password === undefined || passwordSent) return undefined;
+  const codeOnly = entries.find((e) => e.rule === 'default:code');
+  if (!codeOnly || entries.some((e) => e.rule !== 'default:code' && e.rule !== 'empty')) return undefined;
+  // A pattern from the prompt's plain start: no quote or backtick to trip the shell.
+  const plain = /^[A-Za-z0-9 ()&,.-]*/.exec(codeOnly.prompt.slice(0, 80))?.[0].trim() ?? '';
+  const pattern = plain ? plain.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') : 'code';
+  return `the server asked ${quotePrompt(codeOnly.prompt)} and got the one-time code alone; if it wants the password and the code together (pam_oath keeps the password in its users file), try the rule --prompt '${pattern}=\${PASSWORD}\${TOTP}' (upload, account add/edit)`;
 }
 
 function escapeForHint(prompt: string): string {

@@ -2,6 +2,7 @@
 // flight at once. Login goes through the login discipline (fresh code per attempt, at most one retry);
 // auth methods follow the server's partial-success list; host keys must be known or pinned.
 import { type FileHandle, stat as localStat, readFile } from 'node:fs/promises';
+import type { Socket } from 'node:net';
 import ssh2, { type SFTPWrapper } from 'ssh2';
 import type { Account, SftpAuthMethod } from '../config/types.js';
 import { OtpBackupError } from '../errors.js';
@@ -10,7 +11,8 @@ import type { Clock } from '../schedule/clock.js';
 import { type HostKeyVerdict, verifyHostKey } from './hostkeys.js';
 import { writeLocalAtomically } from './local-file.js';
 import { type CredentialSource, type Credentials, loginWithDiscipline } from './login.js';
-import { type PromptLogEntry, PromptResponder } from './prompts.js';
+import { combinedPromptHint, type PromptLogEntry, PromptResponder } from './prompts.js';
+import { openSshSocket, reachTimeouts } from './reach.js';
 import {
   ancestors,
   basename,
@@ -111,7 +113,7 @@ export function classifySftpError(e: unknown, what: string): OtpBackupError {
     return new OtpBackupError('network', `${what}: connection lost (${msg})`, {
       cause: e,
       retryable: true,
-      hint: 'the network or the server dropped the connection; it is retried',
+      hint: 'the network or the server dropped the connection',
     });
   }
   return new OtpBackupError('remote', `${what}: ${msg}`, { cause: e });
@@ -281,9 +283,25 @@ export class SftpTransport implements Transport {
   }
 
   /** One login attempt on a new connection; resolves once the SFTP session is open. */
-  private attempt(
+  private async attempt(
     c: Credentials,
     key: { key: Buffer; passphrase?: string } | undefined,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const { account } = this.opts;
+    // Reached and speaking SSH first (short timeouts, the wrong protocol named), then the handshake.
+    const sock = await openSshSocket(account.host, account.port, {
+      ...reachTimeouts(account),
+      account: account.name,
+      ...(signal ? { signal } : {}),
+    });
+    return this.handshake(c, key, sock, signal);
+  }
+
+  private handshake(
+    c: Credentials,
+    key: { key: Buffer; passphrase?: string } | undefined,
+    sock: Socket,
     signal?: AbortSignal,
   ): Promise<void> {
     const { account, env } = this.opts;
@@ -294,6 +312,13 @@ export class SftpTransport implements Transport {
         ? ['publickey', 'keyboard-interactive', 'password']
         : ['keyboard-interactive', 'password'];
     const responder = new PromptResponder(account, c, this.promptLog);
+    const firstPrompt = this.promptLog.length;
+    let passwordSent = false;
+    /** The pam_oath case: a code-only answer refused while the password went nowhere. */
+    const withPromptHint = (e: OtpBackupError): OtpBackupError => {
+      const hint = combinedPromptHint(this.promptLog.slice(firstPrompt), c, passwordSent);
+      return hint && e.code === 'auth' ? new OtpBackupError('auth', e.message, { hint, cause: e }) : e;
+    };
     const client = new Client();
     let failure: OtpBackupError | undefined; // set by callbacks; reported instead of ssh2's generic error
     let last: string | undefined;
@@ -316,12 +341,14 @@ export class SftpTransport implements Transport {
         else refused.add(last);
         if (!partialSuccess && last !== 'publickey') {
           // A refused password or code: stop here, the discipline decides whether to retry.
-          failure ??= new OtpBackupError('auth', `${where} refused the ${last} login of user "${c.user}"`, {
-            hint:
-              last === 'password' && plainPassword
-                ? 'the password was sent alone (the code goes to keyboard-interactive); if this server wants password and code together, set authMethods: [password]'
-                : undefined,
-          });
+          failure ??= withPromptHint(
+            new OtpBackupError('auth', `${where} refused the ${last} login of user "${c.user}"`, {
+              hint:
+                last === 'password' && plainPassword
+                  ? 'the password was sent alone (the code goes to keyboard-interactive); if this server wants password and code together, set authMethods: [password]'
+                  : undefined,
+            }),
+          );
           return next(false);
         }
       }
@@ -352,6 +379,8 @@ export class SftpTransport implements Transport {
         // chains list only "password" first), so this is the bare password. Servers that take password
         // and code together over "password" need authMethods without keyboard-interactive.
         plainPassword = prefs.includes('keyboard-interactive') && c.password !== undefined;
+        if (!plainPassword) c.sent = true;
+        passwordSent = true;
         return next({
           type: 'password',
           username: c.user,
@@ -369,9 +398,12 @@ export class SftpTransport implements Transport {
           finish: (answers: string[]) => void,
         ) => {
           try {
-            finish(responder.answer(prompts));
+            const seen = responder.log.length;
+            const answers = responder.answer(prompts);
+            if (responder.log.slice(seen).some((p) => p.usesCode)) c.sent = true;
+            finish(answers);
           } catch (e) {
-            failure ??= e as OtpBackupError;
+            failure ??= e instanceof OtpBackupError ? withPromptHint(e) : (e as OtpBackupError);
             client.end();
           }
         },
@@ -427,6 +459,7 @@ export class SftpTransport implements Transport {
 
       try {
         client.connect({
+          sock,
           host: account.host,
           port: account.port,
           username: c.user,

@@ -56,7 +56,8 @@ function sh(cmd: string, cwd: string, env: Record<string, string>) {
   });
 }
 
-const IS_COMMAND = /^(?:[A-Z_][A-Z0-9_]*=\S*\s+)*otpbackup\s/;
+// otpbackup lines, and the tutorial's printf lines (the vault passphrase file for cron).
+const IS_COMMAND = /^(?:(?:[A-Z_][A-Z0-9_]*=\S*\s+)*otpbackup\s|printf\s)/;
 const missingProftpd = proftpdUnavailable();
 const missingSftp = sftpServerAvailable() ? undefined : 'sftp-server (openssh-sftp-server) is missing';
 const missing = missingProftpd ?? missingSftp;

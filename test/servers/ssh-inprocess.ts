@@ -47,6 +47,9 @@ export interface SshServerOptions {
   digits?: number;
   /** pam: one combined "Password & verification code: " prompt instead of "Verification code: ". */
   forwardPass?: boolean;
+  /** pam: pam_oath's prompt "One-time password (OATH) for `USER': ", wanting password+code (the
+   *  password kept in the OATH users file). */
+  oathPrompt?: boolean;
   /** OpenSSH public key line ("ssh-ed25519 AAAA..."); sftpgo then accepts publickey + code. */
   authorizedKey?: string;
   /** Private host key (OpenSSH format); a fresh ed25519 key by default. */
@@ -207,6 +210,12 @@ export async function startSshServer(opts: SshServerOptions): Promise<SshServerH
         if (r !== true) return r;
       }
       r = await ask(ctx, 'Authentication code: ', checkCode);
+    } else if (opts.oathPrompt) {
+      r = await ask(
+        ctx,
+        `One-time password (OATH) for \`${user}': `,
+        (a) => a.startsWith(password) && checkCode(a.slice(password.length)),
+      );
     } else if (opts.forwardPass) {
       r = await ask(
         ctx,

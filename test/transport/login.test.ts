@@ -14,6 +14,7 @@ import {
   type CredentialSource,
   type Credentials,
   createCredentialSource,
+  type LoginWait,
   loginWithDiscipline,
 } from '../../src/transport/login.js';
 
@@ -334,13 +335,14 @@ describe('loginWithDiscipline', () => {
     }
   });
 
-  test('network faults back off and retry with fresh credentials; then give up', async () => {
+  test('network faults after the code was sent retry with fresh credentials; then give up', async () => {
     const { clock, make } = setup();
     const steps: (number | undefined)[] = [];
     const err = await loginWithDiscipline(
       make(),
       async (c) => {
         steps.push(c.step);
+        c.sent = true;
         throw new OtpBackupError('network', 'connection reset', { retryable: true });
       },
       { clock, maxNetworkRetries: 2 },
@@ -350,6 +352,85 @@ describe('loginWithDiscipline', () => {
     assert.equal(new Set(steps).size, 3, 'each reconnect uses an unspent step');
   });
 
+  test('by default one network retry; a code never sent is given back, so no step wait', async () => {
+    const { clock, env, acct } = setup();
+    const waits: LoginWait[] = [];
+    const src = createCredentialSource({
+      account: acct,
+      env,
+      clock,
+      getSecret: async (ref) => (ref === 'env:PW' ? PASSWORD : SEED),
+      onWait: (w) => waits.push(w),
+    });
+    const steps: (number | undefined)[] = [];
+    const t0 = clock.now();
+    const err = await loginWithDiscipline(
+      src,
+      async (c) => {
+        steps.push(c.step);
+        throw new OtpBackupError('network', 'connection refused', { retryable: true });
+      },
+      { clock },
+    ).catch((e: unknown) => e);
+    assert.ok(err instanceof OtpBackupError && err.code === 'network');
+    assert.equal(steps.length, 2, 'one retry');
+    assert.equal(steps[0], steps[1], 'the same step again: it was never sent');
+    assert.deepEqual(waits, [], 'no wait for a fresh step');
+    assert.ok(clock.now() - t0 <= 1000, `slept ${clock.now() - t0} ms (the 1 s backoff only)`);
+  });
+
+  test('an unsent step is given back in the state; an unsent HOTP counter too', async () => {
+    const t = setup();
+    await loginWithDiscipline(
+      t.make(),
+      async () => {
+        throw new OtpBackupError('config', 'wrong banner');
+      },
+      { clock: t.clock },
+    ).catch(() => {});
+    assert.equal(t.state().lastStep, undefined);
+    const h = setup({ type: 'hotp', counter: 7 });
+    await loginWithDiscipline(
+      h.make(),
+      async () => {
+        throw new OtpBackupError('remote', 'no TLS');
+      },
+      { clock: h.clock },
+    ).catch(() => {});
+    assert.equal(h.state().counter, 7, 'counter 7 was never sent, so it is next again');
+  });
+
+  test('onWait: a spent step is announced with its length, and whether reuse was accepted before', async () => {
+    const t = setup();
+    const waits: LoginWait[] = [];
+    const src = createCredentialSource({
+      account: t.acct,
+      env: t.env,
+      clock: t.clock,
+      getSecret: async (ref) => (ref === 'env:PW' ? PASSWORD : SEED),
+      onWait: (w) => waits.push(w),
+    });
+    await loginWithDiscipline(
+      src,
+      async (c) => {
+        c.sent = true;
+        return 1;
+      },
+      { clock: t.clock },
+    );
+    await loginWithDiscipline(src, async () => 2, { clock: t.clock });
+    assert.equal(waits.length, 1);
+    assert.equal(waits[0]?.reason, 'step-spent');
+    assert.equal(waits[0]?.reuseAccepted, undefined);
+    assert.ok((waits[0]?.ms ?? 0) > 20_000 && (waits[0]?.ms ?? 0) <= 25_000, String(waits[0]?.ms));
+    // A login with reuse allowed that did reuse a step is remembered: the server accepts reuse.
+    const r = setup({ reuse: 'allow' });
+    const allow = r.make();
+    await loginWithDiscipline(allow, async () => 1, { clock: r.clock });
+    await loginWithDiscipline(allow, async () => 2, { clock: r.clock });
+    assert.ok(r.state().reuseAccepted, 'reuse accepted recorded');
+  });
+
   test('a network fault then success', async () => {
     const { clock, make } = setup({ type: 'hotp', counter: 0 });
     const counters: (number | undefined)[] = [];
@@ -357,6 +438,7 @@ describe('loginWithDiscipline', () => {
       make(),
       async (c) => {
         counters.push(c.counter);
+        c.sent = true; // the connection broke after the code went out
         if (counters.length === 1) throw new OtpBackupError('network', 'timeout', { retryable: true });
         return 'ok';
       },

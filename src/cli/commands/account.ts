@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import type { Account, Algorithm, Config } from '../../config/types.js';
 import { OtpBackupError, usageError } from '../../errors.js';
+import type { PromptLogEntry } from '../../transport/prompts.js';
 import type { CliContext } from '../context.js';
 
 interface CommonOpts {
@@ -452,14 +453,27 @@ export async function liveTest(
 ) {
   const { establishTrust, probeAccount } = await import('../../backup/account-test.js');
   await establishTrust(account, { env: ctx.env, pins, ask: asker(ctx) });
-  const { codePrompter } = await import('../prompt-code.js');
+  const [{ codePrompter }, { waitNotice }] = await Promise.all([
+    import('../prompt-code.js'),
+    import('../wait-notice.js'),
+  ]);
+  const onWait = waitNotice(ctx, '--otp-reuse allow');
   return probeAccount(account, {
     env: ctx.env,
     clock: ctx.clock,
     getSecret,
     log: verboseLog(ctx, account),
     promptCode: codePrompter(ctx),
+    ...(onWait ? { onWait } : {}),
   });
+}
+
+/** "prompt 1: "…" answered by default:code (with the code)" lines, for success and failure alike. */
+function promptLines(prompts: PromptLogEntry[]): string[] {
+  return prompts.map(
+    (p, i) =>
+      `prompt ${i + 1}:     ${JSON.stringify(p.prompt)} answered by ${p.rule}${p.usesCode ? ' (with the code)' : ''}`,
+  );
 }
 
 function verboseLog(ctx: CliContext, account: Account): ((line: string) => void) | undefined {
@@ -469,30 +483,42 @@ function verboseLog(ctx: CliContext, account: Account): ((line: string) => void)
 export async function testAccount(name: string, opts: CommonOpts, ctx: CliContext) {
   const config = await load(ctx, opts);
   const account = getAccount(config, name);
-  const [{ probeAccount }, { resolveSecret }, { codePrompter }] = await Promise.all([
+  const [{ probeAccount }, { resolveSecret }, { codePrompter }, { waitNotice }] = await Promise.all([
     import('../../backup/account-test.js'),
     import('../../secrets/resolve.js'),
     import('../prompt-code.js'),
+    import('../wait-notice.js'),
   ]);
   const secretDeps = { env: ctx.env, config };
-  const r = await probeAccount(account, {
-    env: ctx.env,
-    clock: ctx.clock,
-    getSecret: (ref) => resolveSecret(ref, secretDeps),
-    log: verboseLog(ctx, account),
-    promptCode: codePrompter(ctx),
-  });
+  const onWait = waitNotice(ctx, `otpbackup account edit ${account.name} --otp-reuse allow`);
+  const seen: PromptLogEntry[] = [];
+  let r: Awaited<ReturnType<typeof probeAccount>>;
+  try {
+    r = await probeAccount(account, {
+      env: ctx.env,
+      clock: ctx.clock,
+      getSecret: (ref) => resolveSecret(ref, secretDeps),
+      log: verboseLog(ctx, account),
+      promptCode: codePrompter(ctx),
+      prompts: seen,
+      ...(onWait ? { onWait } : {}),
+    });
+  } catch (e) {
+    // What the server asked is the first thing to look at when a login fails.
+    if (!opts.json && seen.length) ctx.stderr.write(`${promptLines(seen).join('\n')}\n`);
+    throw e;
+  }
   if (opts.json) {
     ctx.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
     return r;
   }
-  const lines = [`account ${r.account}: login and probe file OK (${r.server})`];
-  for (const [i, p] of r.prompts.entries())
-    lines.push(
-      `prompt ${i + 1}:     ${JSON.stringify(p.prompt)} answered by ${p.rule}${p.usesCode ? ' (with the code)' : ''}`,
-    );
+  const lines = [`account ${r.account}: login and probe file OK (${r.server})`, ...promptLines(r.prompts)];
   if (r.secondsLeftInStep !== undefined)
     lines.push(`step left:    ${r.secondsLeftInStep} s of the TOTP step at login`);
+  if (r.waitMs >= 1000)
+    lines.push(
+      `wait:         ${Math.round(r.waitMs / 1000)} s before the login (a fresh TOTP step or the refused-login cap), not in the login time`,
+    );
   lines.push(`login:        ${r.loginMs} ms`, `round trip:   ${r.rttMs} ms`);
   if (r.clockOffsetSeconds !== undefined)
     lines.push(

@@ -22,11 +22,13 @@ export interface RunOptions {
 
 /** Logs in to an account: credentials and the one-time code are computed inside connect(). */
 export async function connectAccount(account: Account, config: Config, ctx: CliContext): Promise<Transport> {
-  const [{ accountTransport }, { resolveSecret }, { codePrompter }] = await Promise.all([
+  const [{ accountTransport }, { resolveSecret }, { codePrompter }, { waitNotice }] = await Promise.all([
     import('../../transport/open.js'),
     import('../../secrets/resolve.js'),
     import('../prompt-code.js'),
+    import('../wait-notice.js'),
   ]);
+  const onWait = waitNotice(ctx, `otpbackup account edit ${account.name} --otp-reuse allow`);
   const secretDeps = { env: ctx.env, config };
   const log = ctx.verbose > 1 ? (line: string) => ctx.stderr.write(`${account.name}: ${line}\n`) : undefined;
   let loginStep: number | undefined;
@@ -35,6 +37,7 @@ export async function connectAccount(account: Account, config: Config, ctx: CliC
     clock: ctx.clock,
     getSecret: (ref) => resolveSecret(ref, secretDeps),
     ...(log ? { log } : {}),
+    ...(onWait ? { onWait } : {}),
     // otp.type: prompt asks the person at the terminal (none: a clear error at login).
     promptCode: codePrompter(ctx),
     // Remember which TOTP step / HOTP counter the login spent, for the result (never the code).

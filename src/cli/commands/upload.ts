@@ -28,11 +28,16 @@ export async function connect(
   ctx: CliContext,
   config?: Config,
 ): Promise<Transport> {
-  const [{ accountTransport }, { resolveSecret }, { counterFileSource }] = await Promise.all([
+  const [{ accountTransport }, { resolveSecret }, { counterFileSource }, { waitNotice }] = await Promise.all([
     import('../../transport/open.js'),
     import('../../secrets/resolve.js'),
     import('../../backup/upload.js'),
+    import('../wait-notice.js'),
   ]);
+  const onWait = waitNotice(
+    ctx,
+    opts.account ? `otpbackup account edit ${account.name} --otp-reuse allow` : '--otp-reuse allow',
+  );
   const secretDeps = { env: ctx.env, ...(config ? { config } : {}) };
   const log = ctx.verbose > 1 ? (line: string) => ctx.stderr.write(`upload: ${line}\n`) : undefined;
   const file = opts.hotpCounterFile;
@@ -41,6 +46,7 @@ export async function connect(
     clock: ctx.clock,
     getSecret: (ref) => resolveSecret(ref, secretDeps),
     ...(log ? { log } : {}),
+    ...(onWait ? { onWait } : {}),
     // upload is for pipelines and never prompts, not even on a terminal (issue #6).
     promptCode: async () => {
       throw new OtpBackupError(

@@ -72,6 +72,10 @@ export interface Account {
   trust: TrustSettings;
   /** Connection timeout in seconds. */
   timeout?: number;
+  /** SFTP, filled in from ~/.ssh/config at connect time (never from the YAML): the first ProxyJump hop. */
+  jump?: { host: string; port: number; user: string; privateKey?: string };
+  /** SFTP, at connect time: the ssh-agent socket (SSH_AUTH_SOCK) for the public-key step. */
+  agent?: string;
 }
 
 /** Programs run around a job (argv, no shell); see src/hooks/hooks.ts. */

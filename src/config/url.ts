@@ -51,7 +51,9 @@ export function parseTargetUrl(text: string, flag = '--to'): TargetUrl {
       'pass it with --password-env VAR instead; argv is visible to every user',
     );
   }
-  if (!u.username) throw usageError(`${flag}: the URL has no user name`, 'write it as sftp://user@host/dir');
+  // sftp:// may leave the user to ~/.ssh/config (User) or the local login name, as `sftp host` does.
+  if (!u.username && scheme.protocol !== 'sftp')
+    throw usageError(`${flag}: the URL has no user name`, 'write it as ftp://user@host/dir');
   if (!u.hostname) throw usageError(`${flag}: the URL has no host`, 'write it as sftp://user@host/dir');
   if (u.search || u.hash) throw usageError(`${flag}: query strings and fragments are not supported`);
   const port = u.port ? Number(u.port) : scheme.port;

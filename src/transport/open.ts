@@ -19,7 +19,10 @@ export interface OpenOptions extends Omit<TransportDeps, 'credentials' | 'env' |
   source?: (make: (a: Account) => CredentialSource) => CredentialSource;
 }
 
-export function accountTransport(account: Account, o: OpenOptions): Promise<Transport> {
+export async function accountTransport(given: Account, o: OpenOptions): Promise<Transport> {
+  // sftp://alias: the user's ~/.ssh/config and agent decide host, port, user, key and jump host.
+  const account =
+    given.protocol === 'sftp' ? (await import('./ssh-config.js')).withSshSetup(given, o.env) : given;
   const make = (a: Account) =>
     createCredentialSource({
       account: a,

@@ -119,6 +119,21 @@ export function classifySftpError(e: unknown, what: string): OtpBackupError {
   return new OtpBackupError('remote', `${what}: ${msg}`, { cause: e });
 }
 
+/** An ssh-agent that notes whether it was asked to sign (the server accepted one of its keys). */
+function watchedAgent(socket: string): { agent: ssh2.BaseAgent; signed: boolean } {
+  const inner = ssh2.createAgent(socket);
+  const w: { agent: ssh2.BaseAgent; signed: boolean } = { agent: inner, signed: false };
+  // A plain object over the real agent: ssh2 accepts any object with these two methods.
+  w.agent = Object.assign(Object.create(ssh2.BaseAgent.prototype) as ssh2.BaseAgent, {
+    getIdentities: (cb: unknown) => (inner.getIdentities as (c: unknown) => void)(cb),
+    sign: (...args: unknown[]) => {
+      w.signed = true;
+      (inner.sign as (...a: unknown[]) => void)(...args);
+    },
+  });
+  return w;
+}
+
 /** The errno-ish reason of a local write failure, for messages. */
 function writeFailure(e: unknown): string {
   const code = (e as NodeJS.ErrnoException).code;
@@ -289,6 +304,7 @@ export class SftpTransport implements Transport {
     signal?: AbortSignal,
   ): Promise<void> {
     const { account } = this.opts;
+    if (account.jump) return this.handshake(c, key, await this.throughJump(account.jump, signal), signal);
     // Reached and speaking SSH first (short timeouts, the wrong protocol named), then the handshake.
     const sock = await openSshSocket(account.host, account.port, {
       ...reachTimeouts(account),
@@ -296,6 +312,97 @@ export class SftpTransport implements Transport {
       ...(signal ? { signal } : {}),
     });
     return this.handshake(c, key, sock, signal);
+  }
+
+  /**
+   * ProxyJump: an SSH connection to the bastion (public key from the agent or its IdentityFile: a
+   * bastion that wants a one-time code is not supported), then a direct-tcpip channel to the target,
+   * which carries the real login. The bastion connection lives as long as that channel.
+   */
+  private async throughJump(jump: NonNullable<Account['jump']>, signal?: AbortSignal): Promise<Socket> {
+    const { account } = this.opts;
+    const where = `${jump.host}:${jump.port} (ProxyJump)`;
+    const sock = await openSshSocket(jump.host, jump.port, {
+      ...reachTimeouts(account),
+      account: account.name,
+      ...(signal ? { signal } : {}),
+    });
+    let key: Buffer | undefined;
+    if (jump.privateKey) {
+      try {
+        key = await readFile(jump.privateKey);
+      } catch (e) {
+        throw new OtpBackupError(
+          'local',
+          `ProxyJump ${jump.host}: cannot read ${jump.privateKey}: ${(e as Error).message}`,
+        );
+      }
+    }
+    if (!key && !account.agent)
+      throw new OtpBackupError('config', `ProxyJump ${jump.host}: no key for the jump host`, {
+        hint: 'give the jump host an IdentityFile in ~/.ssh/config, or load its key into ssh-agent (SSH_AUTH_SOCK)',
+      });
+    const bastion = new Client();
+    return new Promise<Socket>((resolve, reject) => {
+      let settled = false;
+      const fail = (e: unknown) => {
+        if (settled) return;
+        settled = true;
+        bastion.on('error', () => {});
+        bastion.end();
+        reject(e);
+      };
+      bastion.on('error', (e: SshError) =>
+        fail(
+          e.level === 'client-authentication'
+            ? new OtpBackupError('auth', `${where} refused the public key of user "${jump.user}"`, {
+                hint: 'add the key to the jump host account, or check ProxyJump in ~/.ssh/config',
+              })
+            : new OtpBackupError('network', `${where}: ${e.message}`, { retryable: true }),
+        ),
+      );
+      bastion.on('ready', () => {
+        bastion.forwardOut('127.0.0.1', 0, account.host, account.port, (err, stream) => {
+          if (err)
+            return fail(
+              new OtpBackupError(
+                'network',
+                `${where} would not open a channel to ${account.host}:${account.port}: ${err.message}`,
+                {
+                  hint: 'the jump host must allow TCP forwarding (AllowTcpForwarding) to the target',
+                },
+              ),
+            );
+          settled = true;
+          // The inner connection ending ends the bastion's too.
+          stream.on('close', () => bastion.end());
+          resolve(stream as unknown as Socket);
+        });
+      });
+      bastion.connect({
+        sock,
+        username: jump.user,
+        algorithms: SSH_ALGORITHMS,
+        readyTimeout: reachTimeouts(account).greetingMs,
+        hostVerifier: (keyBlob: Buffer) => {
+          try {
+            verifyHostKey(keyBlob, {
+              host: jump.host,
+              port: jump.port,
+              env: this.opts.env,
+              trust: account.trust,
+              pinned: this.opts.trustHostKeys,
+            });
+            return true;
+          } catch (e) {
+            fail(e);
+            return false;
+          }
+        },
+        ...(key ? { privateKey: key } : {}),
+        ...(account.agent ? { agent: account.agent } : {}),
+      });
+    });
   }
 
   private handshake(
@@ -308,7 +415,7 @@ export class SftpTransport implements Transport {
     const where = `${account.host}:${account.port}`;
     const prefs: SftpAuthMethod[] = account.authMethods?.length
       ? account.authMethods
-      : key
+      : key || account.agent
         ? ['publickey', 'keyboard-interactive', 'password']
         : ['keyboard-interactive', 'password'];
     const responder = new PromptResponder(account, c, this.promptLog);
@@ -325,6 +432,8 @@ export class SftpTransport implements Transport {
     const done = new Set<string>();
     const refused = new Set<string>();
     let plainPassword = false;
+    const agent = account.agent ? watchedAgent(account.agent) : undefined;
+    let agentTried = false;
 
     const authHandler = (
       methodsLeft: string[] | null,
@@ -336,7 +445,16 @@ export class SftpTransport implements Transport {
         last = 'none';
         return next({ type: 'none', username: c.user });
       }
-      if (last !== 'none') {
+      if (last === 'agent') {
+        // ssh2 takes a partial success of an agent key for a failure and moves on to the next key
+        // (mscdex/ssh2#1215), then hands us the methods of an earlier reply. A signature asked of the
+        // agent means the server accepted that key: count the public-key step as done, and go on
+        // with the other methods the account allows.
+        if (partialSuccess || agent?.signed) {
+          done.add('publickey');
+          if (!partialSuccess) methodsLeft = prefs.filter((m) => m !== 'publickey');
+        }
+      } else if (last !== 'none') {
         if (partialSuccess) done.add(last);
         else refused.add(last);
         if (!partialSuccess && last !== 'publickey') {
@@ -353,6 +471,19 @@ export class SftpTransport implements Transport {
         }
       }
       const offered = methodsLeft ?? [];
+      // ssh-agent first for the public-key step, as OpenSSH does; a key file after a refused agent.
+      if (
+        agent &&
+        !agentTried &&
+        prefs.includes('publickey') &&
+        offered.includes('publickey') &&
+        !done.has('publickey')
+      ) {
+        agentTried = true;
+        last = 'agent';
+        this.log('sftp: trying publickey (ssh-agent)');
+        return next({ type: 'agent', username: c.user, agent: agent.agent });
+      }
       const pick = prefs.find(
         (m) => offered.includes(m) && !done.has(m) && !refused.has(m) && (m !== 'publickey' || key),
       );

@@ -1,33 +1,40 @@
 #!/usr/bin/env node
 // `npm run prepare`: builds dist/. npm runs it after `npm install`/`npm ci` in a clone, before
-// `npm pack`/`npm publish` pack the tree, and in the clone of a git install (`npm i -g git+…`).
-// A global git install runs it without the devDependencies it documents (npm/cli#8440: the inner
-// install inherits npm_config_global), so tsc is missing: install them into the clone first,
-// without scripts (this script would recurse) and ignoring the inherited global prefix.
+// `npm pack`/`npm publish` pack the tree, and in the clone of a git install.
+// A global git install (`npm i -g git+…`) runs it without the devDependencies npm documents
+// (npm/cli#8440: the inner install inherits npm_config_global), so tsc is missing. Then the build
+// runs in a scratch copy with its own `npm ci`: the clone's node_modules belongs to the install
+// in progress and must not change under it.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const root = join(import.meta.dirname, '..');
-const npm = process.env.npm_execpath;
 
-function run(cmd, args) {
-  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit' });
+/** npm itself: npm_execpath is npm's CLI script when npm runs this; `npm` from PATH otherwise. */
+function npm(args, cwd) {
+  const [cmd, pre] = process.env.npm_execpath ? [process.execPath, [process.env.npm_execpath]] : ['npm', []];
+  const r = spawnSync(cmd, [...pre, ...args], { cwd, stdio: 'inherit' });
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
-// npm_execpath is npm's own CLI script when npm runs us; plain `npm` from PATH otherwise.
-const npmCmd = (args) => (npm ? run(process.execPath, [npm, ...args]) : run('npm', args));
 
-if (!existsSync(join(root, 'node_modules', 'typescript', 'package.json'))) {
-  npmCmd([
-    'install',
-    '--global=false',
-    `--prefix=${root}`,
-    '--include=dev',
-    '--ignore-scripts',
-    '--no-save',
-    '--no-audit',
-    '--no-fund',
-  ]);
+if (existsSync(join(root, 'node_modules', 'typescript', 'package.json'))) {
+  npm(['run', 'build'], root);
+} else {
+  const scratch = mkdtempSync(join(tmpdir(), 'otpbackup-build-'));
+  try {
+    for (const f of ['package.json', 'package-lock.json', 'tsconfig.json', 'src'])
+      cpSync(join(root, f), join(scratch, f), { recursive: true });
+    // --global=false and --prefix: the inherited global settings would install somewhere else.
+    npm(
+      ['ci', '--global=false', `--prefix=${scratch}`, '--include=dev', '--ignore-scripts', '--no-audit', '--no-fund'],
+      scratch,
+    );
+    npm(['run', 'build'], scratch);
+    rmSync(join(root, 'dist'), { recursive: true, force: true });
+    cpSync(join(scratch, 'dist'), join(root, 'dist'), { recursive: true });
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
 }
-npmCmd(['run', 'build']);

@@ -1,10 +1,10 @@
 #!/usr/bin/env node
-// `npm run prepare`: builds dist/. npm runs it after `npm install`/`npm ci` in a clone, before
+// `npm run prepare`: builds dist/. npm runs it after `npm install`/`npm ci` in a clone, when
 // `npm pack`/`npm publish` pack the tree, and in the clone of a git install.
-// A global git install (`npm i -g git+…`) runs it without the devDependencies npm documents
-// (npm/cli#8440: the inner install inherits npm_config_global), so tsc is missing. Then the build
-// runs in a scratch copy with its own `npm ci`: the clone's node_modules belongs to the install
-// in progress and must not change under it.
+// Without the devDependencies (a fresh clone packed before `npm ci`, `npm i -g --install-links .`,
+// or a global git install, where npm skips them: npm/cli#8440) tsc is missing. Then the build runs in
+// a scratch copy with its own `npm ci`: the tree's node_modules may belong to an install in progress
+// and must not change under it.
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

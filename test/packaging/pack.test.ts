@@ -19,7 +19,8 @@ function tool(cmd: string): string | undefined {
   return r.status === 0 ? undefined : `${cmd} is not on PATH`;
 }
 const missing = tool('npm') ?? tool('git') ?? proftpdUnavailable();
-if (missing && process.env.CI === 'true') throw new Error(`CI=true but the packaging test cannot run: ${missing}`);
+if (missing && process.env.CI === 'true')
+  throw new Error(`CI=true but the packaging test cannot run: ${missing}`);
 
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
 
@@ -37,7 +38,10 @@ function npm(args: string[], cwd: string): string {
     timeout: 120_000,
     // This user's HOME (the npm cache --prefer-offline reads), but none of the npm_* settings an
     // enclosing `npm test` exports: its local prefix would point npm at this checkout.
-    env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k))), npm_config_loglevel: 'warn' },
+    env: {
+      ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k))),
+      npm_config_loglevel: 'warn',
+    },
   });
   assert.equal(r.status, 0, `npm ${args.join(' ')}: ${r.error ?? ''}\n${r.stdout}\n${r.stderr}`);
   return r.stdout;
@@ -76,7 +80,10 @@ before(async () => {
   }
   symlinkSync(join(ROOT, 'node_modules'), join(tree, 'node_modules'));
   const out = npm(['pack', '--json', '--pack-destination', box.dir], tree);
-  const info = JSON.parse(out.slice(out.indexOf('['))) as Array<{ filename: string; files: Array<{ path: string }> }>;
+  const info = JSON.parse(out.slice(out.indexOf('['))) as Array<{
+    filename: string;
+    files: Array<{ path: string }>;
+  }>;
   tarball = join(box.dir, info[0]!.filename);
   packed = info[0]!.files.map((f) => f.path);
   const prefix = join(box.dir, 'prefix');

@@ -11,8 +11,8 @@ import {
   type Node,
   type Pair,
   Parser,
-  YAMLParseError,
   type YAMLMap,
+  YAMLParseError,
 } from 'yaml';
 import { OtpBackupError } from '../errors.js';
 import { readConfigText } from './cache.js';
@@ -40,7 +40,12 @@ export const MAX_YAML_ERRORS = 100;
  * earlier one: 20 000 keys took 8 s).
  */
 function composeDocument(text: string, lines: LineCounter): { doc: Document.Parsed; stoppedAt?: number } {
-  const options = { prettyErrors: false, keepSourceTokens: false, logLevel: 'error', uniqueKeys: false } as const;
+  const options = {
+    prettyErrors: false,
+    keepSourceTokens: false,
+    logLevel: 'error',
+    uniqueKeys: false,
+  } as const;
   const composer = new Composer(options);
   let doc: Document.Parsed | undefined;
   let second: Document.Parsed | undefined;
@@ -196,7 +201,9 @@ export function checkDocument(parsed: ParsedDocument, path: string): { config: C
   }
   if (parsed.stoppedAt !== undefined) {
     const line = parsed.lines.linePos(parsed.stoppedAt).line;
-    problems.push(`YAML syntax: more than ${MAX_YAML_ERRORS} errors; those after line ${line} are not listed`);
+    problems.push(
+      `YAML syntax: more than ${MAX_YAML_ERRORS} errors; those after line ${line} are not listed`,
+    );
   }
   if (problems.length) return { config: { path, accounts: {}, jobs: {} }, problems };
   let raw: unknown;

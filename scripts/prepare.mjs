@@ -28,7 +28,15 @@ if (existsSync(join(root, 'node_modules', 'typescript', 'package.json'))) {
       cpSync(join(root, f), join(scratch, f), { recursive: true });
     // --global=false and --prefix: the inherited global settings would install somewhere else.
     npm(
-      ['ci', '--global=false', `--prefix=${scratch}`, '--include=dev', '--ignore-scripts', '--no-audit', '--no-fund'],
+      [
+        'ci',
+        '--global=false',
+        `--prefix=${scratch}`,
+        '--include=dev',
+        '--ignore-scripts',
+        '--no-audit',
+        '--no-fund',
+      ],
       scratch,
     );
     npm(['run', 'build'], scratch);

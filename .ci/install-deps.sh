@@ -14,6 +14,10 @@ for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 if ((${#missing[@]})); then
+  if [ "$(id -u)" != 0 ]; then
+    echo "install-deps.sh: missing ${missing[*]}; run it as root (root shell, container, CI; or sudo)" >&2
+    exit 1
+  fi
   export DEBIAN_FRONTEND=noninteractive
   # Keep packaged daemons (proftpd on :21) from starting: tests start their own on loopback.
   created_policy=0

@@ -8,6 +8,9 @@
 // file costs three round trips (STOR, SIZE+MFMT, RNFR+RNTO+EPSV) — as many as lftp's PASV, STOR,
 // MFMT. basic-ftp opens data connections through Client.prepareTransfer; withPrefetchedPort() swaps
 // in one that connects to the prefetched port, and falls back to a fresh EPSV if that fails.
+// A prefetched port that no transfer will use is released (releasePrefetchedPort) when the session
+// ends: the server's listener for it would otherwise wait for its own timeout.
+import { connect } from 'node:net';
 import { type Client, enterPassiveModeIPv6, FTPError, type FTPResponse } from 'basic-ftp';
 // Not re-exported by the package index; basic-ftp is pinned, and the transport tests use both.
 import { connectForPassiveTransfer, parseEpsvResponse } from 'basic-ftp/dist/transfer.js';
@@ -98,4 +101,28 @@ export async function withPrefetchedPort<T>(
   } finally {
     client.prepareTransfer = usual;
   }
+}
+
+/**
+ * Opens, and at once closes, a data connection to a prefetched passive `port` that no transfer will
+ * use, just before the session ends, so the server drops its listener now rather than at its own
+ * timeout (ftp-srv keeps one, and a 30 s timer, alive in the server's process; ProFTPD and vsftpd
+ * drop it at QUIT anyway, so the connection costs them nothing). Plain TCP even under TLS: a TLS
+ * server only answers a data handshake after a transfer command, which would make this wait.
+ * Best effort: bounded by `timeoutMs`, never rejects.
+ */
+export function releasePrefetchedPort(client: Client, port: number, timeoutMs = 1000): Promise<void> {
+  const host = client.ftp.socket.remoteAddress;
+  if (host === undefined || client.closed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const done = () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve();
+    };
+    const timer = setTimeout(done, timeoutMs);
+    socket.once('connect', done);
+    socket.once('error', done);
+  });
 }

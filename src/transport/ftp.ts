@@ -11,7 +11,14 @@ import { expandTemplate } from '../otp/index.js';
 import type { Clock } from '../schedule/clock.js';
 import { redact } from '../secrets/redact.js';
 import { guardPinnedDataSockets } from './ftp-data-trust.js';
-import { epsvPort, pipelined, sizeFromReply, usesEpsv, withPrefetchedPort } from './ftp-pipeline.js';
+import {
+  epsvPort,
+  pipelined,
+  releasePrefetchedPort,
+  sizeFromReply,
+  usesEpsv,
+  withPrefetchedPort,
+} from './ftp-pipeline.js';
 import { handleWriter, writeLocalAtomically } from './local-file.js';
 import { type CredentialSource, type Credentials, loginWithDiscipline } from './login.js';
 import { connectFailed, connectTimedOut, reachTimeouts, silentServer, wrongProtocol } from './reach.js';
@@ -446,8 +453,12 @@ export class FtpTransport implements Transport, Hasher, ModTimer {
     this.keepAliveTimer = undefined;
     await this.serial(async () => {
       const client = this.client;
+      const pre = this.prefetched;
       this.client = undefined;
+      this.prefetched = undefined;
       if (!client || client.closed) return;
+      // The last upload's prefetched port: no transfer will use it; free the server's listener.
+      if (pre?.client === client) await releasePrefetchedPort(client, pre.port);
       // Polite QUIT, but never hang on a dead server.
       await Promise.race([
         client.send('QUIT').catch(() => {}),
@@ -846,7 +857,11 @@ export class FtpTransport implements Transport, Hasher, ModTimer {
 
   async list(remoteDir: string): Promise<RemoteEntry[]> {
     const dir = this.abs(remoteDir);
-    return this.op(`listing of ${dir}`, (client) => this.listWith(client, dir));
+    // A listing right after an upload (the run's final checks) takes the port the upload prefetched:
+    // one round trip less, and no listener abandoned on the server.
+    return this.op(`listing of ${dir}`, (client, port) =>
+      withPrefetchedPort(client, port, () => this.listWith(client, dir)),
+    );
   }
 
   async rename(from: string, to: string): Promise<void> {

@@ -1,20 +1,23 @@
 // `npm run demo`: the real main job against an embedded OTP-protected server, end to end.
 // Starts an in-process FTP server on 127.0.0.1 that demands password + current TOTP (SFTPGo style,
 // with its replay ban), registers an account through the real CLI (seed and password go to the
-// encrypted vault, only references to the config), adds a job over a sample tree, runs
-// `otpbackup run` exactly as cron would, shows what landed, and cleans up.
+// encrypted vault, only references to the config), adds a job over a sample tree with `job add`,
+// runs `otpbackup run` exactly as cron would, shows what landed, and cleans up. Each command is
+// printed as it could be pasted into a shell (quoted where the shell would change it). The process
+// ends by itself once the server is stopped: no handle may stay open (test/demo/demo.test.ts).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { saveJob } from '../../src/config/save.js';
 import { encodeBase32 } from '../../src/otp/index.js';
 import { startInprocessFtp } from '../servers/ftp-inprocess.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 const keep = process.argv.includes('--keep');
 const say = (s: string) => process.stdout.write(`${s}\n`);
+/** `arg` as a POSIX shell reads it back: bare when safe, else in single quotes (`${TOTP}` stays literal). */
+const shellQuote = (arg: string) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`);
 
 function walk(dir: string, base = dir): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
@@ -49,7 +52,7 @@ async function main(): Promise<number> {
   // Asynchronous on purpose: the server lives in this process and must keep answering.
   const cli = (args: string[]) =>
     new Promise<number>((resolve) => {
-      say(`$ otpbackup ${args.join(' ')}`);
+      say(`$ otpbackup ${args.map(shellQuote).join(' ')}`);
       const child = spawn(process.execPath, [join(root, 'bin', 'otpbackup'), ...args], {
         env,
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -87,19 +90,22 @@ async function main(): Promise<number> {
       '--no-test',
     ]);
     if (rc !== 0) throw new Error(`account add exited ${rc}`);
-    await saveJob(env, undefined, {
-      name: 'documents',
-      account: 'demo',
-      sources: [src],
-      exclude: ['*.tmp'],
-      remoteDir: 'backup',
-      schedule: '@daily',
-      symlinks: 'skip',
-      mode: 'mirror',
-      delete: false,
-      checksum: false,
-    });
-    say(`  (job "documents" added: ${src} -> /backup, daily, excluding *.tmp)`);
+    rc = await cli([
+      'job',
+      'add',
+      'documents',
+      '--account',
+      'demo',
+      '--source',
+      src,
+      '--exclude',
+      '*.tmp',
+      '--remote-dir',
+      'backup',
+      '--schedule',
+      '@daily',
+    ]);
+    if (rc !== 0) throw new Error(`job add exited ${rc}`);
     rc = await cli(['run', '-v']);
     if (rc !== 0) throw new Error(`run exited ${rc}`);
     rc = await cli(['status']);

@@ -196,7 +196,7 @@ describe('FTP against ProFTPD', { skip: missing ?? false }, () => {
       assert.ok(logs.some((l) => /verification is OFF/.test(l)));
     });
 
-    test('uploads use the EPSV sent with the previous commit; any other operation drops it (FTP, FTPS)', async () => {
+    test('uploads and a listing use the EPSV sent with the previous commit; other operations drop it (FTP, FTPS)', async () => {
       const p = await proftpd();
       const user = p.users.totp;
       for (const [label, protocol, port, trust] of [
@@ -222,12 +222,17 @@ describe('FTP against ProFTPD', { skip: missing ?? false }, () => {
           for (let i = 0; i < 4; i++) await put(i);
           const used = () => lines.filter((l) => /prefetched passive port \d+$/.test(l)).length;
           assert.equal(used(), 3, 'files 2-4 use the port asked for by the commit before them');
-          await t.list(dir); // a LIST opens its own data connection: the port asked for is spent
+          // A listing right after an upload takes its prefetched port; the port is then spent.
+          assert.equal((await t.list(dir)).length, 4);
+          assert.equal(used(), 4, 'the LIST used the port asked for by the last commit');
           await put(4);
-          assert.equal(used(), 3, 'no prefetched port after another operation');
+          assert.equal(used(), 4, 'no prefetched port after a listing');
+          await t.stat(`${dir}/f0`); // no data connection: the port asked for is dropped unused
           await put(5);
-          assert.equal(used(), 4);
-          for (let i = 0; i < 6; i++) {
+          assert.equal(used(), 4, 'no prefetched port after another operation');
+          await put(6);
+          assert.equal(used(), 5);
+          for (let i = 0; i < 7; i++) {
             assert.equal(
               readFileSync(join(p.home(user.name), dir, `f${i}`), 'utf8'),
               `file ${i} over ${label}`,

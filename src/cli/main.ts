@@ -1,10 +1,10 @@
 // Entry point: builds the commander program, runs it, and is the only place that catches errors.
 import { Command, CommanderError } from 'commander';
-import { ExitCode } from '../errors.js';
+import { ExitCode, OtpBackupError } from '../errors.js';
 import { redact } from '../secrets/redact.js';
 import { registerCommands } from './commands/index.js';
 import { type CliContext, defaultContext } from './context.js';
-import { reportFailure } from './report.js';
+import { printJsonFailure, reportFailure } from './report.js';
 import { VERSION } from './version.js';
 
 export function buildProgram(ctx: CliContext): Command {
@@ -20,10 +20,11 @@ export function buildProgram(ctx: CliContext): Command {
       writeErr: (s) => ctx.stderr.write(s),
       outputError: (s, write) => write(redact(s)),
     })
-    .hook('preAction', (cmd) => {
+    .hook('preAction', (cmd, action) => {
       const o = cmd.optsWithGlobals();
       ctx.debug = Boolean(o.debug);
       ctx.verbose = Number(o.verbose ?? 0);
+      ctx.json = Boolean(action.opts().json);
     });
   registerCommands(program, ctx);
   return program;
@@ -37,6 +38,9 @@ export async function main(argv: string[], ctx: CliContext = defaultContext()): 
     // Not process.exitCode: that is global state another caller (a test runner) may have set.
     return ctx.exitCode ?? ExitCode.ok;
   } catch (e) {
+    // A command line commander refused never reached preAction: --json is looked for by hand.
+    const dashdash = argv.indexOf('--');
+    ctx.json ||= (dashdash < 0 ? argv : argv.slice(0, dashdash)).includes('--json');
     return reportError(e, ctx, argv.includes('--debug'));
   }
 }
@@ -47,6 +51,8 @@ export function reportError(e: unknown, ctx: CliContext, debug: boolean): number
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0) {
       return ExitCode.ok;
     }
+    const message = e.message.replace(/^error: /, '').split('\n')[0] ?? '';
+    printJsonFailure(ctx, new OtpBackupError('usage', message, { hint: 'see --help' }), ExitCode.usage);
     return ExitCode.usage;
   }
   return reportFailure(e, ctx, debug);

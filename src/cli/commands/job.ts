@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import type { Config, Job } from '../../config/types.js';
 import { OtpBackupError, usageError } from '../../errors.js';
 import type { CliContext } from '../context.js';
+import { printJson } from '../report.js';
 
 interface CommonOpts {
   config?: string;
@@ -136,8 +137,7 @@ export async function addJob(name: string, opts: JobAddOptions, ctx: CliContext)
   // Validates the whole config (schedule, time zone, ...); an invalid job writes nothing.
   const saved = await saveJob(ctx.env, opts.config, job);
   const result = saved.jobs[name] ?? job;
-  if (opts.json)
-    ctx.stdout.write(`${JSON.stringify({ added: name, config: saved.path, job: result }, null, 2)}\n`);
+  if (opts.json) printJson(ctx, { added: name, config: saved.path, job: result }, { pretty: true });
   else ctx.stdout.write(`added job ${name} to ${saved.path} (schedule ${result.schedule})\n`);
   return result;
 }
@@ -154,7 +154,7 @@ export async function listJobs(opts: CommonOpts, ctx: CliContext) {
       nextDue: await nextDue(j, ctx),
     });
   }
-  if (opts.json) ctx.stdout.write(`${JSON.stringify({ config: config.path, jobs }, null, 2)}\n`);
+  if (opts.json) printJson(ctx, { config: config.path, jobs }, { pretty: true });
   else if (!jobs.length) ctx.stdout.write(`no jobs in ${config.path}\n`);
   else
     ctx.stdout.write(
@@ -175,7 +175,7 @@ export async function showJob(name: string, opts: CommonOpts, ctx: CliContext): 
   const j = getJob(await load(ctx, opts), name);
   const next = await nextDue(j, ctx);
   if (opts.json) {
-    ctx.stdout.write(`${JSON.stringify({ job: j, nextDue: next }, null, 2)}\n`);
+    printJson(ctx, { job: j, nextDue: next }, { pretty: true });
     return j;
   }
   const lines = [
@@ -211,7 +211,7 @@ export async function removeJobCommand(name: string, opts: CommonOpts & { yes?: 
   }
   const { removeJob } = await import('../../config/save.js');
   const saved = await removeJob(ctx.env, opts.config, name);
-  if (opts.json) ctx.stdout.write(`${JSON.stringify({ removed: name, config: saved.path })}\n`);
+  if (opts.json) printJson(ctx, { removed: name, config: saved.path });
   else ctx.stdout.write(`removed job ${name} from ${saved.path}; remote files were left alone\n`);
 }
 

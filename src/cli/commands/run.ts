@@ -10,6 +10,7 @@ import type { Account, Config } from '../../config/types.js';
 import { OtpBackupError } from '../../errors.js';
 import type { Transport } from '../../transport/types.js';
 import { type CliContext, isInteractive } from '../context.js';
+import { printJson } from '../report.js';
 
 export interface RunOptions {
   job?: string;
@@ -52,11 +53,11 @@ export async function runCommand(opts: RunOptions, ctx: CliContext): Promise<Run
   if (due.length === 0) {
     if (ctx.verbose > 0 && !opts.json) ctx.stdout.write('nothing is due\n');
     const empty: RunResult = { jobs: [], exitCode: 0 };
-    if (opts.json) ctx.stdout.write(`${JSON.stringify(empty)}\n`);
+    if (opts.json) printJson(ctx, empty);
     return empty;
   }
 
-  const [{ runDue }, { TextReporter }, { formatJson, jsonReporter }] = await Promise.all([
+  const [{ runDue }, { TextReporter }, { jsonReporter }] = await Promise.all([
     import('../../backup/run-due.js'),
     import('../../ui/text.js'),
     import('../../ui/json.js'),
@@ -88,7 +89,8 @@ export async function runCommand(opts: RunOptions, ctx: CliContext): Promise<Run
     text?.done();
   }
 
-  if (opts.json) ctx.stdout.write(formatJson(result));
+  const failure = result.exitCode !== 0 ? summaryError(result, ctx, Boolean(opts.json)) : undefined;
+  if (opts.json) printJson(ctx, result, { error: failure, pretty: true });
   else if (opts.dryRun) {
     for (const r of result.jobs) {
       ctx.stdout.write(
@@ -105,7 +107,7 @@ export async function runCommand(opts: RunOptions, ctx: CliContext): Promise<Run
     }
   }
 
-  if (result.exitCode !== 0) throw summaryError(result, ctx, Boolean(opts.json));
+  if (failure) throw failure;
   return result;
 }
 

@@ -17,6 +17,8 @@ export interface UploadOptions extends Partial<TargetOptions> {
   json?: boolean;
   progress?: boolean;
   config?: string;
+  /** --allow-no-code: accept a --template without a code variable on purpose. */
+  allowNoCode?: boolean;
 }
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -68,6 +70,10 @@ export async function uploadCommand(
   ctx: CliContext,
 ): Promise<UploadResult> {
   const mod = await import('../../backup/upload.js');
+  if (opts.template !== undefined) {
+    const { checkTemplateHasCode } = await import('../template-check.js');
+    checkTemplateHasCode(opts.template, opts.allowNoCode);
+  }
   let account: Account;
   let config: Config | undefined;
   if (opts.to && opts.account) throw usageError('use either --to URL or --account NAME');
@@ -150,14 +156,24 @@ export async function uploadCommand(
     text?.done();
   }
 
+  let failure: OtpBackupError | undefined;
+  if (result.error) {
+    failure = new OtpBackupError(result.error.code as OtpBackupError['code'], result.error.message, {
+      hint: result.error.hint,
+    });
+  } else if (result.failed.length) {
+    failure = new OtpBackupError('partial', `${result.failed.length} file(s) failed`, {
+      hint: 'see the lines above (or "failed" in --json); run again to retry',
+    });
+  }
   if (opts.json) {
-    const { plan, dryRun, error, ...rest } = result;
-    const out = {
-      ...rest,
-      ...(dryRun ? { dryRun, plan } : {}),
-      ...(error ? { error } : {}),
-    };
-    ctx.stdout.write(`${JSON.stringify(out)}\n`);
+    const { plan, dryRun, error: _e, ...rest } = result;
+    const { printJson } = await import('../report.js');
+    printJson(
+      ctx,
+      { ...rest, exitCode: failure?.exitCode ?? 0, ...(dryRun ? { dryRun, plan } : {}) },
+      { error: failure },
+    );
   } else if (opts.dryRun) {
     const p = result.plan ?? { upload: [], delete: [] };
     ctx.stdout.write(`would upload ${p.upload.length}, delete ${p.delete.length}\n`);
@@ -169,16 +185,7 @@ export async function uploadCommand(
     );
   }
 
-  if (result.error) {
-    throw new OtpBackupError(result.error.code as OtpBackupError['code'], result.error.message, {
-      hint: result.error.hint,
-    });
-  }
-  if (result.failed.length) {
-    throw new OtpBackupError('partial', `${result.failed.length} file(s) failed`, {
-      hint: 'see the lines above (or "failed" in --json); run again to retry',
-    });
-  }
+  if (failure) throw failure;
   return result;
 }
 
@@ -213,13 +220,14 @@ Examples:
       'environment variable holding an otpauth:// URI (default OTPBACKUP_OTPAUTH_URI)',
     )
     .option('--algorithm <alg>', 'sha1, sha256 or sha512')
-    .option('--digits <n>', 'code length')
+    .option('--digits <n>', 'code length: 6, 7 or 8')
     .option('--period <seconds>', 'TOTP step')
     .option('--hotp-counter-file <file>', 'HOTP: file holding the next counter (advanced before each login)')
     .option(
       '--template <template>',
       'login template (default ${PASSWORD}${TOTP}, or ${TOTP} without a password)',
     )
+    .option('--allow-no-code', 'accept a --template without ${TOTP}, ${HOTP} or ${OTP}')
     .option('--prompt <rule>', "sftp: keyboard-interactive rule 'REGEX=TEMPLATE' (repeatable)", collect)
     .option('--key <file>', 'sftp: private key for publickey, then the code')
     .option('--host-key <fingerprint>', 'sftp: accept this host key (SHA256:...; repeatable)', collect)

@@ -155,7 +155,7 @@ export async function editAccount(name: string, opts: EditOptions, ctx: CliConte
   }
   if (opts.otpReuse !== undefined) a.otp.reuse = acct.otpReuse(opts.otpReuse);
   if (opts.template !== undefined) {
-    checkTemplateHasCode(opts.template, opts.allowNoCode);
+    checkTemplateHasCode(opts.template, a.protocol, opts.allowNoCode);
     a.template = opts.template;
   }
   otp.parseTemplate(a.template);

@@ -1,5 +1,6 @@
 // env:VAR — the secret is in an environment variable (CI, containers, systemd credentials).
 import { OtpBackupError } from '../errors.js';
+import { registerSecret } from './redact.js';
 import type { SecretStore } from './types.js';
 
 export class EnvStore implements SecretStore {
@@ -24,7 +25,10 @@ export function envFlagValue(
   ours: readonly string[] = [],
 ): string {
   const v = env[name];
-  if (v !== undefined && v !== '') return v;
+  if (v !== undefined && v !== '') {
+    registerSecret(v); // masked in output, kept from children's environments
+    return v;
+  }
   if (ours.includes(name))
     throw new OtpBackupError('secret', `${flag}: environment variable ${name} is not set or empty`, {
       hint: `export ${name}=… (e.g. from a CI secret) first`,

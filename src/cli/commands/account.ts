@@ -372,7 +372,7 @@ export async function addAccount(name: string, opts: AddOptions, ctx: CliContext
   if (params.type === 'hotp') account.otp.counter = params.counter ?? 0;
   if (password !== undefined) account.password = ref('password');
   otp.parseTemplate(account.template);
-  if (opts.template !== undefined) checkTemplateHasCode(opts.template, opts.allowNoCode);
+  if (opts.template !== undefined) checkTemplateHasCode(opts.template, account.protocol, opts.allowNoCode);
 
   const deps: import('../../secrets/resolve.js').SecretDeps = { env: ctx.env, config };
   const ask = passphraseAsker(ctx);
@@ -650,7 +650,7 @@ Examples:
     .option('--template <template>', "login template, in single quotes: '${PASSWORD}${TOTP}'")
     .option(
       '--allow-no-code',
-      'accept a --template without ${TOTP}, ${HOTP} or ${OTP} (the server takes no code there)',
+      'sftp: accept a --template without ${TOTP}, ${HOTP} or ${OTP} (a separate prompt asks for the code)',
     )
     .option(
       '--trust-host-key <SHA256:...>',
@@ -709,7 +709,7 @@ Examples:
     .option('--template <template>', "login template, in single quotes: '${PASSWORD}${TOTP}'")
     .option(
       '--allow-no-code',
-      'accept a --template without ${TOTP}, ${HOTP} or ${OTP} (the server takes no code there)',
+      'sftp: accept a --template without ${TOTP}, ${HOTP} or ${OTP} (a separate prompt asks for the code)',
     )
     .option(
       '--trust-host-key <SHA256:...>',

@@ -70,10 +70,7 @@ export async function uploadCommand(
   ctx: CliContext,
 ): Promise<UploadResult> {
   const mod = await import('../../backup/upload.js');
-  if (opts.template !== undefined) {
-    const { checkTemplateHasCode } = await import('../template-check.js');
-    checkTemplateHasCode(opts.template, opts.allowNoCode);
-  }
+
   let account: Account;
   let config: Config | undefined;
   if (opts.to && opts.account) throw usageError('use either --to URL or --account NAME');
@@ -116,6 +113,10 @@ export async function uploadCommand(
     }
   } else {
     throw usageError('say where to upload: --to URL or --account NAME', 'e.g. --to sftp://ci@host:22/site');
+  }
+  if (opts.template !== undefined) {
+    const { checkTemplateHasCode } = await import('../template-check.js');
+    checkTemplateHasCode(opts.template, account.protocol, opts.allowNoCode);
   }
   if (opts.hotpCounterFile && account.otp.type !== 'hotp')
     throw usageError(`--hotp-counter-file: account "${account.name}" does not use HOTP`);
@@ -227,7 +228,7 @@ Examples:
       '--template <template>',
       'login template (default ${PASSWORD}${TOTP}, or ${TOTP} without a password)',
     )
-    .option('--allow-no-code', 'accept a --template without ${TOTP}, ${HOTP} or ${OTP}')
+    .option('--allow-no-code', 'sftp: accept a --template without ${TOTP}, ${HOTP} or ${OTP}')
     .option('--prompt <rule>', "sftp: keyboard-interactive rule 'REGEX=TEMPLATE' (repeatable)", collect)
     .option('--key <file>', 'sftp: private key for publickey, then the code')
     .option('--host-key <fingerprint>', 'sftp: accept this host key (SHA256:...; repeatable)', collect)

@@ -22,6 +22,8 @@ export interface ProbeDeps {
   getSecret: (ref: string) => Promise<string>;
   trustHostKeys?: string[];
   log?: (line: string) => void;
+  /** --debug: the protocol log (secrets masked) through `log`. */
+  trace?: boolean;
   /** Asks a person for the code (otp.type: prompt). */
   promptCode?: (message: string) => Promise<string>;
 }
@@ -54,6 +56,7 @@ export async function probeAccount(account: Account, deps: ProbeDeps): Promise<P
     clock,
     getSecret: deps.getSecret,
     ...(deps.log ? { log: deps.log } : {}),
+    ...(deps.trace ? { trace: true } : {}),
     ...(deps.promptCode ? { promptCode: deps.promptCode } : {}),
     ...(deps.trustHostKeys ? { trustHostKeys: deps.trustHostKeys } : {}),
     onCredentials: (c) => {

@@ -11,8 +11,23 @@ export function buildProgram(ctx: CliContext): Command {
   const program = new Command('otpbackup')
     .description('Back up files to FTP, FTPS and SFTP servers that require one-time passwords (TOTP/HOTP).')
     .version(VERSION, '-V, --version')
-    .option('--debug', 'show stack traces and protocol details (secrets stay masked)')
-    .option('-v, --verbose', 'say more; repeat for more', (_v: string, prev: number) => prev + 1, 0)
+    .option(
+      '--debug',
+      'as -vv, plus the protocol (FTP commands and replies, SSH messages; secrets masked) and stack traces',
+    )
+    .option(
+      '-v, --verbose',
+      '-v: what was done (plan and summary per job); -vv: also each file and each login step',
+      (_v: string, prev: number) => prev + 1,
+      0,
+    )
+    .addHelpText(
+      'after',
+      `
+Verbosity, the same for every command: without flags only errors and warnings (stderr) and what the
+command is for (stdout); -v says what was done; -vv also each file and each login step (step waits,
+auth methods, prompts, reconnects); --debug also the protocol, with passwords, seeds and codes masked.`,
+    )
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({

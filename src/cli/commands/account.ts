@@ -493,13 +493,15 @@ export async function liveTest(
     env: ctx.env,
     clock: ctx.clock,
     getSecret,
-    log: verboseLog(ctx, account),
+    ...(await probeLogging(ctx, account)),
     promptCode: codePrompter(ctx),
   });
 }
 
-function verboseLog(ctx: CliContext, account: Account): ((line: string) => void) | undefined {
-  return ctx.verbose > 0 ? (line) => ctx.stderr.write(`${account.name}: ${line}\n`) : undefined;
+/** The ladder of every command (cli/verbosity.ts): login steps at -vv, the protocol with --debug. */
+async function probeLogging(ctx: CliContext, account: Account) {
+  const { transportLogging } = await import('../verbosity.js');
+  return transportLogging(ctx, account.name);
 }
 
 export async function testAccount(name: string, opts: CommonOpts, ctx: CliContext) {
@@ -515,7 +517,7 @@ export async function testAccount(name: string, opts: CommonOpts, ctx: CliContex
     env: ctx.env,
     clock: ctx.clock,
     getSecret: (ref) => resolveSecret(ref, secretDeps),
-    log: verboseLog(ctx, account),
+    ...(await probeLogging(ctx, account)),
     promptCode: codePrompter(ctx),
   });
   if (opts.json) {

@@ -28,13 +28,13 @@ export async function connectAccount(account: Account, config: Config, ctx: CliC
     import('../prompt-code.js'),
   ]);
   const secretDeps = { env: ctx.env, config };
-  const log = ctx.verbose > 1 ? (line: string) => ctx.stderr.write(`${account.name}: ${line}\n`) : undefined;
+  const { transportLogging } = await import('../verbosity.js');
   let loginStep: number | undefined;
   const transport = await accountTransport(account, {
     env: ctx.env,
     clock: ctx.clock,
     getSecret: (ref) => resolveSecret(ref, secretDeps),
-    ...(log ? { log } : {}),
+    ...transportLogging(ctx, account.name),
     // otp.type: prompt asks the person at the terminal (none: a clear error at login).
     promptCode: codePrompter(ctx),
     // Remember which TOTP step / HOTP counter the login spent, for the result (never the code).
@@ -51,7 +51,7 @@ export async function runCommand(opts: RunOptions, ctx: CliContext): Promise<Run
   const config = await loadConfigCached(ctx.env, opts.config);
   const due = await selectJobs(config, { env: ctx.env, clock: ctx.clock, job: opts.job });
   if (due.length === 0) {
-    if (ctx.verbose > 0 && !opts.json) ctx.stdout.write('nothing is due\n');
+    if ((ctx.verbose > 0 || ctx.debug) && !opts.json) ctx.stdout.write('nothing is due\n');
     const empty: RunResult = { jobs: [], exitCode: 0 };
     if (opts.json) printJson(ctx, empty);
     return empty;
@@ -67,7 +67,7 @@ export async function runCommand(opts: RunOptions, ctx: CliContext): Promise<Run
     : new TextReporter({
         stdout: ctx.stdout,
         stderr: ctx.stderr,
-        verbose: ctx.verbose,
+        verbose: ctx.debug ? 2 : ctx.verbose,
         progress: isInteractive(ctx),
       });
   const stop = onInterrupt(ctx);
@@ -99,7 +99,7 @@ export async function runCommand(opts: RunOptions, ctx: CliContext): Promise<Run
       for (const p of r.plan?.upload ?? []) ctx.stdout.write(`  + ${p}\n`);
       for (const p of r.plan?.delete ?? []) ctx.stdout.write(`  - ${p}\n`);
     }
-  } else if (ctx.verbose > 0) {
+  } else if (ctx.verbose > 0 || ctx.debug) {
     for (const r of result.jobs) {
       ctx.stdout.write(
         `job ${r.job}: ${r.outcome}, ${r.files} uploaded (${r.bytes} bytes), ${r.deleted} deleted, ${r.unchanged} unchanged, ${r.failed.length} failed, ${r.durationMs} ms\n`,

@@ -36,13 +36,13 @@ async function connect(
     import('../../backup/upload.js'),
   ]);
   const secretDeps = { env: ctx.env, ...(config ? { config } : {}) };
-  const log = ctx.verbose > 1 ? (line: string) => ctx.stderr.write(`upload: ${line}\n`) : undefined;
+  const { transportLogging } = await import('../verbosity.js');
   const file = opts.hotpCounterFile;
   const transport = await accountTransport(account, {
     env: ctx.env,
     clock: ctx.clock,
     getSecret: (ref) => resolveSecret(ref, secretDeps),
-    ...(log ? { log } : {}),
+    ...transportLogging(ctx, 'upload'),
     // upload is for pipelines and never prompts, not even on a terminal (issue #6).
     promptCode: async () => {
       throw new OtpBackupError(
@@ -130,8 +130,8 @@ export async function uploadCommand(
     : new TextReporter({
         stdout: ctx.stdout,
         stderr: ctx.stderr,
-        // The per-job plan line is noise here; -v gets the one-line summary below.
-        verbose: Math.max(0, ctx.verbose - 1),
+        // The ladder of every command: -v the plan and the summary below, -vv each file.
+        verbose: ctx.debug ? 2 : ctx.verbose,
         progress: opts.progress !== false && isInteractive(ctx),
       });
   let result: UploadResult;
@@ -180,7 +180,7 @@ export async function uploadCommand(
     ctx.stdout.write(`would upload ${p.upload.length}, delete ${p.delete.length}\n`);
     for (const f of p.upload) ctx.stdout.write(`  + ${f}\n`);
     for (const f of p.delete) ctx.stdout.write(`  - ${f}\n`);
-  } else if (ctx.verbose > 0) {
+  } else if (ctx.verbose > 0 || ctx.debug) {
     ctx.stdout.write(
       `uploaded ${result.files} file(s) (${result.bytes} bytes), deleted ${result.deleted}, ${result.failed.length} failed, ${result.durationMs} ms\n`,
     );

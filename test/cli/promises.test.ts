@@ -352,3 +352,62 @@ describe('no secret reaches a child process environment', () => {
     }
   });
 });
+
+describe('job add and run --dry-run say what will happen', () => {
+  const cfg = join(home, 'cfg-jobs');
+  const env = { XDG_CONFIG_HOME: cfg, XDG_STATE_HOME: join(home, 'state-jobs') };
+  it('job add refuses a source that does not exist; --allow-missing takes it', () => {
+    const add = run(
+      [
+        'account',
+        'add',
+        'nas',
+        '--url',
+        'ftp://u@127.0.0.1:1/',
+        '--totp-secret-env',
+        'SEED',
+        '--store',
+        'vault',
+      ].concat(['--no-test']),
+      env,
+    );
+    assert.equal(add.status, 0, add.stderr);
+    const missing = join(home, 'no-such-dir');
+    const r = run(['job', 'add', 'j1', '--account', 'nas', '--source', home, '--source', missing], env);
+    assert.equal(r.status, 2, r.stdout);
+    assert.equal(r.stderr.split('\n')[0], `otpbackup: --source: ${missing} does not exist`);
+    assert.match(r.stderr, /--allow-missing/);
+    assert.equal(run(['job', 'show', 'j1'], env).status, 2, 'not saved');
+    const ok = run(['job', 'add', 'j1', '--account', 'nas', '--source', missing, '--allow-missing'], env);
+    assert.equal(ok.status, 0, ok.stderr);
+  });
+  it('job add --help says how a second source changes the remote layout', () => {
+    const h = run(['job', 'add', '--help']).stdout.replace(/\s+/g, ' ');
+    assert.match(h, /with several, each goes into a sub-directory named after it/);
+    assert.match(
+      h,
+      /Adding a second source to a job later therefore moves the first one's files one level down/,
+    );
+  });
+  it('run --dry-run with nothing due names the next job and its time', () => {
+    const j2 = run(
+      ['job', 'add', 'j2', '--account', 'nas', '--source', home, '--schedule', '0 3 * * *'],
+      env,
+    );
+    assert.equal(j2.status, 0, j2.stderr);
+    // Mark both as run just now, so nothing is due.
+    const now = Date.now();
+    for (const j of ['j1', 'j2']) {
+      mkdirSync(join(home, 'state-jobs', 'otpbackup', 'jobs', j), { recursive: true });
+      writeFileSync(
+        join(home, 'state-jobs', 'otpbackup', 'jobs', j, 'state.json'),
+        JSON.stringify({ lastRunMs: now }),
+      );
+    }
+    const r = run(['run', '--dry-run'], env);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^nothing is due; next: j\d at \d{4}-\d\d-\d\dT\d\d:\d\dZ\n$/, r.stdout);
+    const noJobs = run(['run', '--dry-run'], { XDG_CONFIG_HOME: join(home, 'cfg-empty') });
+    assert.match(noJobs.stdout, /^nothing is due: there are no jobs in /);
+  });
+});

@@ -27,6 +27,8 @@ export interface JobAddOptions extends CommonOpts {
   keepDays?: string;
   checksum?: boolean;
   followSymlinks?: boolean;
+  /** --allow-missing: accept a source that does not exist yet (a mount, a directory made later). */
+  allowMissing?: boolean;
 }
 
 const CONFIG_HELP = 'config file (default: $OTPBACKUP_CONFIG or ~/.config/otpbackup/config.yaml)';
@@ -114,6 +116,22 @@ export async function addJob(name: string, opts: JobAddOptions, ctx: CliContext)
   const days = positiveInt('--keep-days', opts.keepDays);
   // Cron runs from another directory: a relative source would point somewhere else there.
   const sources = opts.source.map((s) => (isAbsolute(s) ? s : resolve(ctx.cwd, s)));
+  // A source that is not there would make every run end "partial" (as rclone refuses a missing
+  // source directory); --allow-missing is for a mount or a directory made later.
+  if (!opts.allowMissing) {
+    const { lstat } = await import('node:fs/promises');
+    for (const s of sources) {
+      const gone = await lstat(s).then(
+        () => false,
+        (e: NodeJS.ErrnoException) => e.code === 'ENOENT' || e.code === 'ENOTDIR',
+      );
+      if (gone)
+        throw usageError(
+          `--source: ${s} does not exist`,
+          'check the path; pass --allow-missing if it will exist by the time the job runs (e.g. a mount)',
+        );
+    }
+  }
   const d = DEFAULTS.job;
   const job: Job = {
     name,
@@ -216,6 +234,11 @@ export async function removeJobCommand(name: string, opts: CommonOpts & { yes?: 
 }
 
 const ADD_EXAMPLES = `
+Remote layout: with one --source, its contents go straight into the remote directory; with several,
+each goes into a sub-directory named after it (Documents/, Notes/). Adding a second source to a job
+later therefore moves the first one's files one level down: they are uploaded again, and the old
+copies stay (or are deleted with --delete). Give a new source its own job to keep the layout.
+
 Examples:
   $ otpbackup job add photos --account nas --source ~/Pictures --schedule "30 2 * * *"
   $ otpbackup job add docs --account nas --source ~/Documents --source ~/Notes \\
@@ -334,6 +357,7 @@ Examples:
     .option('--keep-days <d>', 'versions mode: drop versions older than D days')
     .option('--checksum', 'compare content hashes, not only size and mtime')
     .option('--follow-symlinks', 'back up what symbolic links point to (default: skip them)')
+    .option('--allow-missing', 'accept a --source that does not exist yet (a mount, made later)')
     .option('--json', 'print JSON')
     .option('--config <path>', CONFIG_HELP)
     .addHelpText('after', ADD_EXAMPLES)

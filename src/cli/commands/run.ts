@@ -51,7 +51,8 @@ export async function runCommand(opts: RunOptions, ctx: CliContext): Promise<Run
   const config = await loadConfigCached(ctx.env, opts.config);
   const due = await selectJobs(config, { env: ctx.env, clock: ctx.clock, job: opts.job });
   if (due.length === 0) {
-    if ((ctx.verbose > 0 || ctx.debug) && !opts.json) ctx.stdout.write('nothing is due\n');
+    if ((ctx.verbose > 0 || ctx.debug || opts.dryRun) && !opts.json)
+      ctx.stdout.write(`${await nothingDue(config, ctx)}\n`);
     const empty: RunResult = { jobs: [], exitCode: 0 };
     if (opts.json) printJson(ctx, empty);
     return empty;
@@ -109,6 +110,31 @@ export async function runCommand(opts: RunOptions, ctx: CliContext): Promise<Run
 
   if (failure) throw failure;
   return result;
+}
+
+/** "nothing is due; next: JOB at TIME" (the soonest job), for -v and --dry-run. */
+async function nothingDue(config: Config, ctx: CliContext): Promise<string> {
+  const jobs = Object.values(config.jobs);
+  if (!jobs.length) return `nothing is due: there are no jobs in ${config.path}`;
+  const [{ readJobState }, { nextRun }] = await Promise.all([
+    import('../../backup/job-state.js'),
+    import('../../schedule/due.js'),
+  ]);
+  const now = ctx.clock.now();
+  let soonest: { job: string; at: number } | undefined;
+  for (const j of jobs) {
+    const st = await readJobState(ctx.env, j.name);
+    let at: number;
+    try {
+      at = nextRun(j.schedule, st.lastRunMs ?? now, j.timezone);
+    } catch {
+      continue; // an invalid schedule is reported by the config check
+    }
+    if (!soonest || at < soonest.at) soonest = { job: j.name, at };
+  }
+  if (!soonest) return 'nothing is due';
+  const when = new Date(soonest.at).toISOString().replace(/:\d\d\.\d{3}Z$/, 'Z');
+  return `nothing is due; next: ${soonest.job} at ${when}`;
 }
 
 /**

@@ -1,6 +1,6 @@
 // One verbosity ladder for every command (README "Verbosity"; the global --help says the same):
 //   (none)   errors and warnings on stderr; stdout only what the command is for (or its --json).
-//   -v       what was done: one line per job or upload (plan and summary), "nothing is due".
+//   -v       what was done: a summary line per job or upload (and a job's plan), "nothing is due".
 //   -vv      also each file, and each login step (step waits, auth methods, prompts, reconnects).
 //   --debug  also the protocol (FTP commands and replies, SSH messages), secrets masked, and stack
 //            traces of errors. --debug implies -vv.

@@ -130,8 +130,9 @@ export async function uploadCommand(
     : new TextReporter({
         stdout: ctx.stdout,
         stderr: ctx.stderr,
-        // The ladder of every command: -v the plan and the summary below, -vv each file.
-        verbose: ctx.debug ? 2 : ctx.verbose,
+        // The ladder of every command: -v the one summary line below (the per-job plan line would
+        // repeat it), -vv each file.
+        verbose: ctx.debug || ctx.verbose > 1 ? 2 : 0,
         progress: opts.progress !== false && isInteractive(ctx),
       });
   let result: UploadResult;

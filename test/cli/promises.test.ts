@@ -75,6 +75,13 @@ describe('--json prints one document on failure as on success', () => {
     failureDoc(run(['run', '--job', 'nojob', '--json']), 'usage');
     const bad = failureDoc(run(['account', 'list', '--json', '--bogus']), 'usage');
     assert.match(bad.error.message, /unknown option '--bogus'/);
+    failureDoc(run(['watch', '--job', 'nojob', '--json']), 'usage');
+    const st = run(['status', '--json']);
+    assert.equal(st.status, 0, st.stderr);
+    assert.equal(JSON.parse(st.stdout).ok, true);
+    const sp = run(['schedule', 'print', '--json']);
+    assert.equal(sp.status, 0, sp.stderr);
+    assert.equal(JSON.parse(sp.stdout).ok, true);
     // The human line stays on stderr.
     assert.match(run(['account', 'show', 'nobody', '--json']).stderr, /^otpbackup: no account "nobody"/);
   });

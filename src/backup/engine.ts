@@ -13,7 +13,7 @@ import type { Clock } from '../schedule/clock.js';
 import type { Transport } from '../transport/types.js';
 import { type Reporter, silentReporter } from '../ui/reporter.js';
 import type { JobResult } from './types.js';
-import { pruneVersions, VERSIONS_DIR, type VersionsLedger, versionPath } from './versions.js';
+import { parseStamp, pruneVersions, VERSIONS_DIR, type VersionsLedger, versionPath } from './versions.js';
 
 export interface EngineDeps {
   /** Connected transport; may be omitted for a dry run (nothing is sent). */
@@ -249,7 +249,12 @@ export async function runJob(job: Job, deps: EngineDeps): Promise<JobResult> {
       } catch (e) {
         if (moved) {
           // Put the previous copy back so the file is not missing from its place.
-          await transport.rename(moved, remote).catch(() => {});
+          const back = await transport.rename(moved, remote).then(
+            () => true,
+            () => false,
+          );
+          const stamp = /\.(\d{8}T\d{6}Z)$/.exec(moved)?.[1];
+          if (back && stamp) deps.versions?.remove(f.rel, parseStamp(stamp));
         }
         if (isFatal(e)) throw e;
         return fail(f.rel, reasonOf(e));

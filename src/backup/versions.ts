@@ -129,6 +129,16 @@ export class VersionsLedger {
     this.changed = true;
   }
 
+  /** A version moved back into place (its upload failed): no longer kept. */
+  remove(rel: string, ms: number): void {
+    const list = this.kept?.get(rel);
+    if (!list) return;
+    const rest = list.filter((t) => t !== ms);
+    if (rest.length) this.kept!.set(rel, rest);
+    else this.kept!.delete(rel);
+    this.changed = true;
+  }
+
   replace(kept: Map<string, number[]>): void {
     this.kept = kept;
     this.changed = true;

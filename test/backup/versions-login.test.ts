@@ -7,7 +7,8 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { ledgerPath, runDue } from '../../src/backup/run-due.js';
+import { runDue } from '../../src/backup/run-due.js';
+import { jobStateDir } from '../../src/config/paths.js';
 import type { Account, Config, Job } from '../../src/config/types.js';
 import { FakeClock } from '../../src/schedule/clock.js';
 import { LocalTransport } from './local-transport.js';
@@ -114,7 +115,7 @@ describe('versions retention without a login per run', () => {
     await run();
     assert.equal(logins(), 3);
     // The local list is lost (a new machine, a wiped state dir): one walk rebuilds it.
-    rmSync(ledgerPath(env, 'v'));
+    rmSync(join(jobStateDir(env, 'v'), 'versions.json'));
     await run();
     assert.equal(logins(), 4, 'unknown: one login to look');
     await run();

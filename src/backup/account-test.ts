@@ -23,6 +23,8 @@ export interface ProbeDeps {
   getSecret: (ref: string) => Promise<string>;
   trustHostKeys?: string[];
   log?: (line: string) => void;
+  /** --debug: the protocol log (secrets masked) through `log`. */
+  trace?: boolean;
   /** Asks a person for the code (otp.type: prompt). */
   promptCode?: (message: string) => Promise<string>;
   /** Told before each login wait (and summed into waitMs either way). */
@@ -67,6 +69,7 @@ export async function probeAccount(account: Account, deps: ProbeDeps): Promise<P
       deps.onWait?.(w);
     },
     ...(deps.log ? { log: deps.log } : {}),
+    ...(deps.trace ? { trace: true } : {}),
     ...(deps.promptCode ? { promptCode: deps.promptCode } : {}),
     ...(deps.trustHostKeys ? { trustHostKeys: deps.trustHostKeys } : {}),
     onCredentials: (c) => {

@@ -13,7 +13,7 @@ import type { Clock } from '../schedule/clock.js';
 import type { Transport } from '../transport/types.js';
 import { type Reporter, silentReporter } from '../ui/reporter.js';
 import type { JobResult } from './types.js';
-import { pruneVersions, VERSIONS_DIR, versionPath } from './versions.js';
+import { parseStamp, pruneVersions, VERSIONS_DIR, type VersionsLedger, versionPath } from './versions.js';
 
 export interface EngineDeps {
   /** Connected transport; may be omitted for a dry run (nothing is sent). */
@@ -31,6 +31,8 @@ export interface EngineDeps {
   statFile?: (path: string) => Promise<BigIntStats>;
   /** Ctrl-C: files in flight finish (and are recorded); no new upload or delete starts. */
   signal?: AbortSignal;
+  /** versions mode: the local list of versions kept, updated as versions are made and pruned. */
+  versions?: VersionsLedger;
 }
 
 /** Errors after which further files cannot succeed: stop the job. */
@@ -209,6 +211,7 @@ export async function runJob(job: Job, deps: EngineDeps): Promise<JobResult> {
       }
       try {
         await transport.rename(remoteOf(rel), to);
+        deps.versions?.add(rel, Math.floor(at / 1000) * 1000); // the stamp has whole seconds
         return to;
       } catch (e) {
         if (isFatal(e)) throw e;
@@ -246,7 +249,12 @@ export async function runJob(job: Job, deps: EngineDeps): Promise<JobResult> {
       } catch (e) {
         if (moved) {
           // Put the previous copy back so the file is not missing from its place.
-          await transport.rename(moved, remote).catch(() => {});
+          const back = await transport.rename(moved, remote).then(
+            () => true,
+            () => false,
+          );
+          const stamp = /\.(\d{8}T\d{6}Z)$/.exec(moved)?.[1];
+          if (back && stamp) deps.versions?.remove(f.rel, parseStamp(stamp));
         }
         if (isFatal(e)) throw e;
         return fail(f.rel, reasonOf(e));
@@ -309,16 +317,23 @@ export async function runJob(job: Job, deps: EngineDeps): Promise<JobResult> {
       }
     }
 
-    if (job.mode === 'versions' && job.retention) {
+    // With a local list of the versions kept, the server is walked only when something is due.
+    const retention = job.retention;
+    if (
+      job.mode === 'versions' &&
+      retention &&
+      (!deps.versions || deps.versions.pruneDue(retention, deps.clock.now()))
+    ) {
       result.pruned = await pruneVersions(
         transport,
         deps.remoteRoot,
-        job.retention,
+        retention,
         deps.clock.now(),
         (p, e) => {
           if (isFatal(e)) throw e;
           fail(posix.relative(deps.remoteRoot, p), `cannot prune old version: ${reasonOf(e)}`);
         },
+        deps.versions,
       );
     }
   } catch (e) {

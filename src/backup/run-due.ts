@@ -17,6 +17,7 @@ import { type NextRun, readJobState, writeJobState } from './job-state.js';
 import { appendLog } from './log.js';
 import { selectJobs } from './select.js';
 import type { JobResult, RunResult } from './types.js';
+import { loadLedger, saveLedger, type VersionsLedger } from './versions.js';
 
 export interface RunDueDeps {
   env: NodeJS.ProcessEnv;
@@ -75,15 +76,32 @@ function nextAfter(job: Job, afterMs: number): NextRun | undefined {
 }
 
 /** Whether runJob will use the transport after this scan. */
-function hasWork(job: Job, s: ScanResult, manifestSize: number): boolean {
+function hasWork(
+  job: Job,
+  s: ScanResult,
+  manifestSize: number,
+  ledger: VersionsLedger | undefined,
+  nowMs: number,
+): boolean {
   return (
     s.added.length > 0 ||
     s.changed.length > 0 ||
     s.touched.length > 0 ||
     s.deleted.length > 0 ||
-    (job.mode === 'versions' && job.retention !== undefined) || // pruning is by age too
+    // Pruning is by age too: due when the local list of kept versions says so (or is unknown).
+    (job.retention !== undefined && ledger?.pruneDue(job.retention, nowMs) === true) ||
     manifestSize === 0 // a first run creates the remote directory, even for an empty source
   );
+}
+
+/** Where a job's list of kept versions lives (versions mode with retention). */
+export function ledgerPath(env: NodeJS.ProcessEnv, job: string): string {
+  return join(jobStateDir(env, job), 'versions.json');
+}
+
+/** The remote place a ledger describes: a change of server, user or directory invalidates it. */
+function placeOf(account: Account, job: Job): string {
+  return `${account.protocol}://${account.user}@${account.host}:${account.port}${jobRemoteRoot(account.remoteDir, job.remoteDir)}`;
 }
 
 /**
@@ -191,7 +209,7 @@ export async function runDue(config: Config, deps: RunDueDeps): Promise<RunResul
     if (deps.signal?.aborted) break;
     const account = config.accounts[accountName];
     const locks: Lock[] = [];
-    const ready: { job: Job; manifest: Manifest }[] = [];
+    const ready: { job: Job; manifest: Manifest; ledger?: VersionsLedger }[] = [];
     try {
       for (const job of group) {
         if (!account) {
@@ -220,7 +238,11 @@ export async function runDue(config: Config, deps: RunDueDeps): Promise<RunResul
           await finish(job, emptyResult(job.name, 'failed', refused), deps.clock.now());
           continue;
         }
-        ready.push({ job, manifest: await Manifest.load(jobStateDir(deps.env, job.name)) });
+        const manifest = await Manifest.load(jobStateDir(deps.env, job.name));
+        if (job.mode === 'versions' && job.retention) {
+          const ledger = await loadLedger(ledgerPath(deps.env, job.name), placeOf(account, job));
+          ready.push({ job, manifest, ledger });
+        } else ready.push({ job, manifest });
       }
       if (!account || ready.length === 0) continue;
 
@@ -228,11 +250,11 @@ export async function runDue(config: Config, deps: RunDueDeps): Promise<RunResul
       // (most cron runs), there is no login at all: no handshake, no one-time code spent.
       const scans = new Map<Job, () => Promise<ScanResult>>();
       let needLogin = false;
-      for (const { job, manifest } of ready) {
+      for (const { job, manifest, ledger } of ready) {
         try {
           const s = await (deps.scan ?? scan)(job, manifest, { all: deps.force, cwd: deps.cwd });
           scans.set(job, async () => s);
-          if (hasWork(job, s, manifest.size) || deps.verify) needLogin = true;
+          if (hasWork(job, s, manifest.size, ledger, deps.clock.now()) || deps.verify) needLogin = true;
         } catch (e) {
           scans.set(job, async () => Promise.reject(e)); // runJob reports it, as it always has
         }
@@ -253,7 +275,7 @@ export async function runDue(config: Config, deps: RunDueDeps): Promise<RunResul
         }
       }
       try {
-        for (const { job, manifest } of ready) {
+        for (const { job, manifest, ledger } of ready) {
           const startedMs = deps.clock.now();
           if (accountError) {
             // After an auth or network failure the same login would fail again: do not storm.
@@ -273,6 +295,7 @@ export async function runDue(config: Config, deps: RunDueDeps): Promise<RunResul
               cwd: deps.cwd,
               scan: scans.get(job),
               signal: deps.signal,
+              ...(ledger ? { versions: ledger } : {}),
             });
           } catch (e) {
             r = emptyResult(job.name, 'failed', asOtpError(e));
@@ -280,6 +303,7 @@ export async function runDue(config: Config, deps: RunDueDeps): Promise<RunResul
           }
           if (deps.verify && transport && !deps.dryRun && !r.error)
             await verifyAfter(config, deps, job, r, transport, manifest);
+          if (ledger && !deps.dryRun) await saveLedger(ledgerPath(deps.env, job.name), ledger);
           if (transport?.loginStep !== undefined) r.loginStep = transport.loginStep;
           if (
             r.error &&

@@ -13,6 +13,7 @@ import { checkAlgorithm, checkDigits, checkPeriod, parseOtpauthUri, parseTemplat
 import { makeFilter, type PathFilter } from '../scan/filters.js';
 import { Manifest } from '../scan/manifest.js';
 import type { Clock } from '../schedule/clock.js';
+import { envFlagValue } from '../secrets/env.js';
 import { registerSecret } from '../secrets/redact.js';
 import type { CredentialSource, Transport } from '../transport/index.js';
 import { isTempName } from '../transport/remote-path.js';
@@ -46,10 +47,8 @@ export interface TargetOptions {
 }
 
 const isSet = (env: NodeJS.ProcessEnv, name: string) => Boolean(env[name]);
-
-function missingSecret(flag: string, name: string, hint: string): OtpBackupError {
-  return new OtpBackupError('secret', `${flag}: environment variable ${name} is not set or empty`, { hint });
-}
+/** Our own variable names, which an error may print (a name the user gave may be a pasted value). */
+const OURS = (): string[] => Object.values(ENV_DEFAULTS);
 
 function intFlag(flag: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
@@ -86,8 +85,7 @@ export function accountFromTarget(o: TargetOptions, env: NodeJS.ProcessEnv): Acc
 
   // An explicit --password-env must be set; the default variable is optional.
   const pwVar = o.passwordEnv ?? ENV_DEFAULTS.password;
-  if (o.passwordEnv && !isSet(env, pwVar))
-    throw missingSecret('--password-env', pwVar, `export ${pwVar} (e.g. from a CI secret) first`);
+  if (o.passwordEnv) envFlagValue(env, '--password-env', pwVar, OURS());
   const hasPassword = isSet(env, pwVar);
 
   if (o.totpSecretEnv && o.otpauthUriEnv)
@@ -107,13 +105,7 @@ export function accountFromTarget(o: TargetOptions, env: NodeJS.ProcessEnv): Acc
       },
     );
   }
-  if (!isSet(env, seedVar)) {
-    throw missingSecret(
-      isUri ? '--otpauth-uri-env' : '--totp-secret-env',
-      seedVar,
-      `export ${seedVar} (e.g. from a CI secret) first`,
-    );
-  }
+  envFlagValue(env, isUri ? '--otpauth-uri-env' : '--totp-secret-env', seedVar, OURS());
 
   let type: 'totp' | 'hotp' = o.hotpCounterFile ? 'hotp' : 'totp';
   let algorithm: Algorithm = DEFAULTS.otp.algorithm;

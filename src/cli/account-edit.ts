@@ -9,6 +9,8 @@ import type { Account } from '../config/types.js';
 import { OtpBackupError, usageError } from '../errors.js';
 import type { AddOptions } from './commands/account.js';
 import type { CliContext } from './context.js';
+import { printJson } from './report.js';
+import { checkTemplateHasCode } from './template-check.js';
 
 export interface EditOptions extends Omit<AddOptions, 'url'> {
   url?: string;
@@ -152,9 +154,12 @@ export async function editAccount(name: string, opts: EditOptions, ctx: CliConte
     delete a.otp.counter;
   }
   if (opts.otpReuse !== undefined) a.otp.reuse = acct.otpReuse(opts.otpReuse);
-  if (opts.template !== undefined) a.template = opts.template;
+  if (opts.template !== undefined) {
+    checkTemplateHasCode(opts.template, a.protocol, opts.allowNoCode);
+    a.template = opts.template;
+  }
   otp.parseTemplate(a.template);
-  const password = opts.passwordEnv ? acct.fromEnv(ctx, '--password-env', opts.passwordEnv) : undefined;
+  const password = acct.givenPassword(opts, ctx);
 
   // Where new or moved secrets go: --store, else the store the account already uses, else the default.
   if (opts.store !== undefined && opts.store !== 'keychain' && opts.store !== 'vault')
@@ -163,12 +168,8 @@ export async function editAccount(name: string, opts: EditOptions, ctx: CliConte
     ref && acct.ownedByUs(ref) ? (ref.startsWith('vault:') ? 'vault' : 'keychain') : undefined;
   let store = opts.store ?? schemeOf(old.otp.secret) ?? schemeOf(old.password);
   const deps: import('../secrets/resolve.js').SecretDeps = { env: ctx.env, config };
-  if (ctx.stdin.isTTY) {
-    deps.askPassphrase = async (req) => {
-      const { password: ask } = await import('@inquirer/prompts');
-      return ask({ message: `Passphrase for the vault ${req.path}:`, mask: true });
-    };
-  }
+  const ask = acct.passphraseAsker(ctx);
+  if (ask) deps.askPassphrase = ask;
   const moves: SecretMove[] = [];
   const plan = async (role: SecretMove['role'], oldRef: string | undefined, value: string | undefined) => {
     const owned = oldRef !== undefined && acct.ownedByUs(oldRef);
@@ -203,7 +204,7 @@ export async function editAccount(name: string, opts: EditOptions, ctx: CliConte
   if (newName !== name) changed.unshift('name');
   if (!changed.length && !moves.length) {
     const result = { edited: name, changed: [], tested: false };
-    if (opts.json) ctx.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    if (opts.json) printJson(ctx, result, { pretty: true });
     else ctx.stdout.write(`account ${name}: nothing to change\n`);
     return result;
   }
@@ -228,6 +229,9 @@ export async function editAccount(name: string, opts: EditOptions, ctx: CliConte
   const written: SecretMove[] = [];
   const restore: { ref: string; value: string }[] = [];
   try {
+    // Every store about to be written must take the secrets: checked before a login spends a code.
+    for (const scheme of new Set(moves.map((m) => m.ref.slice(0, m.ref.indexOf(':')))))
+      if (scheme === 'vault' || scheme === 'keychain') await secrets.checkWritable(scheme, deps);
     if (opts.test !== false) {
       const values = new Map(moves.map((m) => [m.ref, m.value]));
       tested = await acct.liveTest(a, ctx, opts.trustHostKey ?? [], (ref) =>
@@ -284,7 +288,7 @@ export async function editAccount(name: string, opts: EditOptions, ctx: CliConte
     ...(tested?.fingerprint ? { fingerprint: tested.fingerprint } : {}),
     notes,
   };
-  if (opts.json) ctx.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  if (opts.json) printJson(ctx, result, { pretty: true });
   else {
     ctx.stdout.write(
       `updated account ${newName}${newName !== name ? ` (was ${name})` : ''}: ${changed.join(', ')}\n`,
@@ -306,7 +310,6 @@ export async function editInteractive(name: string, opts: EditOptions, ctx: CliC
   ]);
   const old = acct.getAccount(await acct.load(ctx, opts), name);
   const a = await askAccountEdit(old);
-  const env: NodeJS.ProcessEnv = { ...ctx.env };
   const o: EditOptions = {
     ...opts,
     url: a.url,
@@ -317,14 +320,11 @@ export async function editInteractive(name: string, opts: EditOptions, ctx: CliC
     period: a.period,
   };
   if (a.name !== name) o.rename = a.name;
-  if (a.otp !== undefined) {
-    env.OTPBACKUP_TTY_OTP = a.otp;
-    if (a.isUri) o.otpauthUriEnv = 'OTPBACKUP_TTY_OTP';
-    else o.totpSecretEnv = 'OTPBACKUP_TTY_OTP';
-  }
-  if (a.password !== undefined) {
-    env.OTPBACKUP_TTY_PASSWORD = a.password;
-    o.passwordEnv = 'OTPBACKUP_TTY_PASSWORD';
-  }
-  return interruptible(() => editAccount(name, o, { ...ctx, env }));
+  // Keeping the stored template is not a new choice to question.
+  if (a.template === old.template) o.allowNoCode = true;
+  // The typed secrets are handed on in memory (never through an environment children inherit).
+  o.typed = {};
+  if (a.otp !== undefined) o.typed = { otp: a.otp, otpIsUri: a.isUri };
+  if (a.password !== undefined) o.typed.password = a.password;
+  return interruptible(() => editAccount(name, o, ctx));
 }

@@ -160,7 +160,7 @@ export async function askAccount(given: { name?: string; template?: string }): P
       out.digits = await input({
         message: 'Digits:',
         default: '6',
-        validate: (v) => /^(6|7|8|9|10)$/.test(v) || '6 to 10',
+        validate: (v) => otp.DIGITS.includes(Number(v)) || otp.DIGITS_TEXT,
       });
       out.period = await input({
         message: 'Period (seconds):',
@@ -329,7 +329,7 @@ export async function askAccountEdit(current: Account): Promise<EditAnswers> {
       out.digits = await input({
         message: 'Digits:',
         default: String(current.otp.digits),
-        validate: (v) => /^(6|7|8|9|10)$/.test(v) || '6 to 10',
+        validate: (v) => otp.DIGITS.includes(Number(v)) || otp.DIGITS_TEXT,
       });
       out.period = await input({
         message: 'Period (seconds):',

@@ -21,6 +21,10 @@ export interface CliContext {
   verbose: number;
   /** A command that finishes without throwing but wants a non-zero exit sets this. */
   exitCode?: number;
+  /** The command was given --json: a failure is also printed as one JSON document on stdout. */
+  json?: boolean;
+  /** The command already printed its JSON document (which then carries the error itself). */
+  jsonWritten?: boolean;
 }
 
 export function defaultContext(): CliContext {

@@ -71,6 +71,7 @@ export async function cli(argv: string[], ctx: CliContext = defaultContext()): P
   }
   ctx.verbose = fast.verbose;
   ctx.debug = fast.debug;
+  ctx.json = Boolean(fast.opts.json);
   try {
     await runCommand(fast.opts, ctx);
     return ctx.exitCode ?? 0;

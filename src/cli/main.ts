@@ -1,18 +1,33 @@
 // Entry point: builds the commander program, runs it, and is the only place that catches errors.
 import { Command, CommanderError } from 'commander';
-import { ExitCode } from '../errors.js';
+import { ExitCode, OtpBackupError } from '../errors.js';
 import { redact } from '../secrets/redact.js';
 import { registerCommands } from './commands/index.js';
 import { type CliContext, defaultContext } from './context.js';
-import { reportFailure } from './report.js';
+import { printJsonFailure, reportFailure } from './report.js';
 import { VERSION } from './version.js';
 
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command('otpbackup')
     .description('Back up files to FTP, FTPS and SFTP servers that require one-time passwords (TOTP/HOTP).')
     .version(VERSION, '-V, --version')
-    .option('--debug', 'show stack traces and protocol details (secrets stay masked)')
-    .option('-v, --verbose', 'say more; repeat for more', (_v: string, prev: number) => prev + 1, 0)
+    .option(
+      '--debug',
+      'as -vv, plus the protocol (FTP commands and replies, SSH messages; secrets masked) and stack traces',
+    )
+    .option(
+      '-v, --verbose',
+      '-v: what was done (plan and summary per job); -vv: also each file and each login step',
+      (_v: string, prev: number) => prev + 1,
+      0,
+    )
+    .addHelpText(
+      'after',
+      `
+Verbosity, the same for every command: without flags only errors and warnings (stderr) and what the
+command is for (stdout); -v says what was done; -vv also each file and each login step (step waits,
+auth methods, prompts, reconnects); --debug also the protocol, with passwords, seeds and codes masked.`,
+    )
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({
@@ -20,10 +35,11 @@ export function buildProgram(ctx: CliContext): Command {
       writeErr: (s) => ctx.stderr.write(s),
       outputError: (s, write) => write(redact(s)),
     })
-    .hook('preAction', (cmd) => {
+    .hook('preAction', (cmd, action) => {
       const o = cmd.optsWithGlobals();
       ctx.debug = Boolean(o.debug);
       ctx.verbose = Number(o.verbose ?? 0);
+      ctx.json = Boolean(action.opts().json);
     });
   registerCommands(program, ctx);
   return program;
@@ -37,6 +53,9 @@ export async function main(argv: string[], ctx: CliContext = defaultContext()): 
     // Not process.exitCode: that is global state another caller (a test runner) may have set.
     return ctx.exitCode ?? ExitCode.ok;
   } catch (e) {
+    // A command line commander refused never reached preAction: --json is looked for by hand.
+    const dashdash = argv.indexOf('--');
+    ctx.json ||= (dashdash < 0 ? argv : argv.slice(0, dashdash)).includes('--json');
     return reportError(e, ctx, argv.includes('--debug'));
   }
 }
@@ -47,6 +66,8 @@ export function reportError(e: unknown, ctx: CliContext, debug: boolean): number
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0) {
       return ExitCode.ok;
     }
+    const message = e.message.replace(/^error: /, '').split('\n')[0] ?? '';
+    printJsonFailure(ctx, new OtpBackupError('usage', message, { hint: 'see --help' }), ExitCode.usage);
     return ExitCode.usage;
   }
   return reportFailure(e, ctx, debug);

@@ -1,7 +1,13 @@
 // The config schema, written in code: reads the plain YAML value, collects EVERY problem (each naming
 // its dotted path; load.ts adds the line), and normalises to the types in types.ts with defaults.
 // Secret values are never echoed: only keys and references appear in messages.
-import { parseTemplate } from '../otp/index.js';
+import {
+  DIGITS_MAX,
+  DIGITS_MIN,
+  ALGORITHMS as OTP_ALGORITHMS,
+  PERIOD_MAX,
+  parseTemplate,
+} from '../otp/index.js';
 import { validateSchedule } from '../schedule/due.js';
 import type {
   Account,
@@ -31,7 +37,8 @@ export const SECRET_SCHEMES = ['env', 'keychain', 'vault', 'file', 'cmd'] as con
 export type SecretScheme = (typeof SECRET_SCHEMES)[number];
 
 export const PROTOCOLS: readonly Protocol[] = ['ftp', 'ftps', 'ftps-implicit', 'sftp'];
-export const ALGORITHMS: readonly Algorithm[] = ['sha1', 'sha256', 'sha512'];
+/** The OTP core's list: one definition. */
+export const ALGORITHMS: readonly Algorithm[] = OTP_ALGORITHMS;
 const AUTH_METHODS: readonly SftpAuthMethod[] = ['password', 'keyboard-interactive', 'publickey'];
 
 export const DEFAULTS = {
@@ -358,11 +365,11 @@ function readOtp(r: Reader, v: unknown, path: Path): OtpSettings | undefined {
   }
   const cmd = command(r, o, 'command', path);
   if (type === 'command' && o.command == null) r.add([...path, 'command'], 'required for type command');
-  const period = r.int(o, 'period', path, 1, 3600) ?? d.period;
+  const period = r.int(o, 'period', path, 1, PERIOD_MAX) ?? d.period;
   const otp: OtpSettings = {
     type,
     algorithm: r.oneOf(o, 'algorithm', path, ALGORITHMS) ?? d.algorithm,
-    digits: r.int(o, 'digits', path, 6, 10) ?? d.digits,
+    digits: r.int(o, 'digits', path, DIGITS_MIN, DIGITS_MAX) ?? d.digits,
     period,
     t0: r.int(o, 't0', path, 0, Number.MAX_SAFE_INTEGER) ?? d.t0,
     reuse: r.oneOf(o, 'reuse', path, ['forbid', 'allow'] as const) ?? d.reuse,

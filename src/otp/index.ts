@@ -11,6 +11,10 @@ export {
   checkPeriod,
   checkT0,
   DIGITS,
+  DIGITS_MAX,
+  DIGITS_MIN,
+  DIGITS_TEXT,
+  PERIOD_MAX,
 } from './params.js';
 export {
   expandTemplate,

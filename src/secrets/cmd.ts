@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { splitWords } from '../config/schema.js';
 import { OtpBackupError } from '../errors.js';
+import { childEnv } from './redact.js';
 import type { SecretStore } from './types.js';
 
 export const COMMAND_TIMEOUT_MS = 10_000;
@@ -18,7 +19,11 @@ export function runSecretCommand(
   const timeoutMs = opts.timeoutMs ?? COMMAND_TIMEOUT_MS;
   return new Promise((resolve, reject) => {
     // stdin is ignored so a program waiting for input fails fast instead of hanging until the timeout.
-    const child = spawn(prog, args, { env: opts.env, stdio: ['ignore', 'pipe', 'ignore'], shell: false });
+    const child = spawn(prog, args, {
+      env: childEnv(opts.env ?? process.env),
+      stdio: ['ignore', 'pipe', 'ignore'],
+      shell: false,
+    });
     const chunks: Buffer[] = [];
     let timedOut = false;
     const timer = setTimeout(() => {

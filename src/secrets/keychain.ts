@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { OtpBackupError } from '../errors.js';
+import { childEnv } from './redact.js';
 import type { SecretStore } from './types.js';
 
 export const DEFAULT_SERVICE = 'otpbackup';
@@ -36,7 +37,7 @@ export function secretServiceState(env: NodeJS.ProcessEnv, timeoutMs = 3000): Pr
     'string:Locked',
   ];
   return new Promise((resolve) => {
-    execFile('dbus-send', args, { env, timeout: timeoutMs + 1000 }, (err, stdout, stderr) => {
+    execFile('dbus-send', args, { env: childEnv(env), timeout: timeoutMs + 1000 }, (err, stdout, stderr) => {
       if (!err) return resolve(/boolean true/.test(stdout) ? 'locked' : 'unlocked');
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return resolve('unknown'); // no dbus-send
       // Service present, but no default collection yet: it is created on first write.
@@ -54,6 +55,19 @@ function lockedError(): OtpBackupError {
       'unlock the login keyring (log in to the desktop, or run: gnome-keyring-daemon --unlock), ' +
       'or keep this secret in the vault instead (--store vault)',
   });
+}
+
+/** No Secret Service on the session bus: one line and the fix, not the library's D-Bus text. */
+export function noKeychainError(): OtpBackupError {
+  return new OtpBackupError(
+    'secret',
+    'no keychain: no Secret Service (gnome-keyring, KWallet) answers on the D-Bus session bus',
+    {
+      hint:
+        'use --store vault (passphrase from OTPBACKUP_PASSPHRASE or vault.passphraseCommand), or run ' +
+        'otpbackup inside a desktop session, or start one: dbus-run-session -- gnome-keyring-daemon --unlock',
+    },
+  );
 }
 
 type EntryLike = {
@@ -86,8 +100,9 @@ export class KeychainStore implements SecretStore {
 
   private async fail(e: unknown, action: string): Promise<never> {
     const msg = e instanceof Error ? e.message : String(e);
-    if (/lock|prompt|dismiss/i.test(msg) || (await secretServiceState(this.env)) === 'locked')
-      throw lockedError();
+    const state = await secretServiceState(this.env);
+    if (/lock|prompt|dismiss/i.test(msg) || state === 'locked') throw lockedError();
+    if (process.platform === 'linux' && (state === 'absent' || /dbus/i.test(msg))) throw noKeychainError();
     throw new OtpBackupError('secret', `keychain ${action} failed: ${msg.split('\n')[0]}`, {
       hint:
         process.platform === 'linux'

@@ -14,6 +14,20 @@ export function isKnownSecret(value: string): boolean {
   return false;
 }
 
+/**
+ * `env` without the variables that hold a secret in use (the passphrase, a password or seed read from
+ * an env: reference or --…-env flag): what a child process (dbus-send, a passphrase or code command,
+ * crontab) gets, so no secret otpbackup handles is handed to another program by inheritance.
+ */
+export function childEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(env)) {
+    if (v === undefined || k === 'OTPBACKUP_PASSPHRASE' || known.has(v) || known.has(v.trim())) continue;
+    out[k] = v;
+  }
+  return out;
+}
+
 export function redact(text: string): string {
   let out = text;
   // Longest first, so a password that contains a code is masked whole.

@@ -6,7 +6,7 @@ import { OtpBackupError } from '../errors.js';
 import { CmdStore } from './cmd.js';
 import { EnvStore } from './env.js';
 import { FileStore } from './file.js';
-import { KeychainStore, secretServiceState } from './keychain.js';
+import { KeychainStore, noKeychainError, secretServiceState } from './keychain.js';
 import { registerSecret } from './redact.js';
 import type { SecretStore } from './types.js';
 import { type PassphraseRequest, VaultStore, vaultPath } from './vault.js';
@@ -164,4 +164,17 @@ export async function chooseDefaultStore(
     default:
       return { store: 'vault', reason: 'cannot ask D-Bus for a Secret Service (dbus-send missing)' };
   }
+}
+
+/**
+ * Fails now, before a login spends a code, when secrets could not be stored in `store` afterwards:
+ * the vault is opened (or its new passphrase taken), the Linux keychain must answer on D-Bus.
+ */
+export async function checkWritable(store: WritableStore, deps: SecretDeps): Promise<void> {
+  if (store === 'vault') {
+    await (storeFor('vault', deps) as VaultStore).unlock();
+    return;
+  }
+  if (process.platform === 'linux' && (await secretServiceState(deps.env)) === 'absent')
+    throw noKeychainError();
 }

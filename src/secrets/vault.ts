@@ -49,6 +49,9 @@ const ENTRY_RE = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$/;
 
 export const DEFAULT_KDF = { N: 2 ** 15, r: 8, p: 1 } as const;
 
+/** A new vault's passphrase has at least this many characters (an existing vault still opens). */
+export const MIN_PASSPHRASE_LENGTH = 8;
+
 export interface PassphraseRequest {
   /** True when the vault does not exist yet: a prompt should ask twice. */
   creating: boolean;
@@ -92,6 +95,14 @@ function damaged(path: string, why: string): OtpBackupError {
   return new OtpBackupError('secret', `vault ${path} is damaged or was tampered with (${why})`, {
     hint: 'restore it from a backup, or move it aside and store the secrets again',
   });
+}
+
+function shortPassphrase(path: string): OtpBackupError {
+  return new OtpBackupError(
+    'secret',
+    `the passphrase for the new vault ${path} is shorter than ${MIN_PASSPHRASE_LENGTH} characters`,
+    { hint: 'choose a longer one (a few words will do); nothing was stored' },
+  );
 }
 
 function parseVaultFile(text: string, path: string): VaultFile {
@@ -221,7 +232,12 @@ export class VaultStore implements SecretStore {
     } else {
       const c = this.opts.kdf ?? DEFAULT_KDF;
       kdf = { name: 'scrypt', N: c.N, r: c.r, p: c.p, salt: randomBytes(16).toString('base64') };
-      key = await deriveKey(await this.getPassphrase(true), kdf);
+      const passphrase = await this.getPassphrase(true);
+      if ([...passphrase].length < MIN_PASSPHRASE_LENGTH) {
+        this.passphrase = undefined;
+        throw shortPassphrase(this.path);
+      }
+      key = await deriveKey(passphrase, kdf);
       check = createHash('sha256').update(key.subarray(32)).digest('base64');
       this.keys.set(kdf.salt, key);
     }
@@ -275,6 +291,23 @@ export class VaultStore implements SecretStore {
       delete e[name];
       return true;
     });
+  }
+
+  /**
+   * Makes sure a later write will work before anything else is spent (a login, a one-time code): an
+   * existing vault is opened (wrong passphrase: an error now), a new one gets its passphrase now.
+   */
+  async unlock(): Promise<void> {
+    const text = await this.readFileText();
+    if (text !== undefined) {
+      await this.key(parseVaultFile(text, this.path), false);
+      return;
+    }
+    const p = await this.getPassphrase(true);
+    if ([...p].length < MIN_PASSPHRASE_LENGTH) {
+      this.passphrase = undefined;
+      throw shortPassphrase(this.path);
+    }
   }
 
   /** Entry names (not values), for `account show` and diagnostics. */

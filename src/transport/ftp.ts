@@ -376,7 +376,10 @@ export class FtpTransport implements Transport, Hasher, ModTimer {
     const a = this.account;
     const client = new Client((a.timeout ?? 30) * 1000);
     client.ftp.verbose = this.trace;
-    client.ftp.log = (msg: string) => this.log(`ftp ${a.name}: ${msg}`);
+    // Replacing log() bypasses basic-ftp's own verbose check: the protocol is for --debug only.
+    client.ftp.log = (msg: string) => {
+      if (this.trace) this.log(`ftp: ${msg.trimEnd()}`);
+    };
     const abort = () => client.close();
     signal?.addEventListener('abort', abort, { once: true });
     try {

@@ -47,6 +47,7 @@ export async function createTransport(account: Account, deps: TransportDeps): Pr
       if (deps.log) opts.log = deps.log;
       if (deps.getSecret) opts.getSecret = deps.getSecret;
       if (deps.trustHostKeys) opts.trustHostKeys = deps.trustHostKeys;
+      if (deps.trace) opts.trace = true;
       return new SftpTransport(opts);
     }
     default:

@@ -17,7 +17,7 @@ import {
   totpStep,
 } from '../otp/index.js';
 import type { Clock } from '../schedule/clock.js';
-import { registerSecret } from '../secrets/redact.js';
+import { childEnv, registerSecret } from '../secrets/redact.js';
 
 export interface Credentials {
   user: string;
@@ -169,7 +169,14 @@ function runCodeCommand(account: Account, env: NodeJS.ProcessEnv, signal?: Abort
     execFile(
       file,
       args,
-      { env, timeout: COMMAND_TIMEOUT_MS, maxBuffer: 64 * 1024, shell: false, signal, windowsHide: true },
+      {
+        env: childEnv(env),
+        timeout: COMMAND_TIMEOUT_MS,
+        maxBuffer: 64 * 1024,
+        shell: false,
+        signal,
+        windowsHide: true,
+      },
       (err, stdout) => {
         if (err) {
           const e = err as NodeJS.ErrnoException & { killed?: boolean; code?: string | number };

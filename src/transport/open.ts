@@ -35,18 +35,30 @@ export async function accountTransport(given: Account, o: OpenOptions): Promise<
     });
   const inner = o.source ? o.source(make) : make(account);
   const watch = o.onCredentials;
-  const credentials: CredentialSource = watch
-    ? {
-        next: async (signal) => {
-          const c = await inner.next(signal);
-          watch(c);
-          return c;
-        },
-        failed: (reason) => inner.failed(reason),
-        succeeded: () => inner.succeeded(),
-        unused: (c) => inner.unused?.(c) ?? Promise.resolve(),
-      }
-    : inner;
+  const log = o.log;
+  // -vv: each login attempt and its outcome (the step or counter spent, never the code).
+  const credentials: CredentialSource =
+    watch || log
+      ? {
+          next: async (signal) => {
+            const c = await inner.next(signal);
+            watch?.(c);
+            log?.(
+              `login as ${c.user} to ${account.protocol}://${account.host}:${account.port}${c.step !== undefined ? ` with TOTP step ${c.step}` : c.counter !== undefined ? ` with HOTP counter ${c.counter}` : ''}`,
+            );
+            return c;
+          },
+          failed: (reason) => {
+            log?.(`login refused: ${reason}`);
+            return inner.failed(reason);
+          },
+          succeeded: () => {
+            log?.('login accepted');
+            return inner.succeeded();
+          },
+          unused: (c) => inner.unused?.(c) ?? Promise.resolve(),
+        }
+      : inner;
   const { onCredentials: _w, source: _s, promptCode: _p, onWait: _o, ...deps } = o;
   return createTransport(account, { ...deps, credentials });
 }

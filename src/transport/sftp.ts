@@ -8,6 +8,7 @@ import type { Account, SftpAuthMethod } from '../config/types.js';
 import { OtpBackupError } from '../errors.js';
 import { expandTemplate } from '../otp/index.js';
 import type { Clock } from '../schedule/clock.js';
+import { redact } from '../secrets/redact.js';
 import { type HostKeyVerdict, verifyHostKey } from './hostkeys.js';
 import { writeLocalAtomically } from './local-file.js';
 import { type CredentialSource, type Credentials, loginWithDiscipline } from './login.js';
@@ -41,6 +42,8 @@ export interface SftpTransportOptions {
   concurrency?: number;
   /** Reconnects (under the login discipline) per operation after a network fault; default 3. */
   maxRetries?: number;
+  /** --debug: log the SSH protocol (secrets masked). */
+  trace?: boolean;
 }
 
 // SFTP status codes (draft-ietf-secsh-filexfer-02, what OpenSSH speaks).
@@ -594,6 +597,8 @@ export class SftpTransport implements Transport {
           host: account.host,
           port: account.port,
           username: c.user,
+          // --debug: ssh2's protocol log (message names, never the answers; masked all the same).
+          ...(this.opts.trace ? { debug: (m: string) => this.log(`ssh: ${redact(m)}`) } : {}),
           algorithms: SSH_ALGORITHMS,
           readyTimeout: (account.timeout ?? 30) * 1000,
           // A stalled connection (no reply to keepalives) is given up after about the account timeout.

@@ -89,7 +89,7 @@ describe('otpbackup run / status (CLI)', () => {
     assert.equal(r.stdout, '');
     assert.equal(r.stderr, '');
     const j = cli('run', '--json');
-    assert.deepEqual(JSON.parse(j.stdout), { jobs: [], exitCode: 0 });
+    assert.deepEqual(JSON.parse(j.stdout), { ok: true, jobs: [], exitCode: 0 });
     const s = cli('status');
     assert.match(s.stdout, /docs: last run .* \(partial\); next 20\d\d-/);
     assert.match(s.stdout, /last error: 1 file\(s\) failed/);

@@ -94,7 +94,7 @@ describe('otpbackup code', () => {
     );
     assertUsageError(
       run(['code', '--secret-env', 'NOT_SET_X']),
-      /^otpbackup: environment variable NOT_SET_X is not set$/,
+      /^otpbackup: --secret-env: no environment variable of that name is set/,
     );
     assertUsageError(
       run(['code', '--secret-env', 'S', '--digits', '9'], { env: { S } }),

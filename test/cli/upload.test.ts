@@ -315,21 +315,23 @@ describe('otpbackup upload usage errors (no server)', () => {
   const run = (args: string[], env: NodeJS.ProcessEnv = {}) =>
     cli(['upload', ...args], { ...b.env, CI: 'true', ...env });
 
-  test('a missing seed: exit 2 naming the variable', async () => {
+  test('a missing seed: exit 2; a name given is not echoed (it may be a pasted value), ours is', async () => {
     const r = await run(['.', '--to', 'ftp://u@127.0.0.1:1/x', '--totp-secret-env', 'MY_SEED']);
     assert.equal(r.status, 2, r.stderr);
-    assert.match(r.stderr, /MY_SEED/);
+    assert.match(r.stderr, /--totp-secret-env: no environment variable of that name/);
+    assert.doesNotMatch(r.stderr, /MY_SEED/);
     const d = await run(['.', '--to', 'ftp://u@127.0.0.1:1/x']);
     assert.equal(d.status, 2, d.stderr);
     assert.match(d.stderr, /OTPBACKUP_TOTP_SECRET/);
   });
 
-  test('a missing --password-env variable: exit 2 naming it', async () => {
+  test('a missing --password-env variable: exit 2, the argument not echoed', async () => {
     const r = await run(['.', '--to', 'sftp://u@127.0.0.1:1/x', '--password-env', 'MY_PW'], {
       OTPBACKUP_TOTP_SECRET: 'JBSWY3DPEHPK3PXP',
     });
     assert.equal(r.status, 2, r.stderr);
-    assert.match(r.stderr, /MY_PW/);
+    assert.match(r.stderr, /--password-env: no environment variable of that name/);
+    assert.doesNotMatch(r.stderr, /MY_PW/);
   });
 
   test('a URL with a password is refused, and the password not echoed', async () => {

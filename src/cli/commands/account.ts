@@ -4,8 +4,11 @@
 import type { Command } from 'commander';
 import type { Account, Algorithm, Config } from '../../config/types.js';
 import { OtpBackupError, usageError } from '../../errors.js';
+import { envFlagValue } from '../../secrets/env.js';
 import type { PromptLogEntry } from '../../transport/prompts.js';
 import type { CliContext } from '../context.js';
+import { printJson } from '../report.js';
+import { checkTemplateHasCode } from '../template-check.js';
 
 interface CommonOpts {
   config?: string;
@@ -70,7 +73,7 @@ export async function listAccounts(opts: CommonOpts, ctx: CliContext) {
       .map((j) => j.name),
   }));
   if (opts.json) {
-    ctx.stdout.write(`${JSON.stringify({ config: config.path, accounts }, null, 2)}\n`);
+    printJson(ctx, { config: config.path, accounts }, { pretty: true });
   } else if (!accounts.length) {
     ctx.stdout.write(`no accounts in ${config.path}\n`);
   } else {
@@ -95,7 +98,7 @@ export async function listAccounts(opts: CommonOpts, ctx: CliContext) {
 export async function showAccount(name: string, opts: CommonOpts, ctx: CliContext): Promise<Account> {
   const a = getAccount(await load(ctx, opts), name);
   if (opts.json) {
-    ctx.stdout.write(`${JSON.stringify({ account: a }, null, 2)}\n`);
+    printJson(ctx, { account: a }, { pretty: true });
     return a;
   }
   const lines = [
@@ -144,8 +147,7 @@ export async function removeAccountCommand(
     if (ownedByUs(ref) && (await deleteSecret(ref, deps))) deleted.push(ref);
     else kept.push(ref);
   }
-  if (opts.json)
-    ctx.stdout.write(`${JSON.stringify({ removed: name, deletedSecrets: deleted, keptSecrets: kept })}\n`);
+  if (opts.json) printJson(ctx, { removed: name, deletedSecrets: deleted, keptSecrets: kept });
   else {
     ctx.stdout.write(`removed account ${name}${deleted.length ? `; deleted ${deleted.join(', ')}` : ''}\n`);
     if (kept.length) ctx.stdout.write(`left alone (not otpbackup's own): ${kept.join(', ')}\n`);
@@ -179,6 +181,19 @@ export interface AddOptions extends CommonOpts {
   prompt?: string[];
   /** SFTP private key file: publickey first, then keyboard-interactive for the code. */
   key?: string;
+  /**
+   * Secrets typed on the terminal (interactive add/edit), used instead of the --…-env variables. Not a
+   * flag: the values stay in this process and never enter an environment a child could inherit.
+   */
+  typed?: { otp?: string; otpIsUri?: boolean; password?: string };
+  /** --allow-no-code: accept a --template without ${TOTP}/${HOTP}/${OTP} on purpose. */
+  allowNoCode?: boolean;
+}
+
+/** The static password: typed on the terminal, or from the variable --password-env names. */
+export function givenPassword(opts: Pick<AddOptions, 'typed' | 'passwordEnv'>, ctx: CliContext) {
+  if (opts.typed?.password !== undefined) return opts.typed.password;
+  return opts.passwordEnv ? fromEnv(ctx, '--password-env', opts.passwordEnv) : undefined;
 }
 
 /** `--prompt` and `--key`: how an SFTP server's login is answered beyond the default rules. */
@@ -213,11 +228,9 @@ export async function applySftpFlags(
   }
 }
 
+/** The value of the variable `flag` names; the argument itself never appears in an error. */
 export function fromEnv(ctx: CliContext, flag: string, name: string): string {
-  const v = ctx.env[name];
-  if (!v)
-    throw usageError(`${flag}: environment variable ${name} is not set or empty`, `export ${name}=... first`);
-  return v;
+  return envFlagValue(ctx.env, flag, name);
 }
 
 function intFlag(flag: string, v: string | undefined): number | undefined {
@@ -252,19 +265,24 @@ export async function readSeed(
     digits: base?.digits ?? 6,
     period: base?.period ?? 30,
   });
+  const typed = opts.typed?.otp;
   const qrText = opts.qr ? await (await import('../account-interactive.js')).readQrFile(opts.qr) : undefined;
   let seed: Uint8Array;
   let params: SeedParams;
   if (qrText !== undefined && !/^otpauth:\/\//i.test(qrText)) {
     seed = otp.parseSecret(qrText);
     params = plain();
-  } else if (opts.otpauthUriEnv || qrText !== undefined) {
-    const info = otp.parseOtpauthUri(qrText ?? fromEnv(ctx, '--otpauth-uri-env', opts.otpauthUriEnv!));
+  } else if (opts.otpauthUriEnv || qrText !== undefined || (typed !== undefined && opts.typed?.otpIsUri)) {
+    const info = otp.parseOtpauthUri(
+      qrText ?? (opts.otpauthUriEnv ? fromEnv(ctx, '--otpauth-uri-env', opts.otpauthUriEnv) : typed!),
+    );
     seed = info.secret;
     params = { type: info.type, algorithm: info.algorithm, digits: info.digits, period: info.period };
     if (info.counter !== undefined) params.counter = info.counter;
-  } else if (opts.totpSecretEnv) {
-    seed = otp.parseSecret(fromEnv(ctx, '--totp-secret-env', opts.totpSecretEnv));
+  } else if (opts.totpSecretEnv || typed !== undefined) {
+    seed = otp.parseSecret(
+      opts.totpSecretEnv ? fromEnv(ctx, '--totp-secret-env', opts.totpSecretEnv) : typed!,
+    );
     params = plain();
   } else return undefined;
   applyOtpFlags(opts, params, otp);
@@ -319,7 +337,7 @@ export async function addAccount(name: string, opts: AddOptions, ctx: CliContext
   const seed = given?.seed ?? new Uint8Array();
   const params: SeedParams = given?.params ?? { type: 'totp', algorithm: 'sha1', digits: 6, period: 30 };
   if (!given) applyOtpFlags(opts, params, otp);
-  const password = opts.passwordEnv ? fromEnv(ctx, '--password-env', opts.passwordEnv) : undefined;
+  const password = givenPassword(opts, ctx);
 
   let store = opts.store;
   let reason = 'chosen with --store';
@@ -355,6 +373,13 @@ export async function addAccount(name: string, opts: AddOptions, ctx: CliContext
   if (params.type === 'hotp') account.otp.counter = params.counter ?? 0;
   if (password !== undefined) account.password = ref('password');
   otp.parseTemplate(account.template);
+  if (opts.template !== undefined) checkTemplateHasCode(opts.template, account.protocol, opts.allowNoCode);
+
+  const deps: import('../../secrets/resolve.js').SecretDeps = { env: ctx.env, config };
+  const ask = passphraseAsker(ctx);
+  if (ask) deps.askPassphrase = ask;
+  // The store must take the secrets afterwards: checked before a login spends a one-time code.
+  if (!typed || password !== undefined) await secrets.checkWritable(store, deps);
 
   let tested: import('../../backup/account-test.js').ProbeResult | undefined;
   if (opts.test !== false) {
@@ -366,17 +391,6 @@ export async function addAccount(name: string, opts: AddOptions, ctx: CliContext
     });
   }
 
-  const deps: import('../../secrets/resolve.js').SecretDeps = { env: ctx.env, config };
-  if (ctx.stdin.isTTY) {
-    deps.askPassphrase = async (req) => {
-      const { password: ask } = await import('@inquirer/prompts');
-      const p = await ask({ message: `Passphrase for the vault ${req.path}:`, mask: true });
-      if (req.creating && (await ask({ message: 'Repeat the passphrase:', mask: true })) !== p) {
-        throw usageError('the passphrases differ');
-      }
-      return p;
-    };
-  }
   const stored: string[] = [];
   try {
     if (account.otp.secret) {
@@ -402,7 +416,7 @@ export async function addAccount(name: string, opts: AddOptions, ctx: CliContext
     tested: tested !== undefined,
     ...(tested?.fingerprint ? { fingerprint: tested.fingerprint } : {}),
   };
-  if (opts.json) ctx.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  if (opts.json) printJson(ctx, result, { pretty: true });
   else {
     ctx.stdout.write(`added account ${name} to ${config.path}; secrets in the ${store} (${reason})\n`);
     if (tested)
@@ -417,22 +431,44 @@ export async function addAccount(name: string, opts: AddOptions, ctx: CliContext
 async function addInteractive(name: string | undefined, opts: AddOptions, ctx: CliContext) {
   const { askAccount, interruptible } = await import('../account-interactive.js');
   const a = await askAccount({ name, template: opts.template });
-  const env: NodeJS.ProcessEnv = { ...ctx.env, OTPBACKUP_TTY_OTP: a.otp };
-  const o: AddOptions = { ...opts, url: a.url, template: a.template };
+  // The typed secrets are handed on in memory (never through an environment children inherit).
+  const o: AddOptions = { ...opts, url: a.url, template: a.template, typed: {} };
   if (a.qrFile) o.qr = a.qrFile;
-  else if (a.isUri) o.otpauthUriEnv = 'OTPBACKUP_TTY_OTP';
+  else if (a.isUri) o.typed = { otp: a.otp, otpIsUri: true };
   else
     Object.assign(o, {
-      totpSecretEnv: 'OTPBACKUP_TTY_OTP',
+      typed: { otp: a.otp },
       algorithm: a.algorithm,
       digits: a.digits,
       period: a.period,
     });
-  if (a.password !== undefined) {
-    env.OTPBACKUP_TTY_PASSWORD = a.password;
-    o.passwordEnv = 'OTPBACKUP_TTY_PASSWORD';
-  }
-  return interruptible(() => addAccount(a.name, o, { ...ctx, env }));
+  if (a.password !== undefined) o.typed = { ...o.typed, password: a.password };
+  return interruptible(() => addAccount(a.name, o, ctx));
+}
+
+/**
+ * Asks for the vault passphrase on a terminal (undefined without one). A new vault's passphrase is
+ * asked twice and must have MIN_PASSPHRASE_LENGTH characters; add and edit ask the same way.
+ */
+export function passphraseAsker(
+  ctx: CliContext,
+): ((req: import('../../secrets/vault.js').PassphraseRequest) => Promise<string>) | undefined {
+  if (!ctx.stdin.isTTY) return undefined;
+  return async (req) => {
+    const [{ password: ask }, { MIN_PASSPHRASE_LENGTH: min }] = await Promise.all([
+      import('@inquirer/prompts'),
+      import('../../secrets/vault.js'),
+    ]);
+    if (!req.creating) return ask({ message: `Passphrase for the vault ${req.path}:`, mask: true });
+    const p = await ask({
+      message: `New passphrase for the vault ${req.path}:`,
+      mask: true,
+      validate: (v) => [...v].length >= min || `at least ${min} characters`,
+    });
+    if ((await ask({ message: 'Repeat the passphrase:', mask: true })) !== p)
+      throw usageError('the passphrases differ', 'nothing was stored; run it again');
+    return p;
+  };
 }
 
 /** Asks a yes/no question on the terminal, or undefined without one. */
@@ -462,7 +498,7 @@ export async function liveTest(
     env: ctx.env,
     clock: ctx.clock,
     getSecret,
-    log: verboseLog(ctx, account),
+    ...(await probeLogging(ctx, account)),
     promptCode: codePrompter(ctx),
     ...(onWait ? { onWait } : {}),
   });
@@ -476,8 +512,10 @@ function promptLines(prompts: PromptLogEntry[]): string[] {
   );
 }
 
-function verboseLog(ctx: CliContext, account: Account): ((line: string) => void) | undefined {
-  return ctx.verbose > 0 ? (line) => ctx.stderr.write(`${account.name}: ${line}\n`) : undefined;
+/** The ladder of every command (cli/verbosity.ts): login steps at -vv, the protocol with --debug. */
+async function probeLogging(ctx: CliContext, account: Account) {
+  const { transportLogging } = await import('../verbosity.js');
+  return transportLogging(ctx, account.name);
 }
 
 export async function testAccount(name: string, opts: CommonOpts, ctx: CliContext) {
@@ -498,7 +536,7 @@ export async function testAccount(name: string, opts: CommonOpts, ctx: CliContex
       env: ctx.env,
       clock: ctx.clock,
       getSecret: (ref) => resolveSecret(ref, secretDeps),
-      log: verboseLog(ctx, account),
+      ...(await probeLogging(ctx, account)),
       promptCode: codePrompter(ctx),
       prompts: seen,
       ...(onWait ? { onWait } : {}),
@@ -509,7 +547,7 @@ export async function testAccount(name: string, opts: CommonOpts, ctx: CliContex
     throw e;
   }
   if (opts.json) {
-    ctx.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+    printJson(ctx, r, { pretty: true });
     return r;
   }
   const lines = [`account ${r.account}: login and probe file OK (${r.server})`, ...promptLines(r.prompts)];
@@ -637,7 +675,11 @@ Examples:
     .option('--qr <file>', 'PNG or JPEG image of a new otpauth:// QR code')
     .option('--hotp', 'the seed is for HOTP (counter based)')
     .option('--otp-type <type>', 'totp, hotp or prompt (the code is typed at each login, on a terminal)')
-    .option('--template <template>', 'login template, e.g. "${PASSWORD}${TOTP}"')
+    .option('--template <template>', "login template, in single quotes: '${PASSWORD}${TOTP}'")
+    .option(
+      '--allow-no-code',
+      'sftp: accept a --template without ${TOTP}, ${HOTP} or ${OTP} (a separate prompt asks for the code)',
+    )
     .option(
       '--trust-host-key <SHA256:...>',
       'pin this SSH host key / TLS certificate fingerprint instead of the current ones (repeatable)',
@@ -645,7 +687,7 @@ Examples:
     )
     .option('--store <store>', 'keychain or vault: move the stored secrets there')
     .option('--algorithm <alg>', 'sha1, sha256 or sha512')
-    .option('--digits <n>', 'code length')
+    .option('--digits <n>', 'code length: 6, 7 or 8')
     .option('--period <seconds>', 'TOTP step')
     .option('--otp-reuse <policy>', 'forbid or allow')
     .option(
@@ -692,7 +734,11 @@ Examples:
       '--otp-type <type>',
       'prompt: store no seed; a person types the code at each login (on a terminal)',
     )
-    .option('--template <template>', 'login template, e.g. "${PASSWORD}${TOTP}"')
+    .option('--template <template>', "login template, in single quotes: '${PASSWORD}${TOTP}'")
+    .option(
+      '--allow-no-code',
+      'sftp: accept a --template without ${TOTP}, ${HOTP} or ${OTP} (a separate prompt asks for the code)',
+    )
     .option(
       '--trust-host-key <SHA256:...>',
       'accept this SSH host key / TLS certificate fingerprint (repeatable)',
@@ -700,7 +746,7 @@ Examples:
     )
     .option('--store <store>', 'keychain or vault (default: keychain when a Secret Service answers)')
     .option('--algorithm <alg>', 'sha1, sha256 or sha512')
-    .option('--digits <n>', 'code length')
+    .option('--digits <n>', 'code length: 6, 7 or 8')
     .option('--period <seconds>', 'TOTP step')
     .option(
       '--otp-reuse <policy>',

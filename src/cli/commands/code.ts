@@ -147,12 +147,8 @@ async function readSecretText(
         },
       );
     }
-    const value = ctx.env[envName];
-    if (value === undefined) {
-      throw new OtpBackupError('secret', `environment variable ${envName} is not set`, {
-        hint: `export ${envName} before running, or use another of ${SOURCES}`,
-      });
-    }
+    const { envFlagValue } = await import('../../secrets/env.js');
+    const value = envFlagValue(ctx.env, flagName, envName);
     return { text: value, source: `$${envName}`, uri: opts.uriEnv !== undefined };
   }
   if (opts.secretFile !== undefined) {
@@ -216,7 +212,7 @@ async function runCode(account: string | undefined, opts: CodeOptions, ctx: CliC
     algorithm = flag('--algorithm', () => otp.checkAlgorithm(opts.algorithm?.toLowerCase()));
   if (opts.digits !== undefined) {
     const raw = opts.digits;
-    digits = flag('--digits', () => otp.checkDigits(number('--digits', raw, /^\d+$/, '6, 7 or 8')));
+    digits = flag('--digits', () => otp.checkDigits(number('--digits', raw, /^\d+$/, otp.DIGITS_TEXT)));
   }
   if (opts.counter !== undefined) {
     const raw = opts.counter;

@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import type { Config, Job } from '../../config/types.js';
 import { OtpBackupError, usageError } from '../../errors.js';
 import type { CliContext } from '../context.js';
+import { printJson } from '../report.js';
 
 interface CommonOpts {
   config?: string;
@@ -26,6 +27,8 @@ export interface JobAddOptions extends CommonOpts {
   keepDays?: string;
   checksum?: boolean;
   followSymlinks?: boolean;
+  /** --allow-missing: accept a source that does not exist yet (a mount, a directory made later). */
+  allowMissing?: boolean;
 }
 
 const CONFIG_HELP = 'config file (default: $OTPBACKUP_CONFIG or ~/.config/otpbackup/config.yaml)';
@@ -113,6 +116,22 @@ export async function addJob(name: string, opts: JobAddOptions, ctx: CliContext)
   const days = positiveInt('--keep-days', opts.keepDays);
   // Cron runs from another directory: a relative source would point somewhere else there.
   const sources = opts.source.map((s) => (isAbsolute(s) ? s : resolve(ctx.cwd, s)));
+  // A source that is not there would make every run end "partial" (as rclone refuses a missing
+  // source directory); --allow-missing is for a mount or a directory made later.
+  if (!opts.allowMissing) {
+    const { lstat } = await import('node:fs/promises');
+    for (const s of sources) {
+      const gone = await lstat(s).then(
+        () => false,
+        (e: NodeJS.ErrnoException) => e.code === 'ENOENT' || e.code === 'ENOTDIR',
+      );
+      if (gone)
+        throw usageError(
+          `--source: ${s} does not exist`,
+          'check the path; pass --allow-missing if it will exist by the time the job runs (e.g. a mount)',
+        );
+    }
+  }
   const d = DEFAULTS.job;
   const job: Job = {
     name,
@@ -136,8 +155,7 @@ export async function addJob(name: string, opts: JobAddOptions, ctx: CliContext)
   // Validates the whole config (schedule, time zone, ...); an invalid job writes nothing.
   const saved = await saveJob(ctx.env, opts.config, job);
   const result = saved.jobs[name] ?? job;
-  if (opts.json)
-    ctx.stdout.write(`${JSON.stringify({ added: name, config: saved.path, job: result }, null, 2)}\n`);
+  if (opts.json) printJson(ctx, { added: name, config: saved.path, job: result }, { pretty: true });
   else ctx.stdout.write(`added job ${name} to ${saved.path} (schedule ${result.schedule})\n`);
   return result;
 }
@@ -154,7 +172,7 @@ export async function listJobs(opts: CommonOpts, ctx: CliContext) {
       nextDue: await nextDue(j, ctx),
     });
   }
-  if (opts.json) ctx.stdout.write(`${JSON.stringify({ config: config.path, jobs }, null, 2)}\n`);
+  if (opts.json) printJson(ctx, { config: config.path, jobs }, { pretty: true });
   else if (!jobs.length) ctx.stdout.write(`no jobs in ${config.path}\n`);
   else
     ctx.stdout.write(
@@ -175,7 +193,7 @@ export async function showJob(name: string, opts: CommonOpts, ctx: CliContext): 
   const j = getJob(await load(ctx, opts), name);
   const next = await nextDue(j, ctx);
   if (opts.json) {
-    ctx.stdout.write(`${JSON.stringify({ job: j, nextDue: next }, null, 2)}\n`);
+    printJson(ctx, { job: j, nextDue: next }, { pretty: true });
     return j;
   }
   const lines = [
@@ -211,11 +229,16 @@ export async function removeJobCommand(name: string, opts: CommonOpts & { yes?: 
   }
   const { removeJob } = await import('../../config/save.js');
   const saved = await removeJob(ctx.env, opts.config, name);
-  if (opts.json) ctx.stdout.write(`${JSON.stringify({ removed: name, config: saved.path })}\n`);
+  if (opts.json) printJson(ctx, { removed: name, config: saved.path });
   else ctx.stdout.write(`removed job ${name} from ${saved.path}; remote files were left alone\n`);
 }
 
 const ADD_EXAMPLES = `
+Remote layout: with one --source, its contents go straight into the remote directory; with several,
+each goes into a sub-directory named after it (Documents/, Notes/). Adding a second source to a job
+later therefore moves the first one's files one level down: they are uploaded again, and the old
+copies stay (or are deleted with --delete). Give a new source its own job to keep the layout.
+
 Examples:
   $ otpbackup job add photos --account nas --source ~/Pictures --schedule "30 2 * * *"
   $ otpbackup job add docs --account nas --source ~/Documents --source ~/Notes \\
@@ -334,6 +357,7 @@ Examples:
     .option('--keep-days <d>', 'versions mode: drop versions older than D days')
     .option('--checksum', 'compare content hashes, not only size and mtime')
     .option('--follow-symlinks', 'back up what symbolic links point to (default: skip them)')
+    .option('--allow-missing', 'accept a --source that does not exist yet (a mount, made later)')
     .option('--json', 'print JSON')
     .option('--config <path>', CONFIG_HELP)
     .addHelpText('after', ADD_EXAMPLES)

@@ -10,6 +10,7 @@ import type { Account, Config } from '../../config/types.js';
 import { OtpBackupError } from '../../errors.js';
 import type { Transport } from '../../transport/types.js';
 import { type CliContext, isInteractive } from '../context.js';
+import { printJson } from '../report.js';
 
 export interface RunOptions {
   job?: string;
@@ -30,13 +31,13 @@ export async function connectAccount(account: Account, config: Config, ctx: CliC
   ]);
   const onWait = waitNotice(ctx, `otpbackup account edit ${account.name} --otp-reuse allow`);
   const secretDeps = { env: ctx.env, config };
-  const log = ctx.verbose > 1 ? (line: string) => ctx.stderr.write(`${account.name}: ${line}\n`) : undefined;
+  const { transportLogging } = await import('../verbosity.js');
   let loginStep: number | undefined;
   const transport = await accountTransport(account, {
     env: ctx.env,
     clock: ctx.clock,
     getSecret: (ref) => resolveSecret(ref, secretDeps),
-    ...(log ? { log } : {}),
+    ...transportLogging(ctx, account.name),
     ...(onWait ? { onWait } : {}),
     // otp.type: prompt asks the person at the terminal (none: a clear error at login).
     promptCode: codePrompter(ctx),
@@ -54,13 +55,14 @@ export async function runCommand(opts: RunOptions, ctx: CliContext): Promise<Run
   const config = await loadConfigCached(ctx.env, opts.config);
   const due = await selectJobs(config, { env: ctx.env, clock: ctx.clock, job: opts.job });
   if (due.length === 0) {
-    if (ctx.verbose > 0 && !opts.json) ctx.stdout.write('nothing is due\n');
+    if ((ctx.verbose > 0 || ctx.debug || opts.dryRun) && !opts.json)
+      ctx.stdout.write(`${await nothingDue(config, ctx)}\n`);
     const empty: RunResult = { jobs: [], exitCode: 0 };
-    if (opts.json) ctx.stdout.write(`${JSON.stringify(empty)}\n`);
+    if (opts.json) printJson(ctx, empty);
     return empty;
   }
 
-  const [{ runDue }, { TextReporter }, { formatJson, jsonReporter }] = await Promise.all([
+  const [{ runDue }, { TextReporter }, { jsonReporter }] = await Promise.all([
     import('../../backup/run-due.js'),
     import('../../ui/text.js'),
     import('../../ui/json.js'),
@@ -70,7 +72,7 @@ export async function runCommand(opts: RunOptions, ctx: CliContext): Promise<Run
     : new TextReporter({
         stdout: ctx.stdout,
         stderr: ctx.stderr,
-        verbose: ctx.verbose,
+        verbose: ctx.debug ? 2 : ctx.verbose,
         progress: isInteractive(ctx),
       });
   const stop = onInterrupt(ctx);
@@ -97,7 +99,8 @@ export async function runCommand(opts: RunOptions, ctx: CliContext): Promise<Run
     text?.done();
   }
 
-  if (opts.json) ctx.stdout.write(formatJson(result));
+  const failure = result.exitCode !== 0 ? summaryError(result, ctx, Boolean(opts.json)) : undefined;
+  if (opts.json) printJson(ctx, result, { error: failure, pretty: true });
   else if (opts.dryRun) {
     for (const r of result.jobs) {
       ctx.stdout.write(
@@ -106,7 +109,7 @@ export async function runCommand(opts: RunOptions, ctx: CliContext): Promise<Run
       for (const p of r.plan?.upload ?? []) ctx.stdout.write(`  + ${p}\n`);
       for (const p of r.plan?.delete ?? []) ctx.stdout.write(`  - ${p}\n`);
     }
-  } else if (ctx.verbose > 0) {
+  } else if (ctx.verbose > 0 || ctx.debug) {
     for (const r of result.jobs) {
       ctx.stdout.write(
         `job ${r.job}: ${r.outcome}, ${r.files} uploaded (${r.bytes} bytes), ${r.deleted} deleted, ${r.unchanged} unchanged, ${r.failed.length} failed, ${r.durationMs} ms\n`,
@@ -114,8 +117,33 @@ export async function runCommand(opts: RunOptions, ctx: CliContext): Promise<Run
     }
   }
 
-  if (result.exitCode !== 0) throw summaryError(result, ctx, Boolean(opts.json));
+  if (failure) throw failure;
   return result;
+}
+
+/** "nothing is due; next: JOB at TIME" (the soonest job), for -v and --dry-run. */
+async function nothingDue(config: Config, ctx: CliContext): Promise<string> {
+  const jobs = Object.values(config.jobs);
+  if (!jobs.length) return `nothing is due: there are no jobs in ${config.path}`;
+  const [{ readJobState }, { nextRun }] = await Promise.all([
+    import('../../backup/job-state.js'),
+    import('../../schedule/due.js'),
+  ]);
+  const now = ctx.clock.now();
+  let soonest: { job: string; at: number } | undefined;
+  for (const j of jobs) {
+    const st = await readJobState(ctx.env, j.name);
+    let at: number;
+    try {
+      at = nextRun(j.schedule, st.lastRunMs ?? now, j.timezone);
+    } catch {
+      continue; // an invalid schedule is reported by the config check
+    }
+    if (!soonest || at < soonest.at) soonest = { job: j.name, at };
+  }
+  if (!soonest) return 'nothing is due';
+  const when = new Date(soonest.at).toISOString().replace(/:\d\d\.\d{3}Z$/, 'Z');
+  return `nothing is due; next: ${soonest.job} at ${when}`;
 }
 
 /**

@@ -11,6 +11,7 @@ import { OtpBackupError } from '../../errors.js';
 import type { SecretProblem } from '../../schedule/check.js';
 import type { EntryOptions } from '../../schedule/entries.js';
 import type { CliContext } from '../context.js';
+import { printJson } from '../report.js';
 
 export interface ScheduleOptions {
   every?: string;
@@ -255,15 +256,20 @@ export async function printSchedule(opts: ScheduleOptions, ctx: CliContext) {
   await checkScheduled(o, opts, ctx);
   if (!opts.systemd) {
     const line = cronLine(o);
-    if (opts.json) ctx.stdout.write(`${JSON.stringify({ crontab: line })}\n`);
+    if (opts.json) printJson(ctx, { crontab: line });
     else ctx.stdout.write(`${line}\n`);
     return;
   }
   const { service, timer } = systemdUnits(o);
   const dir = unitDir(ctx.env);
   if (opts.json) {
-    ctx.stdout.write(
-      `${JSON.stringify({ service: { path: join(dir, 'otpbackup.service'), text: service }, timer: { path: join(dir, 'otpbackup.timer'), text: timer } }, null, 2)}\n`,
+    printJson(
+      ctx,
+      {
+        service: { path: join(dir, 'otpbackup.service'), text: service },
+        timer: { path: join(dir, 'otpbackup.timer'), text: timer },
+      },
+      { pretty: true },
     );
     return;
   }
@@ -283,7 +289,7 @@ export async function installSchedule(opts: ScheduleOptions, ctx: CliContext) {
     const files = [join(dir, 'otpbackup.service'), join(dir, 'otpbackup.timer')];
     await writeFileAtomic(files[0]!, service, 0o644);
     await writeFileAtomic(files[1]!, timer, 0o644);
-    if (opts.json) ctx.stdout.write(`${JSON.stringify({ installed: 'systemd', files, enable: ENABLE })}\n`);
+    if (opts.json) printJson(ctx, { installed: 'systemd', files, enable: ENABLE });
     else
       ctx.stdout.write(
         `wrote ${files.join(' and ')}\nnow run: ${ENABLE}\n(a user timer stops at logout unless: loginctl enable-linger "$USER")\n`,
@@ -295,7 +301,7 @@ export async function installSchedule(opts: ScheduleOptions, ctx: CliContext) {
   const next = mergeCrontab(current, line);
   const changed = next !== current;
   if (changed) await writeCrontab(ctx, next);
-  if (opts.json) ctx.stdout.write(`${JSON.stringify({ installed: 'crontab', line, changed })}\n`);
+  if (opts.json) printJson(ctx, { installed: 'crontab', line, changed });
   else ctx.stdout.write(`${changed ? 'installed' : 'already installed'} in your crontab:\n${line}\n`);
 }
 
@@ -312,7 +318,7 @@ export async function removeSchedule(opts: ScheduleOptions, ctx: CliContext) {
         if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
       }
     }
-    if (opts.json) ctx.stdout.write(`${JSON.stringify({ removed, disable: DISABLE })}\n`);
+    if (opts.json) printJson(ctx, { removed, disable: DISABLE });
     else if (!removed.length) ctx.stdout.write(`no otpbackup units in ${dir}\n`);
     else
       ctx.stdout.write(
@@ -325,7 +331,7 @@ export async function removeSchedule(opts: ScheduleOptions, ctx: CliContext) {
   const next = mergeCrontab(current, undefined);
   const changed = next !== current;
   if (changed) await writeCrontab(ctx, next);
-  if (opts.json) ctx.stdout.write(`${JSON.stringify({ removed: changed })}\n`);
+  if (opts.json) printJson(ctx, { removed: changed });
   else
     ctx.stdout.write(
       changed ? 'removed the otpbackup line from your crontab\n' : 'no otpbackup line in your crontab\n',

@@ -1,6 +1,7 @@
 // `otpbackup status`: per job, the last run, its outcome, when it is next due and the last error.
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
+import { printJson } from '../report.js';
 
 export interface JobStatus {
   job: string;
@@ -52,7 +53,7 @@ export async function statusCommand(
     });
   }
   if (opts.json) {
-    ctx.stdout.write(`${JSON.stringify({ jobs: out }, null, 2)}\n`);
+    printJson(ctx, { jobs: out }, { pretty: true });
     return out;
   }
   if (out.length === 0) {

@@ -17,6 +17,8 @@ export interface UploadOptions extends Partial<TargetOptions> {
   json?: boolean;
   progress?: boolean;
   config?: string;
+  /** --allow-no-code: accept a --template without a code variable on purpose. */
+  allowNoCode?: boolean;
 }
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -39,13 +41,13 @@ export async function connect(
     opts.account ? `otpbackup account edit ${account.name} --otp-reuse allow` : '--otp-reuse allow',
   );
   const secretDeps = { env: ctx.env, ...(config ? { config } : {}) };
-  const log = ctx.verbose > 1 ? (line: string) => ctx.stderr.write(`upload: ${line}\n`) : undefined;
+  const { transportLogging } = await import('../verbosity.js');
   const file = opts.hotpCounterFile;
   const transport = await accountTransport(account, {
     env: ctx.env,
     clock: ctx.clock,
     getSecret: (ref) => resolveSecret(ref, secretDeps),
-    ...(log ? { log } : {}),
+    ...transportLogging(ctx, 'upload'),
     ...(onWait ? { onWait } : {}),
     // upload is for pipelines and never prompts, not even on a terminal (issue #6).
     promptCode: async () => {
@@ -74,6 +76,7 @@ export async function uploadCommand(
   ctx: CliContext,
 ): Promise<UploadResult> {
   const mod = await import('../../backup/upload.js');
+
   let account: Account;
   let config: Config | undefined;
   if (opts.to && opts.account) throw usageError('use either --to URL or --account NAME');
@@ -117,6 +120,10 @@ export async function uploadCommand(
   } else {
     throw usageError('say where to upload: --to URL or --account NAME', 'e.g. --to sftp://ci@host:22/site');
   }
+  if (opts.template !== undefined) {
+    const { checkTemplateHasCode } = await import('../template-check.js');
+    checkTemplateHasCode(opts.template, account.protocol, opts.allowNoCode);
+  }
   if (opts.hotpCounterFile && account.otp.type !== 'hotp')
     throw usageError(`--hotp-counter-file: account "${account.name}" does not use HOTP`);
 
@@ -129,8 +136,9 @@ export async function uploadCommand(
     : new TextReporter({
         stdout: ctx.stdout,
         stderr: ctx.stderr,
-        // The per-job plan line is noise here; -v gets the one-line summary below.
-        verbose: Math.max(0, ctx.verbose - 1),
+        // The ladder of every command: -v the one summary line below (the per-job plan line would
+        // repeat it), -vv each file.
+        verbose: ctx.debug || ctx.verbose > 1 ? 2 : 0,
         progress: opts.progress !== false && isInteractive(ctx),
       });
   let result: UploadResult;
@@ -156,35 +164,36 @@ export async function uploadCommand(
     text?.done();
   }
 
+  let failure: OtpBackupError | undefined;
+  if (result.error) {
+    failure = new OtpBackupError(result.error.code as OtpBackupError['code'], result.error.message, {
+      hint: result.error.hint,
+    });
+  } else if (result.failed.length) {
+    failure = new OtpBackupError('partial', `${result.failed.length} file(s) failed`, {
+      hint: 'see the lines above (or "failed" in --json); run again to retry',
+    });
+  }
   if (opts.json) {
-    const { plan, dryRun, error, ...rest } = result;
-    const out = {
-      ...rest,
-      ...(dryRun ? { dryRun, plan } : {}),
-      ...(error ? { error } : {}),
-    };
-    ctx.stdout.write(`${JSON.stringify(out)}\n`);
+    const { plan, dryRun, error: _e, ...rest } = result;
+    const { printJson } = await import('../report.js');
+    printJson(
+      ctx,
+      { ...rest, exitCode: failure?.exitCode ?? 0, ...(dryRun ? { dryRun, plan } : {}) },
+      { error: failure },
+    );
   } else if (opts.dryRun) {
     const p = result.plan ?? { upload: [], delete: [] };
     ctx.stdout.write(`would upload ${p.upload.length}, delete ${p.delete.length}\n`);
     for (const f of p.upload) ctx.stdout.write(`  + ${f}\n`);
     for (const f of p.delete) ctx.stdout.write(`  - ${f}\n`);
-  } else if (ctx.verbose > 0) {
+  } else if (ctx.verbose > 0 || ctx.debug) {
     ctx.stdout.write(
       `uploaded ${result.files} file(s) (${result.bytes} bytes), deleted ${result.deleted}, ${result.failed.length} failed, ${result.durationMs} ms\n`,
     );
   }
 
-  if (result.error) {
-    throw new OtpBackupError(result.error.code as OtpBackupError['code'], result.error.message, {
-      hint: result.error.hint,
-    });
-  }
-  if (result.failed.length) {
-    throw new OtpBackupError('partial', `${result.failed.length} file(s) failed`, {
-      hint: 'see the lines above (or "failed" in --json); run again to retry',
-    });
-  }
+  if (failure) throw failure;
   return result;
 }
 
@@ -219,13 +228,14 @@ Examples:
       'environment variable holding an otpauth:// URI (default OTPBACKUP_OTPAUTH_URI)',
     )
     .option('--algorithm <alg>', 'sha1, sha256 or sha512')
-    .option('--digits <n>', 'code length')
+    .option('--digits <n>', 'code length: 6, 7 or 8')
     .option('--period <seconds>', 'TOTP step')
     .option('--hotp-counter-file <file>', 'HOTP: file holding the next counter (advanced before each login)')
     .option(
       '--template <template>',
       'login template (default ${PASSWORD}${TOTP}, or ${TOTP} without a password)',
     )
+    .option('--allow-no-code', 'sftp: accept a --template without ${TOTP}, ${HOTP} or ${OTP}')
     .option('--prompt <rule>', "sftp: keyboard-interactive rule 'REGEX=TEMPLATE' (repeatable)", collect)
     .option('--key <file>', 'sftp: private key for publickey, then the code')
     .option('--host-key <fingerprint>', 'sftp: accept this host key (SHA256:...; repeatable)', collect)

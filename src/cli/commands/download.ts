@@ -104,23 +104,17 @@ export async function downloadCommand(
   } finally {
     await t.close().catch(() => {});
   }
+  const failure = total.error
+    ? total.error
+    : total.failed.length
+      ? new OtpBackupError('partial', `${total.failed.length} file(s) not downloaded`, {
+          hint: 'see the lines above',
+        })
+      : undefined;
   if (opts.json) {
-    const { error, ...rest } = total;
-    ctx.stdout.write(
-      `${JSON.stringify({
-        ok: !error && !total.failed.length,
-        ...rest,
-        ...(error
-          ? {
-              error: {
-                code: error.code,
-                message: error.message,
-                ...(error.hint ? { hint: error.hint } : {}),
-              },
-            }
-          : {}),
-      })}\n`,
-    );
+    const { error: _e, ...rest } = total;
+    const { printJson } = await import('../report.js');
+    printJson(ctx, rest, failure ? { error: failure } : {});
   } else {
     for (const f of total.failed) ctx.stderr.write(`otpbackup: ${f.path}: ${f.reason}\n`);
     if (ctx.verbose > 0)

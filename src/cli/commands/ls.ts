@@ -41,24 +41,22 @@ export async function lsCommand(spec: string, path: string | undefined, opts: Ls
         hint: `list everything with \`otpbackup ls ${spec}\``,
       });
     if (opts.json) {
-      ctx.stdout.write(
-        `${JSON.stringify({
-          ok: true,
-          root: target.root,
-          files: sel.files.map((f) => ({ path: f.rel, size: f.size, mtime: f.mtime?.toISOString() ?? null })),
-          ...(opts.versions
-            ? {
-                versions: vers.map((v) => ({
-                  path: v.rel,
-                  size: v.size,
-                  mtime: v.mtime?.toISOString() ?? null,
-                  replacedAt: new Date(v.replacedAt).toISOString(),
-                })),
-              }
-            : {}),
-          skipped: tree.skipped,
-        })}\n`,
-      );
+      const { printJson } = await import('../report.js');
+      printJson(ctx, {
+        root: target.root,
+        files: sel.files.map((f) => ({ path: f.rel, size: f.size, mtime: f.mtime?.toISOString() ?? null })),
+        ...(opts.versions
+          ? {
+              versions: vers.map((v) => ({
+                path: v.rel,
+                size: v.size,
+                mtime: v.mtime?.toISOString() ?? null,
+                replacedAt: new Date(v.replacedAt).toISOString(),
+              })),
+            }
+          : {}),
+        skipped: tree.skipped,
+      });
       return;
     }
     for (const f of sel.files) ctx.stdout.write(line(f));

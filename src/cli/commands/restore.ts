@@ -88,24 +88,17 @@ export async function restoreCommand(
     stop.dispose();
     lock.release();
   }
+  const failure = result.error
+    ? result.error
+    : result.failed.length
+      ? new OtpBackupError('partial', `${result.failed.length} file(s) not restored`, {
+          hint: 'see the lines above; --overwrite replaces local files that differ',
+        })
+      : undefined;
   if (opts.json) {
-    const { error, ...rest } = result;
-    ctx.stdout.write(
-      `${JSON.stringify({
-        ok: !error && !result.failed.length,
-        to: toDir,
-        ...rest,
-        ...(error
-          ? {
-              error: {
-                code: error.code,
-                message: error.message,
-                ...(error.hint ? { hint: error.hint } : {}),
-              },
-            }
-          : {}),
-      })}\n`,
-    );
+    const { error: _e, ...rest } = result;
+    const { printJson } = await import('../report.js');
+    printJson(ctx, { to: toDir, ...rest }, failure ? { error: failure } : {});
   } else if (opts.dryRun) {
     ctx.stdout.write(
       `would restore ${result.plan?.length ?? 0} file(s) to ${toDir}, ${result.skipped} already there\n`,
@@ -117,11 +110,7 @@ export async function restoreCommand(
       `restored ${result.restored} file(s) (${result.bytes} bytes) to ${toDir}${result.skipped ? `, ${result.skipped} already there` : ''}${result.failed.length ? `, ${result.failed.length} failed` : ''}\n`,
     );
   }
-  if (result.error) throw result.error;
-  if (result.failed.length)
-    throw new OtpBackupError('partial', `${result.failed.length} file(s) not restored`, {
-      hint: 'see the lines above; --overwrite replaces local files that differ',
-    });
+  if (failure) throw failure;
   return result;
 }
 

@@ -70,7 +70,12 @@ export async function verifyCommand(
   } finally {
     lock.release();
   }
-  if (opts.json) ctx.stdout.write(`${JSON.stringify(r)}\n`);
+  const failure = r.ok
+    ? undefined
+    : new OtpBackupError('partial', `the backup of job ${job} differs from its manifest`, {
+        hint: `the next \`otpbackup run --job ${job}\` sends the missing and differing files again`,
+      });
+  if (opts.json) (await import('../report.js')).printJson(ctx, r, failure ? { error: failure } : {});
   else {
     for (const p of r.missing) ctx.stdout.write(`missing   ${p}\n`);
     for (const p of r.extra) ctx.stdout.write(`extra     ${p}\n`);
@@ -84,10 +89,7 @@ export async function verifyCommand(
         `${r.files} file(s) in the manifest: ${r.missing.length} missing, ${r.extra.length} extra, ${r.mismatched.length} differ${percent !== undefined ? `; content of ${r.contentChecked} checked (${r.contentMethod}), ${r.contentDiffers.length} differ, ${r.notComparable.length} not comparable` : ''}\n`,
       );
   }
-  if (!r.ok)
-    throw new OtpBackupError('partial', `the backup of job ${job} differs from its manifest`, {
-      hint: `\`otpbackup run --job ${job} --force\` sends every file again`,
-    });
+  if (failure) throw failure;
   return r;
 }
 

@@ -15,6 +15,7 @@ import type {
   TrustSettings,
 } from './types.js';
 import { defaultPort } from './url.js';
+import { HOST_KEY_FINGERPRINT } from '../transport/hostkeys.js';
 
 export type Path = (string | number)[];
 
@@ -335,7 +336,7 @@ const JOB_KEYS = [
   'retention',
 ] as const;
 
-const HOST_KEY_RE = /^SHA256:[A-Za-z0-9+/]{43}=?$/;
+const HOST_KEY_RE = HOST_KEY_FINGERPRINT;
 const TLS_FP_RE = /^SHA256:(?:[0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$/;
 
 function readOtp(r: Reader, v: unknown, path: Path): OtpSettings | undefined {

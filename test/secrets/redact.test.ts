@@ -9,7 +9,8 @@ afterEach(() => clearSecretsForTests());
 
 describe('redact', () => {
   it('never masks the words of a message, whatever passphrase was typed', () => {
-    for (const word of ['wrong', 'passphrase', 'password', 'vault', 'failed', 'Connection']) registerSecret(word);
+    for (const word of ['wrong', 'passphrase', 'password', 'vault', 'failed', 'Connection'])
+      registerSecret(word);
     const msg = 'wrong passphrase for vault /x/vault.enc; Connection failed, check the password';
     assert.equal(redact(msg), msg);
   });
@@ -36,9 +37,13 @@ describe('redact', () => {
     const box = sandbox('otpbackup-redact-');
     const add = (name: string, env: NodeJS.ProcessEnv) =>
       cli(
-        ['account', 'add', name, '--url', 'ftp://bob@127.0.0.1:2121/b', '--password-env', 'PW'].concat(
-          ['--totp-secret-env', 'SEED', '--store', 'vault', '--no-test'],
-        ),
+        ['account', 'add', name, '--url', 'ftp://bob@127.0.0.1:2121/b', '--password-env', 'PW'].concat([
+          '--totp-secret-env',
+          'SEED',
+          '--store',
+          'vault',
+          '--no-test',
+        ]),
         { ...box.env, PW: 'Redact-pw-Secret-1', SEED: 'JBSWY3DPEHPK3PXP', ...env },
       );
     try {

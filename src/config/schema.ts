@@ -3,6 +3,7 @@
 // Secret values are never echoed: only keys and references appear in messages.
 import { parseTemplate } from '../otp/index.js';
 import { validateSchedule } from '../schedule/due.js';
+import { HOST_KEY_FINGERPRINT } from '../transport/hostkeys.js';
 import type {
   Account,
   Algorithm,
@@ -15,7 +16,6 @@ import type {
   TrustSettings,
 } from './types.js';
 import { defaultPort } from './url.js';
-import { HOST_KEY_FINGERPRINT } from '../transport/hostkeys.js';
 
 export type Path = (string | number)[];
 

@@ -108,7 +108,10 @@ export async function runDue(config: Config, deps: RunDueDeps): Promise<RunResul
   for (const j of jobs) byAccount.set(j.account, [...(byAccount.get(j.account) ?? []), j]);
 
   const results: JobResult[] = [];
+  const warnings = new Map<string, string[]>();
   const finish = async (job: Job, r: JobResult, startedMs: number) => {
+    const w = warnings.get(job.name);
+    if (w?.length) r.warnings = [...(r.warnings ?? []), ...w];
     results.push(r);
     if (deps.dryRun || r.outcome === 'locked') return;
     const prev = await readJobState(deps.env, job.name);
@@ -159,7 +162,10 @@ export async function runDue(config: Config, deps: RunDueDeps): Promise<RunResul
             continue;
           }
         }
-        ready.push({ job, manifest: await Manifest.load(jobStateDir(deps.env, job.name)) });
+        const manifest = await Manifest.load(jobStateDir(deps.env, job.name), { readOnly: deps.dryRun });
+        for (const w of manifest.warnings) reporter.warning?.(job.name, w);
+        if (manifest.warnings.length) warnings.set(job.name, manifest.warnings);
+        ready.push({ job, manifest });
       }
       if (!account || ready.length === 0) continue;
 

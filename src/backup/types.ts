@@ -22,6 +22,8 @@ export interface JobResult {
   loginStep?: number;
   /** The error that stopped the job, if any. */
   error?: { code: string; message: string; hint?: string };
+  /** Things the user should know although the job went on (an unreadable state file moved aside). */
+  warnings?: string[];
   /** With --dry-run: what would be done. */
   plan?: { upload: string[]; delete: string[] };
 }

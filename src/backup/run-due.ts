@@ -13,7 +13,7 @@ import { nextRun } from '../schedule/due.js';
 import type { Transport } from '../transport/types.js';
 import { type Reporter, silentReporter } from '../ui/reporter.js';
 import { emptyResult, interrupted, isFatal, jobRemoteRoot, runJob } from './engine.js';
-import { type NextRun, readJobState, writeJobState } from './job-state.js';
+import { type NextRun, readJobState, takeJobStateWarning, writeJobState } from './job-state.js';
 import { appendLog } from './log.js';
 import { selectJobs } from './select.js';
 import type { JobResult, RunResult } from './types.js';
@@ -115,6 +115,12 @@ export async function runDue(config: Config, deps: RunDueDeps): Promise<RunResul
     results.push(r);
     if (deps.dryRun || r.outcome === 'locked') return;
     const prev = await readJobState(deps.env, job.name);
+    // Read (and moved aside, if unreadable) when the job was selected, or just now.
+    const stateWarning = takeJobStateWarning(job.name);
+    if (stateWarning) {
+      reporter.warning?.(job.name, stateWarning);
+      r.warnings = [stateWarning, ...(r.warnings ?? [])];
+    }
     await writeJobState(deps.env, job.name, {
       ...prev,
       lastRunMs: startedMs,

@@ -117,6 +117,20 @@ for (const proto of ['ftp', 'sftp'] as Proto[]) {
       await assertConverged(box, job, src, remote);
     });
 
+    test('a job state.json that is not valid JSON is moved aside with a warning; the job runs', async () => {
+      const path = join(jobStateDir(box.env, job), 'state.json');
+      writeFileSync(path, '{"lastRunMs": 17'); // torn
+      const r = await cli(['run', '--job', job], box.env);
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(
+        r.stderr,
+        /^otpbackup: job state-\w+: warning: job state .*state\.json could not be read: moved to .*state\.json\.bad-\d{8}T\d{6}Z/,
+      );
+      assert.equal(r.stderr.trim().split('\n').length, 1);
+      const st = await cli(['status', '--json'], box.env);
+      assert.equal(st.status, 0, st.stderr);
+    });
+
     test('journal lines of the wrong JSON shape (null, missing fields) are moved aside; the run goes on', async () => {
       const dir = jobStateDir(box.env, job);
       appendFileSync(Manifest.journalPath(dir), 'null\n{"op":"put","p":"a.txt"}\n');

@@ -11,7 +11,16 @@
 // fsync'd in small batches (survives power loss, less the last batch). load() replays the journal,
 // so a run killed at any moment loses at most the files in flight. compact() folds the journal into
 // a new snapshot, so we never rewrite a 100k-entry JSON per file.
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  fsyncSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  writeSync,
+} from 'node:fs';
 import { mkdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { quarantineFile, stateWriteError, writeFileAtomic } from '../config/state-file.js';
@@ -36,6 +45,8 @@ export interface ManifestOptions {
 
 export class Manifest {
   private fd: number | undefined;
+  /** Bytes in the journal file, to cut a line a full disk tore back off. */
+  private journalBytes = 0;
   private unsynced = 0;
   private journalLines = 0;
 
@@ -157,7 +168,10 @@ export class Manifest {
       try {
         mkdirSync(this.dir, { recursive: true, mode: 0o700 });
         this.fd = openSync(Manifest.journalPath(this.dir), 'a', 0o600);
+        this.journalBytes = fstatSync(this.fd).size;
       } catch (e) {
+        const named = stateWriteError(e, Manifest.journalPath(this.dir));
+        if (named instanceof OtpBackupError) throw named;
         throw new OtpBackupError(
           'local',
           `cannot write manifest journal in ${this.dir}: ${(e as Error).message}`,
@@ -167,9 +181,17 @@ export class Manifest {
         );
       }
     }
+    const text = Buffer.from(`${JSON.stringify(line)}\n`);
     try {
-      writeSync(this.fd, `${JSON.stringify(line)}\n`);
+      const n = writeSync(this.fd, text);
+      if (n !== text.length) throw Object.assign(new Error('short write'), { code: 'ENOSPC' });
+      this.journalBytes += n;
     } catch (e) {
+      // A part of the line may have been written: cut it off, or the next line (after space was
+      // freed) would be glued to it and lost too.
+      try {
+        ftruncateSync(this.fd, this.journalBytes);
+      } catch {}
       throw stateWriteError(e, Manifest.journalPath(this.dir));
     }
     this.journalLines++;

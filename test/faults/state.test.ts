@@ -62,7 +62,11 @@ function leftovers(dir: string): string[] {
     for (const e of readdirSync(d, { withFileTypes: true })) {
       const p = join(d, e.name);
       if (e.isDirectory()) walk(p);
-      else if (/\.tmp-|^lock\.\d+$/.test(e.name) || (statSync(p).size === 0 && e.name !== 'filler'))
+      // An empty manifest.journal is a valid journal with nothing in it (opened, then the disk was full).
+      else if (
+        /\.tmp-|^lock\.\d+$/.test(e.name) ||
+        (statSync(p).size === 0 && e.name !== 'filler' && e.name !== 'manifest.journal')
+      )
         out.push(p);
     }
   };
@@ -168,6 +172,40 @@ describe('a full state disk (64 KiB tmpfs)', { skip: missing }, () => {
   });
   after(() => {
     if (mounted) spawnSync('umount', [mnt]);
+  });
+
+  test('on a full disk: journal appends and atomic writes name the problem and leave no temp file', async (t) => {
+    if (!mounted) return t.skip('mount -t tmpfs is not permitted here');
+    const { writeFileAtomic } = await import('../../src/config/state-file.js');
+    const dir = join(mnt, 'api');
+    mkdirSync(dir);
+    const m = await Manifest.load(dir, { syncEvery: 1 });
+    const filler = join(mnt, 'filler');
+    writeFileSync(filler, '');
+    try {
+      for (let chunk = 64 * 1024; chunk >= 1; ) {
+        try {
+          appendFileSync(filler, Buffer.alloc(chunk));
+        } catch {
+          chunk = Math.floor(chunk / 2);
+        }
+      }
+      const meta = { size: 1, mtimeNs: '1', ctimeNs: '1', ino: '1' };
+      const full = /cannot write state file .*api\/manifest\.journal: the disk is full \(ENOSPC\)/;
+      assert.throws(
+        () => m.record('a', meta),
+        (e: Error & { code?: string }) => e.code === 'local' && full.test(e.message),
+      );
+      await assert.rejects(
+        writeFileAtomic(join(dir, 'x.json'), 'x'.repeat(10_000)),
+        /cannot write state file .*api\/x\.json: the disk is full \(ENOSPC\)/,
+      );
+      assert.deepEqual(leftovers(mnt), []);
+    } finally {
+      m.close();
+      rmSync(filler);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('ENOSPC is named with its path, exit 1, no temp file left; with space again the run completes', async (t) => {

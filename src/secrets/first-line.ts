@@ -134,6 +134,7 @@ export function runFirstLine(argv: readonly string[], opts: FirstLineOptions): P
         decide();
       }
     });
+    child.stdout.on('error', () => {}); // a broken pipe ends the output; the exit status decides
     child.stdout.on('end', () => {
       line ??= Buffer.concat(chunks).toString('utf8').replace(/\r$/, '');
       decide();

@@ -12,6 +12,7 @@ import { isFailureProblem, type ScannedFile, type ScanResult } from '../scan/typ
 import type { Clock } from '../schedule/clock.js';
 import type { Transport } from '../transport/types.js';
 import { type Reporter, silentReporter } from '../ui/reporter.js';
+import { alreadyOnServer } from './rebuild.js';
 import type { JobResult } from './types.js';
 import { parseStamp, pruneVersions, VERSIONS_DIR, type VersionsLedger, versionPath } from './versions.js';
 
@@ -165,6 +166,14 @@ export async function runJob(job: Job, deps: EngineDeps): Promise<JobResult> {
     );
     deletes = [];
     deleteRemote = false;
+  }
+
+  // The manifest was unreadable and moved aside: what the server already holds is not sent again.
+  if (deps.manifest.rebuild && deps.transport && !deps.dryRun && uploads.length) {
+    const have = await alreadyOnServer(deps.transport, uploads, (rel) => remoteInside(deps.remoteRoot, rel));
+    for (const f of have) deps.manifest.record(f.rel, f.meta);
+    result.unchanged += have.size;
+    uploads = uploads.filter((f) => !have.has(f));
   }
 
   reporter.plan({

@@ -2,7 +2,8 @@
 // jobStateDir, written atomically.
 import { join } from 'node:path';
 import { jobStateDir } from '../config/paths.js';
-import { readJson, writeJson } from '../config/state-file.js';
+import { quarantineFile, readJson, writeJson } from '../config/state-file.js';
+import { OtpBackupError } from '../errors.js';
 import type { Outcome } from './types.js';
 
 export interface JobState {
@@ -58,8 +59,41 @@ export function jobStatePath(env: NodeJS.ProcessEnv, job: string): string {
   return join(jobStateDir(env, job), 'state.json');
 }
 
-export async function readJobState(env: NodeJS.ProcessEnv, job: string): Promise<JobState> {
-  return (await readJson<JobState>(jobStatePath(env, job))) ?? {};
+/** Warnings about job state files moved aside, per job, until run-due reports them with the job. */
+const moved = new Map<string, string>();
+
+/** The warning for `job` (once), if its state file was unreadable and moved aside. */
+export function takeJobStateWarning(job: string): string | undefined {
+  const w = moved.get(job);
+  moved.delete(job);
+  return w;
+}
+
+/**
+ * The job's state; {} when there is none. An unreadable file (not JSON, not an object) would stop
+ * every run of the job (#14.8): it is moved aside (unless readOnly, e.g. for `status`) and the job
+ * counts as never run, so it is due — the worst it costs is one run more.
+ */
+export async function readJobState(
+  env: NodeJS.ProcessEnv,
+  job: string,
+  opts: { readOnly?: boolean } = {},
+): Promise<JobState> {
+  const path = jobStatePath(env, job);
+  let st: unknown;
+  try {
+    st = await readJson<unknown>(path);
+  } catch (e) {
+    if (!(e instanceof OtpBackupError) || !/is not valid JSON/.test(e.message)) throw e;
+    st = null;
+  }
+  if (st === undefined) return {};
+  if (typeof st === 'object' && st !== null && !Array.isArray(st)) return st as JobState;
+  if (!opts.readOnly) {
+    const to = quarantineFile(path);
+    moved.set(job, `job state ${path} could not be read: moved to ${to}; the job counts as never run`);
+  }
+  return {};
 }
 
 export async function writeJobState(env: NodeJS.ProcessEnv, job: string, s: JobState): Promise<void> {

@@ -3,6 +3,7 @@
 import { appendFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stateDir } from '../config/paths.js';
+import { stateWriteError } from '../config/state-file.js';
 import { redact } from '../secrets/redact.js';
 import type { JobResult } from './types.js';
 
@@ -28,6 +29,10 @@ export function formatLog(atMs: number, r: JobResult): string[] {
 
 export async function appendLog(env: NodeJS.ProcessEnv, atMs: number, r: JobResult): Promise<void> {
   const path = logPath(env);
-  await mkdir(stateDir(env), { recursive: true, mode: 0o700 });
-  await appendFile(path, `${formatLog(atMs, r).join('\n')}\n`, { mode: 0o600 });
+  try {
+    await mkdir(stateDir(env), { recursive: true, mode: 0o700 });
+    await appendFile(path, `${formatLog(atMs, r).join('\n')}\n`, { mode: 0o600 });
+  } catch (e) {
+    throw stateWriteError(e, path); // a full disk is named, not an "unexpected error"
+  }
 }

@@ -13,7 +13,7 @@ import { nextRun } from '../schedule/due.js';
 import type { Transport } from '../transport/types.js';
 import { type Reporter, silentReporter } from '../ui/reporter.js';
 import { emptyResult, interrupted, isFatal, jobRemoteRoot, runJob } from './engine.js';
-import { type NextRun, readJobState, writeJobState } from './job-state.js';
+import { type NextRun, readJobState, takeJobStateWarning, writeJobState } from './job-state.js';
 import { appendLog } from './log.js';
 import { selectJobs } from './select.js';
 import type { JobResult, RunResult } from './types.js';
@@ -181,11 +181,20 @@ export async function runDue(config: Config, deps: RunDueDeps): Promise<RunResul
         ...(deps.signal ? { signal: deps.signal } : {}),
       })
     : undefined;
+  const warnings = new Map<string, string[]>();
   const finish = async (job: Job, r: JobResult, startedMs: number) => {
+    const w = warnings.get(job.name);
+    if (w?.length) r.warnings = [...(r.warnings ?? []), ...w];
     results.push(r);
     if (deps.dryRun || r.outcome === 'locked') return;
     await hooks?.after(job, r);
     const prev = await readJobState(deps.env, job.name);
+    // Read (and moved aside, if unreadable) when the job was selected, or just now.
+    const stateWarning = takeJobStateWarning(job.name);
+    if (stateWarning) {
+      reporter.warning?.(job.name, stateWarning);
+      r.warnings = [stateWarning, ...(r.warnings ?? [])];
+    }
     await writeJobState(deps.env, job.name, {
       ...prev,
       lastRunMs: startedMs,
@@ -238,7 +247,9 @@ export async function runDue(config: Config, deps: RunDueDeps): Promise<RunResul
           await finish(job, emptyResult(job.name, 'failed', refused), deps.clock.now());
           continue;
         }
-        const manifest = await Manifest.load(jobStateDir(deps.env, job.name));
+        const manifest = await Manifest.load(jobStateDir(deps.env, job.name), { readOnly: deps.dryRun });
+        for (const w of manifest.warnings) reporter.warning?.(job.name, w);
+        if (manifest.warnings.length) warnings.set(job.name, manifest.warnings);
         if (job.mode === 'versions' && job.retention) {
           const ledger = await loadLedger(ledgerPath(deps.env, job.name), placeOf(account, job));
           ready.push({ job, manifest, ledger });

@@ -24,6 +24,8 @@ export interface JobResult {
   error?: { code: string; message: string; hint?: string };
   /** With --verify: how the server compared with the manifest after the job (counts). */
   verify?: { ok: boolean; missing: number; extra: number; mismatched: number };
+  /** Things the user should know although the job went on (an unreadable state file moved aside). */
+  warnings?: string[];
   /** With --dry-run: what would be done. */
   plan?: { upload: string[]; delete: string[] };
 }

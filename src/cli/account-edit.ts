@@ -112,6 +112,8 @@ export async function editAccount(name: string, opts: EditOptions, ctx: CliConte
   // After --url: the flags are refused unless the account (now) speaks SFTP.
   await acct.applySftpFlags(a, opts);
   const tls = a.protocol === 'ftps' || a.protocol === 'ftps-implicit';
+  if (!tls)
+    (await import('../transport/hostkeys.js')).checkHostKeyFlag('--trust-host-key', opts.trustHostKey);
   if (opts.trustHostKey?.length) {
     delete a.trust.hostKeys;
     delete a.trust.tlsFingerprints;

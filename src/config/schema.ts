@@ -9,6 +9,7 @@ import {
   parseTemplate,
 } from '../otp/index.js';
 import { validateSchedule } from '../schedule/due.js';
+import { HOST_KEY_FINGERPRINT } from '../transport/hostkeys.js';
 import type {
   Account,
   Algorithm,
@@ -348,7 +349,7 @@ const JOB_KEYS = [
   'notify',
 ] as const;
 
-const HOST_KEY_RE = /^SHA256:[A-Za-z0-9+/]{43}=?$/;
+const HOST_KEY_RE = HOST_KEY_FINGERPRINT;
 const TLS_FP_RE = /^SHA256:(?:[0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$/;
 
 function readOtp(r: Reader, v: unknown, path: Path): OtpSettings | undefined {

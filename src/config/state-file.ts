@@ -3,6 +3,7 @@
 import {
   closeSync,
   constants,
+  existsSync,
   fsyncSync,
   linkSync,
   openSync,
@@ -35,25 +36,74 @@ export async function readJson<T>(path: string): Promise<T | undefined> {
   }
 }
 
-/** Atomic replace: a reader sees the old or the new file, never a mix. */
+/**
+ * A failed write of local state as the user can act on it (#14.8): what went wrong, in words, and
+ * the path — not "unexpected error: ENOSPC ... report it". Other errors pass through unchanged.
+ */
+export function stateWriteError(e: unknown, path: string): unknown {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  const what: Record<string, string> = {
+    ENOSPC: 'the disk is full',
+    EDQUOT: 'the disk quota is exceeded',
+    EROFS: 'the file system is read-only',
+    EACCES: 'permission denied',
+    EPERM: 'permission denied',
+    EIO: 'an I/O error',
+  };
+  const why = code ? what[code] : undefined;
+  if (!why || e instanceof OtpBackupError) return e;
+  return new OtpBackupError('local', `cannot write state file ${path}: ${why} (${code})`, {
+    hint:
+      code === 'ENOSPC' || code === 'EDQUOT'
+        ? `free space where ${dirname(path)} lives (or set XDG_STATE_HOME elsewhere), then run again; what the server confirmed is kept`
+        : `check ${dirname(path)} and its permissions, then run again`,
+    cause: e,
+  });
+}
+
+/** Atomic replace: a reader sees the old or the new file, never a mix. No temp file outlives a failure. */
 export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-  const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
+  let created = false;
   try {
-    writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  try {
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
+    created = true;
+    try {
+      writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
     renameSync(tmp, path);
   } catch (e) {
-    try {
-      unlinkSync(tmp);
-    } catch {}
-    throw e;
+    // A full disk used to leave a 0-byte temp file per attempt.
+    if (created) {
+      try {
+        unlinkSync(tmp);
+      } catch {}
+    }
+    throw stateWriteError(e, path);
   }
+}
+
+/**
+ * Moves an unreadable state file aside as PATH.bad-YYYYMMDDTHHMMSSZ (kept for inspection), so the
+ * job can go on instead of stopping until someone moves it by hand (#14.8). Returns the new path.
+ */
+export function quarantineFile(path: string, nowMs = Date.now()): string {
+  const stamp = new Date(nowMs)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+  let to = `${path}.bad-${stamp}`;
+  for (let n = 1; existsSync(to); n++) to = `${path}.bad-${stamp}-${n}`;
+  try {
+    renameSync(path, to);
+  } catch (e) {
+    throw stateWriteError(e, path);
+  }
+  return to;
 }
 
 export async function writeJson(path: string, value: unknown): Promise<void> {
@@ -116,14 +166,24 @@ export async function acquireLock(
 /** Links a file holding our PID to `path`; false when `path` exists. */
 function linkPidFile(path: string): boolean {
   const mine = `${path}.${process.pid}`;
-  const fd = openSync(mine, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o600);
-  writeSync(fd, `${process.pid}\n`);
-  closeSync(fd);
+  try {
+    const fd = openSync(mine, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o600);
+    try {
+      writeSync(fd, `${process.pid}\n`);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (e) {
+    try {
+      unlinkSync(mine);
+    } catch {}
+    throw stateWriteError(e, path);
+  }
   try {
     linkSync(mine, path);
     return true;
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw stateWriteError(e, path);
     return false;
   } finally {
     unlinkSync(mine);

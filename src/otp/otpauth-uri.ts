@@ -20,6 +20,9 @@ export interface OtpauthInfo {
   account?: string;
 }
 
+/** Parameters that decide the codes: each may appear once. */
+const CODE_PARAMS = new Set(['secret', 'algorithm', 'digits', 'period', 'counter']);
+
 const HINT = 'an otpauth URI looks like otpauth://totp/Issuer:alice?secret=BASE32&issuer=Issuer';
 
 function uriError(message: string, hint = HINT): OtpBackupError {
@@ -87,7 +90,13 @@ export function parseOtpauthUri(uri: string): OtpauthInfo {
     const key = decode(eq < 0 ? part : part.slice(0, eq), 'a parameter name').toLowerCase();
     // '+' is a space in query strings; Base32 and numbers never contain one, issuers might.
     const value = decode((eq < 0 ? '' : part.slice(eq + 1)).replace(/\+/g, ' '), `parameter "${key}"`);
-    if (!params.has(key)) params.set(key, value);
+    if (params.has(key)) {
+      // Two secrets (or digit counts, ...) make the codes depend on which one a reader takes:
+      // authenticator apps disagree, so the URI is ambiguous and refused (#14.9). No value is echoed.
+      if (CODE_PARAMS.has(key)) throw uriError(`${key} is given more than once`, 'keep exactly one');
+      continue; // issuer and unknown parameters: the first wins, as before
+    }
+    params.set(key, value);
   }
 
   const rawSecret = params.get('secret');

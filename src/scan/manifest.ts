@@ -11,10 +11,19 @@
 // fsync'd in small batches (survives power loss, less the last batch). load() replays the journal,
 // so a run killed at any moment loses at most the files in flight. compact() folds the journal into
 // a new snapshot, so we never rewrite a 100k-entry JSON per file.
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  fsyncSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  writeSync,
+} from 'node:fs';
 import { mkdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../config/state-file.js';
+import { quarantineFile, stateWriteError, writeFileAtomic } from '../config/state-file.js';
 import { OtpBackupError } from '../errors.js';
 import type { FileMeta } from './types.js';
 
@@ -28,10 +37,16 @@ type JournalLine = { op: 'put'; p: string; e: FileMeta } | { op: 'del'; p: strin
 export interface ManifestOptions {
   /** Lines written between two fsyncs. */
   syncEvery?: number;
+  /** For the quarantine stamp (tests). */
+  nowMs?: number;
+  /** Dry run: an unreadable file is reported and ignored, not moved. */
+  readOnly?: boolean;
 }
 
 export class Manifest {
   private fd: number | undefined;
+  /** Bytes in the journal file, to cut a line a full disk tore back off. */
+  private journalBytes = 0;
   private unsynced = 0;
   private journalLines = 0;
 
@@ -53,43 +68,76 @@ export class Manifest {
     return join(dir, 'manifest.journal');
   }
 
-  /** Reads the snapshot and replays the journal left by an unfinished run. */
+  /**
+   * Reads the snapshot and replays the journal left by an unfinished run. State that cannot be
+   * read does not stop the job (#14.8): the file is moved aside (quarantineFile), `warnings` says
+   * so, and — for the snapshot — `rebuild` asks the engine to take files the server already holds
+   * (same size and mtime) as backed up instead of sending everything again.
+   */
   static async load(dir: string, opts: ManifestOptions = {}): Promise<Manifest> {
     const files = new Map<string, Row>();
-    const snap = await readText(Manifest.snapshotPath(dir));
+    const warnings: string[] = [];
+    let rebuild = false;
+    const snapPath = Manifest.snapshotPath(dir);
+    const snap = await readText(snapPath);
     if (snap !== undefined) {
-      let parsed: { version?: number; files?: unknown };
+      let problem: string | undefined;
       try {
-        parsed = JSON.parse(snap);
+        const parsed: unknown = JSON.parse(snap);
+        if (!readSnapshot(parsed, files)) problem = 'an unknown format';
       } catch {
-        throw new OtpBackupError('local', `manifest ${Manifest.snapshotPath(dir)} is not valid JSON`, {
-          hint: 'move it aside; the next run then uploads every file again',
-        });
+        problem = 'not valid JSON';
       }
-      if (!readSnapshot(parsed, files)) {
-        throw new OtpBackupError('local', `manifest ${Manifest.snapshotPath(dir)} has an unknown format`, {
-          hint: 'it was written by another version of otpbackup; move it aside to upload everything again',
-        });
+      if (problem) {
+        files.clear();
+        rebuild = true;
+        warnings.push(
+          opts.readOnly
+            ? `manifest ${snapPath} is ${problem}: a real run moves it aside and rebuilds it from the server`
+            : `manifest ${snapPath} is ${problem}: moved to ${quarantineFile(snapPath, opts.nowMs)}; rebuilt from the server (files of the same size and mtime there are not sent again)`,
+        );
       }
     }
     let replayed = 0;
-    const journal = await readText(Manifest.journalPath(dir));
+    const journalPath = Manifest.journalPath(dir);
+    const journal = await readText(journalPath);
     if (journal) {
+      let bad = 0;
       for (const line of journal.split('\n')) {
         if (!line) continue;
-        let j: JournalLine;
+        let j: unknown;
         try {
           j = JSON.parse(line);
         } catch {
           continue; // a line torn by a crash mid-write: that file was in flight
         }
+        if (!isJournalLine(j)) {
+          bad++; // valid JSON of another shape: not ours, or damaged
+          continue;
+        }
         if (j.op === 'put') files.set(j.p, toRow(j.p, j.e));
-        else if (j.op === 'del') files.delete(j.p);
+        else files.delete(j.p);
         replayed++;
       }
+      if (bad) {
+        // Its good lines are in memory, and in the snapshot this run writes.
+        const moved = opts.readOnly ? undefined : quarantineFile(journalPath, opts.nowMs);
+        warnings.push(
+          `manifest journal ${journalPath} has ${bad} line(s) of an unknown shape: ${moved ? `moved to ${moved}` : 'a real run moves it aside'}; its other ${replayed} line(s) are kept`,
+        );
+        replayed++; // compact() must write the snapshot even if nothing else changes
+      }
     }
-    return new Manifest(dir, files, opts.syncEvery ?? 32, replayed);
+    const m = new Manifest(dir, files, opts.syncEvery ?? 32, replayed);
+    m.warnings = warnings;
+    m.rebuild = rebuild;
+    return m;
   }
+
+  /** One line per state file that could not be read and was moved aside at load. */
+  warnings: string[] = [];
+  /** The snapshot was unreadable: runJob takes what the server holds into account. */
+  rebuild = false;
 
   get size(): number {
     return this.files.size;
@@ -120,7 +168,10 @@ export class Manifest {
       try {
         mkdirSync(this.dir, { recursive: true, mode: 0o700 });
         this.fd = openSync(Manifest.journalPath(this.dir), 'a', 0o600);
+        this.journalBytes = fstatSync(this.fd).size;
       } catch (e) {
+        const named = stateWriteError(e, Manifest.journalPath(this.dir));
+        if (named instanceof OtpBackupError) throw named;
         throw new OtpBackupError(
           'local',
           `cannot write manifest journal in ${this.dir}: ${(e as Error).message}`,
@@ -130,7 +181,19 @@ export class Manifest {
         );
       }
     }
-    writeSync(this.fd, `${JSON.stringify(line)}\n`);
+    const text = Buffer.from(`${JSON.stringify(line)}\n`);
+    try {
+      const n = writeSync(this.fd, text);
+      if (n !== text.length) throw Object.assign(new Error('short write'), { code: 'ENOSPC' });
+      this.journalBytes += n;
+    } catch (e) {
+      // A part of the line may have been written: cut it off, or the next line (after space was
+      // freed) would be glued to it and lost too.
+      try {
+        ftruncateSync(this.fd, this.journalBytes);
+      } catch {}
+      throw stateWriteError(e, Manifest.journalPath(this.dir));
+    }
     this.journalLines++;
     if (++this.unsynced >= this.syncEvery) this.sync();
   }
@@ -138,7 +201,11 @@ export class Manifest {
   /** fsync the journal (called in batches, and before compaction). */
   sync(): void {
     if (this.fd !== undefined && this.unsynced > 0) {
-      fsyncSync(this.fd);
+      try {
+        fsyncSync(this.fd);
+      } catch (e) {
+        throw stateWriteError(e, Manifest.journalPath(this.dir));
+      }
       this.unsynced = 0;
     }
   }
@@ -173,18 +240,58 @@ export class Manifest {
   }
 }
 
+const isDigits = (v: unknown): v is string => typeof v === 'string' && /^\d+$/.test(v);
+
+function isMeta(m: unknown): m is FileMeta {
+  if (typeof m !== 'object' || m === null) return false;
+  const e = m as Record<string, unknown>;
+  return (
+    Number.isSafeInteger(e.size) &&
+    (e.size as number) >= 0 &&
+    isDigits(e.mtimeNs) &&
+    isDigits(e.ctimeNs) &&
+    isDigits(e.ino) &&
+    (e.sha256 === undefined || typeof e.sha256 === 'string')
+  );
+}
+
+function isJournalLine(j: unknown): j is JournalLine {
+  if (typeof j !== 'object' || j === null) return false;
+  const l = j as Record<string, unknown>;
+  if (typeof l.p !== 'string') return false;
+  return l.op === 'del' || (l.op === 'put' && isMeta(l.e));
+}
+
+function isRow(r: unknown): r is Row {
+  return (
+    Array.isArray(r) &&
+    (r.length === 5 || r.length === 6) &&
+    typeof r[0] === 'string' &&
+    Number.isSafeInteger(r[1]) &&
+    r[1] >= 0 &&
+    isDigits(r[2]) &&
+    isDigits(r[3]) &&
+    isDigits(r[4]) &&
+    (r[5] === undefined || typeof r[5] === 'string')
+  );
+}
+
 /** Fills `files` from a parsed snapshot of version 1 or 2; false when it is neither. */
-function readSnapshot(parsed: { version?: number; files?: unknown }, files: Map<string, Row>): boolean {
-  const f = parsed.files;
-  if (parsed.version === 2 && Array.isArray(f)) {
-    for (const r of f as Row[]) {
-      if (!Array.isArray(r) || typeof r[0] !== 'string' || typeof r[1] !== 'number') return false;
+function readSnapshot(parsed: unknown, files: Map<string, Row>): boolean {
+  if (typeof parsed !== 'object' || parsed === null) return false;
+  const { version, files: f } = parsed as { version?: unknown; files?: unknown };
+  if (version === 2 && Array.isArray(f)) {
+    for (const r of f) {
+      if (!isRow(r)) return false;
       files.set(r[0], r);
     }
     return true;
   }
-  if (parsed.version === 1 && typeof f === 'object' && f !== null && !Array.isArray(f)) {
-    for (const [k, v] of Object.entries(f as Record<string, FileMeta>)) files.set(k, toRow(k, v));
+  if (version === 1 && typeof f === 'object' && f !== null && !Array.isArray(f)) {
+    for (const [k, v] of Object.entries(f as Record<string, unknown>)) {
+      if (!isMeta(v)) return false;
+      files.set(k, toRow(k, v));
+    }
     return true;
   }
   return false;

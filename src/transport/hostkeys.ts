@@ -30,6 +30,25 @@ export function normalizeFingerprint(fp: string): string {
   return `SHA256:${body.replace(/=+$/, '')}`;
 }
 
+/** The form of a pinned SSH fingerprint, as `ssh-keygen -l` prints it: SHA256 + 43 base64 characters. */
+export const HOST_KEY_FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}=?$/;
+
+/**
+ * Checks fingerprints given on the command line (--host-key, --trust-host-key) before anything
+ * connects: a mistyped pin must be a usage error (exit 2), not a refused server.
+ */
+export function checkHostKeyFlag(flag: string, values: readonly string[] | undefined): void {
+  for (const v of values ?? []) {
+    if (!HOST_KEY_FINGERPRINT.test(v.trim())) {
+      throw new OtpBackupError(
+        'usage',
+        `${flag}: expected an SSH fingerprint "SHA256:" + 43 base64 characters, got "${v}"`,
+        { hint: 'copy it from `ssh-keygen -lf KEY.pub` on the server, or from the "not trusted" error' },
+      );
+    }
+  }
+}
+
 /** The name known_hosts uses for a host: "host" on port 22, "[host]:port" otherwise. */
 export function hostLookupName(host: string, port: number): string {
   return port === 22 ? host : `[${host}]:${port}`;
@@ -162,6 +181,18 @@ export function verifyHostKey(keyBlob: Uint8Array, check: HostKeyCheck): HostKey
 
   const pins = [...(check.trust?.hostKeys ?? []), ...(check.pinned ?? [])].map(normalizeFingerprint);
   if (pins.includes(fingerprint)) return { fingerprint, keyType, source: 'pinned' };
+  if (pins.length) {
+    // The account's own pin is the strongest statement of identity there is: another key is a
+    // changed identity (a possible attack), exactly like a known_hosts mismatch — never an
+    // "unknown" key, and the hint must not offer the presented key for trust (#14.9).
+    throw new OtpBackupError(
+      'trust-changed',
+      `WARNING: HOST KEY OF ${where} HAS CHANGED: the account pins ${pins.join(', ')}, the server sent ${keyType} ${fingerprint}`,
+      {
+        hint: "someone may be intercepting the connection, or the server's key was replaced; do not connect until its administrator confirms the new fingerprint out of band, then replace the pin (trust.hostKeys, or --host-key for upload)",
+      },
+    );
+  }
 
   const forHost = entries.filter((e) => !e.marker && patternsMatch(e.patterns, check.host, check.port));
   const same = forHost.find((e) => e.key.equals(key));

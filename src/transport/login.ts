@@ -1,7 +1,6 @@
 // Login discipline shared by every transport: fresh credentials per attempt, never a spent TOTP step
 // or HOTP counter, at most one retry of a refused login (in a fresh step), and a cap on refused logins
 // per account across runs, so a wrong seed or a skewed clock never locks the account on the server.
-import { execFile } from 'node:child_process';
 import { accountStatePath } from '../config/paths.js';
 import { acquireLock, readJson, writeJson } from '../config/state-file.js';
 import type { Account, Algorithm } from '../config/types.js';
@@ -17,6 +16,7 @@ import {
   totpStep,
 } from '../otp/index.js';
 import type { Clock } from '../schedule/clock.js';
+import { runFirstLine } from '../secrets/first-line.js';
 import { childEnv, registerSecret } from '../secrets/redact.js';
 
 export interface Credentials {
@@ -157,7 +157,7 @@ interface OtpKey {
 /** Runs the account's otp.command (argv, no shell) and returns the first line of its stdout. */
 function runCodeCommand(account: Account, env: NodeJS.ProcessEnv, signal?: AbortSignal): Promise<string> {
   const argv = account.otp.command ?? [];
-  const [file, ...args] = argv;
+  const [file] = argv;
   const what = `otp.command of account "${account.name}"`;
   if (!file)
     return Promise.reject(
@@ -165,47 +165,16 @@ function runCodeCommand(account: Account, env: NodeJS.ProcessEnv, signal?: Abort
         hint: 'give the program and its arguments as a list',
       }),
     );
-  return new Promise((resolve, reject) => {
-    execFile(
-      file,
-      args,
-      {
-        env: childEnv(env),
-        timeout: COMMAND_TIMEOUT_MS,
-        maxBuffer: 64 * 1024,
-        shell: false,
-        signal,
-        windowsHide: true,
-      },
-      (err, stdout) => {
-        if (err) {
-          const e = err as NodeJS.ErrnoException & { killed?: boolean; code?: string | number };
-          if (e.code === 'ENOENT') {
-            return reject(
-              new OtpBackupError('config', `${what}: program ${file} not found`, {
-                hint: 'use an absolute path',
-              }),
-            );
-          }
-          if (e.name === 'AbortError') return reject(signal?.reason ?? e);
-          if (e.killed) {
-            return reject(
-              new OtpBackupError(
-                'secret',
-                `${what} (${file}) timed out after ${COMMAND_TIMEOUT_MS / 1000} s`,
-              ),
-            );
-          }
-          // Deliberately not quoting its output: it may hold the code or other secrets.
-          return reject(
-            new OtpBackupError('secret', `${what} (${file}) failed with exit code ${String(e.code)}`),
-          );
-        }
-        const line = String(stdout).split(/\r?\n/, 1)[0]?.trim() ?? '';
-        if (!line) return reject(new OtpBackupError('secret', `${what} (${file}) printed no code`));
-        resolve(line);
-      },
-    );
+  return runFirstLine(argv, {
+    env: childEnv(env),
+    timeoutMs: COMMAND_TIMEOUT_MS,
+    what: `${what}:`,
+    notFoundCode: 'config',
+    ...(signal ? { signal } : {}),
+  }).then((out) => {
+    const line = out.trim();
+    if (!line) throw new OtpBackupError('secret', `${what} (${file}) printed no code`);
+    return line;
   });
 }
 

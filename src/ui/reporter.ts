@@ -24,6 +24,8 @@ export interface Reporter {
   /** Something skipped on purpose (symlink, special file) — shown only when verbose. */
   skipped(job: string, f: FileFailure): void;
   info(message: string): void;
+  /** Something the user should know although the job goes on (state moved aside): always shown. */
+  warning?(job: string, message: string): void;
 }
 
 /** Reports nothing; the default for tests and library use. */

@@ -55,6 +55,10 @@ export class TextReporter implements Reporter {
     if (this.o.verbose > 0) this.line(this.o.stdout, `${job}: skipped ${f.path}: ${f.reason}`);
   }
 
+  warning(job: string, message: string): void {
+    this.line(this.o.stderr, `otpbackup: job ${job}: warning: ${message}`);
+  }
+
   info(message: string): void {
     if (this.o.verbose > 0) this.line(this.o.stdout, message);
   }

@@ -88,6 +88,20 @@ describe('otpauth URI parsing', () => {
     fails(`otpauth://hotp/x?secret=${SEED}&counter=-1`, /otpauth URI: counter: must be a whole number/);
     fails(`otpauth://totp/%E0%A4?secret=${SEED}`, /label has invalid %-encoding/);
   });
+  it('refuses a parameter that decides the codes when it is given twice (#14.9), naming no value', () => {
+    const OTHER = 'GEZDGNBVGY3TQOJQ';
+    fails(`otpauth://totp/x?secret=${SEED}&secret=${OTHER}`, /otpauth URI: secret is given more than once/);
+    fails(`otpauth://totp/x?secret=${SEED}&SECRET=${SEED}`, /secret is given more than once/);
+    fails(`otpauth://totp/x?secret=${SEED}&digits=6&digits=8`, /digits is given more than once/);
+    fails(`otpauth://totp/x?secret=${SEED}&period=30&period=60`, /period is given more than once/);
+    fails(
+      `otpauth://totp/x?secret=${SEED}&algorithm=SHA1&algorithm=SHA256`,
+      /algorithm is given more than once/,
+    );
+    fails(`otpauth://hotp/x?secret=${SEED}&counter=1&counter=2`, /counter is given more than once/);
+    // issuer only names the account: the first still wins
+    assert.equal(parseOtpauthUri(`otpauth://totp/x?secret=${SEED}&issuer=A&issuer=B`).issuer, 'A');
+  });
 });
 
 describe('otpauth URI rendering', () => {

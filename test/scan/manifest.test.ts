@@ -95,15 +95,30 @@ describe('Manifest', () => {
     assert.equal(JSON.parse(readFileSync(Manifest.snapshotPath(dir), 'utf8')).version, 2);
   });
 
-  it('a snapshot of an unknown shape is a clear local error', async () => {
-    for (const bad of [
+  it('a snapshot of an unknown shape is moved aside, said in one line, and the job goes on (#14.8)', async () => {
+    const NOW = Date.UTC(2026, 11, 1, 17, 30, 5);
+    for (const [i, bad] of [
       { version: 3, files: [] },
       { version: 2, files: {} },
       { version: 2, files: [[1, 2]] },
+      { version: 2, files: [['a', 1, 2, 3, 4]] },
       { version: 1, files: [] },
-    ]) {
-      writeFileSync(Manifest.snapshotPath(dir), JSON.stringify(bad));
-      await assert.rejects(Manifest.load(dir), /unknown format/, JSON.stringify(bad));
+      { version: 1, files: { a: null } },
+      null,
+      [],
+    ].entries()) {
+      const text = JSON.stringify(bad);
+      writeFileSync(Manifest.snapshotPath(dir), text);
+      const m = await Manifest.load(dir, { nowMs: NOW + i * 1000 });
+      const moved = `${Manifest.snapshotPath(dir)}.bad-20261201T1730${String(5 + i).padStart(2, '0')}Z`;
+      assert.equal(m.size, 0, text);
+      assert.equal(m.rebuild, true);
+      assert.deepEqual(m.warnings, [
+        `manifest ${Manifest.snapshotPath(dir)} is an unknown format: moved to ${moved}; rebuilt from the server (files of the same size and mtime there are not sent again)`,
+      ]);
+      assert.equal(readFileSync(moved, 'utf8'), text, 'kept for inspection');
+      assert.ok(!existsSync(Manifest.snapshotPath(dir)));
+      m.close();
     }
   });
 
@@ -121,17 +136,50 @@ describe('Manifest', () => {
     assert.equal(after.mtimeMs, before.mtimeMs);
   });
 
-  it('an invalid snapshot is a clear local error', async () => {
+  it('an invalid snapshot is moved aside; the next load is clean', async () => {
     const m = await Manifest.load(dir);
     m.record('a', meta(1));
     await m.compact();
     m.close();
     appendFileSync(Manifest.snapshotPath(dir), 'garbage');
-    await assert.rejects(Manifest.load(dir), (e: Error & { code?: string; hint?: string }) => {
-      assert.equal(e.code, 'local');
-      assert.match(e.message, /manifest .* is not valid JSON/);
-      assert.ok(e.hint);
-      return true;
-    });
+    const again = await Manifest.load(dir);
+    assert.equal(again.size, 0);
+    assert.equal(again.rebuild, true);
+    assert.match(
+      again.warnings[0] ?? '',
+      /manifest .* is not valid JSON: moved to .*\.bad-\d{8}T\d{6}Z; rebuilt/,
+    );
+    again.record('b', meta(2));
+    await again.compact();
+    again.close();
+    const third = await Manifest.load(dir);
+    assert.deepEqual([third.warnings, third.rebuild, [...third.keys()]], [[], false, ['b']]);
+    third.close();
+  });
+
+  it('journal lines of the wrong JSON shape: the journal is moved aside, its good lines kept (#14.8)', async () => {
+    const m = await Manifest.load(dir);
+    m.record('a', meta(1));
+    m.close();
+    appendFileSync(
+      Manifest.journalPath(dir),
+      ['null', '{"op":"put","p":"x"}', '{"op":"put","p":"y","e":{"size":"1"}}', '[1,2]', '7', '{"p":"z"}', '']
+        .join('\n')
+        .concat(`${JSON.stringify({ op: 'put', p: 'b', e: meta(2) })}\n`),
+    );
+    const again = await Manifest.load(dir);
+    assert.deepEqual([...again.keys()].sort(), ['a', 'b']);
+    assert.equal(again.rebuild, false, 'the snapshot was fine');
+    assert.equal(again.warnings.length, 1);
+    assert.match(
+      again.warnings[0] ?? '',
+      /journal .* has 6 line\(s\) of an unknown shape: moved to .*\.bad-.*; its other 2 line\(s\) are kept/,
+    );
+    assert.ok(!existsSync(Manifest.journalPath(dir)));
+    await again.compact();
+    again.close();
+    const third = await Manifest.load(dir);
+    assert.deepEqual([...third.keys()].sort(), ['a', 'b'], 'the good lines reached the snapshot');
+    third.close();
   });
 });

@@ -105,6 +105,47 @@ describe('SSH host keys', { skip: missing }, () => {
     assert.equal(srv.codes.length, before, 'no code was sent');
   });
 
+  test('a key that differs from the pin (--host-key): exit 6, the warning, no hint to accept the new key (#14.9)', async () => {
+    const other = ssh2.utils.parseKey(generateEd25519().public);
+    if (other instanceof Error || Array.isArray(other)) throw new Error('cannot parse the generated key');
+    const { fingerprintOf } = await import('../../src/transport/hostkeys.js');
+    const pin = fingerprintOf(other.getPublicSSH());
+    const before = srv.codes.length;
+    const r = await upload(['--host-key', pin]);
+    assert.equal(r.status, 6, r.stderr);
+    const { message, hint } = errorLines(r);
+    assert.match(message, /WARNING: HOST KEY OF 127\.0\.0\.1:\d+ HAS CHANGED/);
+    assert.ok(message.includes(pin) && message.includes(srv.hostKeyFingerprint), message);
+    assert.doesNotMatch(message, /is not trusted/);
+    assert.ok(!hint.includes(srv.hostKeyFingerprint), `no hint to trust the presented key: ${hint}`);
+    assert.doesNotMatch(hint, /--trust-host-key|--host-key SHA256/);
+    assert.equal(srv.codes.length, before, 'no code was sent');
+  });
+
+  test('--host-key garbage is refused before connecting (exit 2)', async () => {
+    const net = await import('node:net');
+    let connections = 0;
+    const listener = net.createServer((s) => {
+      connections++;
+      s.destroy();
+    });
+    await new Promise<void>((r) => listener.listen(0, '127.0.0.1', () => r()));
+    const port = (listener.address() as import('node:net').AddressInfo).port;
+    try {
+      for (const bad of ['garbage', 'SHA256:short', 'MD5:aa:bb']) {
+        const r = await cli(
+          ['upload', src, '--to', `sftp://u@127.0.0.1:${port}/x`, '--host-key', bad, '--otp-reuse', 'allow'],
+          { ...box.env, OTPBACKUP_TOTP_SECRET: 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ', CI: 'true' },
+        );
+        assert.equal(r.status, 2, r.stderr);
+        assert.match(errorLines(r).message, /--host-key: expected an SSH fingerprint "SHA256:" \+ 43 base64/);
+      }
+      assert.equal(connections, 0, 'nothing connected');
+    } finally {
+      await new Promise<void>((r) => listener.close(() => r()));
+    }
+  });
+
   test('control: the same server with its key pinned uploads (so the refusals above are about trust)', async () => {
     const r = await upload(['--host-key', srv.hostKeyFingerprint]);
     assert.equal(r.status, 0, r.stderr);

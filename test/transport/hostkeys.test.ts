@@ -138,11 +138,22 @@ describe('verifyHostKey', () => {
       'pinned',
     );
     assert.equal(verifyHostKey(k.blob, { host: 'h', port: 22, env: t.env, pinned: [fp] }).source, 'pinned');
-    expectTrustError(
-      () =>
-        verifyHostKey(k.blob, { host: 'h', port: 22, env: t.env, pinned: [fingerprintOf(newKey().blob)] }),
-      /not trusted/,
-    );
+  });
+
+  test('a key that differs from the pin is a changed identity (exit 6), and the new key is not offered (#14.9)', () => {
+    const k = newKey();
+    const pin = fingerprintOf(newKey().blob);
+    for (const check of [{ pinned: [pin] }, { trust: { hostKeys: [pin] } }]) {
+      const e = expectTrustError(
+        () => verifyHostKey(k.blob, { host: 'h', port: 22, env: t.env, ...check }),
+        /WARNING: HOST KEY OF h:22 HAS CHANGED: the account pins .* the server sent/,
+        'trust-changed',
+      );
+      assert.equal(e.exitCode, 6);
+      assert.ok(e.message.includes(pin) && e.message.includes(fingerprintOf(k.blob)));
+      assert.ok(!e.hint?.includes(fingerprintOf(k.blob)), `the hint must not offer the new key: ${e.hint}`);
+      assert.doesNotMatch(e.hint ?? '', /--trust-host-key/);
+    }
   });
 
   test('~/.ssh/known_hosts under HOME from the env is consulted', () => {

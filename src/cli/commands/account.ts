@@ -367,6 +367,8 @@ export async function addAccount(name: string, opts: AddOptions, ctx: CliContext
     trust: {},
   };
   const tls = target.protocol === 'ftps' || target.protocol === 'ftps-implicit';
+  if (!tls)
+    (await import('../../transport/hostkeys.js')).checkHostKeyFlag('--trust-host-key', opts.trustHostKey);
   if (opts.trustHostKey?.length)
     account.trust = tls ? { tlsFingerprints: opts.trustHostKey } : { hostKeys: opts.trustHostKey };
   await applySftpFlags(account, opts);

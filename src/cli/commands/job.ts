@@ -78,7 +78,7 @@ async function nextDue(job: Job, ctx: CliContext): Promise<string | null> {
     import('../../schedule/due.js'),
   ]);
   const now = ctx.clock.now();
-  const { lastRunMs } = await readJobState(ctx.env, job.name);
+  const { lastRunMs } = await readJobState(ctx.env, job.name, { readOnly: true });
   if (isDue(job.schedule, lastRunMs, now, job.timezone)) return null;
   return new Date(nextRun(job.schedule, lastRunMs ?? now, job.timezone)).toISOString();
 }

@@ -34,7 +34,7 @@ export async function statusCommand(
   const now = ctx.clock.now();
   const out: JobStatus[] = [];
   for (const job of Object.values(config.jobs)) {
-    const st = await readJobState(ctx.env, job.name);
+    const st = await readJobState(ctx.env, job.name, { readOnly: true });
     const due = isDue(job.schedule, st.lastRunMs, now, job.timezone);
     out.push({
       job: job.name,

@@ -80,6 +80,8 @@ export async function uploadCommand(
   let account: Account;
   let config: Config | undefined;
   if (opts.to && opts.account) throw usageError('use either --to URL or --account NAME');
+  // A mistyped pin is a usage error before anything connects (#14.9).
+  (await import('../../transport/hostkeys.js')).checkHostKeyFlag('--host-key', opts.hostKey);
   if (opts.to) {
     if (opts.remoteDir)
       throw usageError('--remote-dir goes with --account; put the directory in the --to URL');

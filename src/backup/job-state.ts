@@ -21,7 +21,23 @@ export interface JobState {
    * due?" needs no cron parser. Valid only while schedule, timezone and lastRunMs still match.
    */
   next?: NextRun;
+  /** The last HISTORY_RUNS runs, newest first, for `status`. */
+  history?: RunRecord[];
 }
+
+/** One run of a job as `status` shows it. */
+export interface RunRecord {
+  atMs: number;
+  outcome: Outcome;
+  files: number;
+  bytes: number;
+  failed: number;
+  durationMs: number;
+  error?: string;
+}
+
+/** Runs kept per job in its state file (a few hundred bytes each). */
+export const HISTORY_RUNS = 20;
 
 export interface NextRun {
   afterMs: number;

@@ -13,7 +13,7 @@ import { nextRun } from '../schedule/due.js';
 import type { Transport } from '../transport/types.js';
 import { type Reporter, silentReporter } from '../ui/reporter.js';
 import { emptyResult, interrupted, isFatal, jobRemoteRoot, runJob } from './engine.js';
-import { type NextRun, readJobState, takeJobStateWarning, writeJobState } from './job-state.js';
+import { HISTORY_RUNS, type NextRun, readJobState, takeJobStateWarning, writeJobState } from './job-state.js';
 import { appendLog } from './log.js';
 import { selectJobs } from './select.js';
 import type { JobResult, RunResult } from './types.js';
@@ -210,6 +210,18 @@ export async function runDue(config: Config, deps: RunDueDeps): Promise<RunResul
       lastFailed: r.failed.length,
       lastDurationMs: r.durationMs,
       next: nextAfter(job, startedMs),
+      history: [
+        {
+          atMs: startedMs,
+          outcome: r.outcome,
+          files: r.files,
+          bytes: r.bytes,
+          failed: r.failed.length,
+          durationMs: r.durationMs,
+          ...(r.error ? { error: r.error.message.split('\n')[0] ?? '' } : {}),
+        },
+        ...(prev.history ?? []),
+      ].slice(0, HISTORY_RUNS),
     });
     await appendLog(deps.env, startedMs, r);
   };

@@ -16,20 +16,37 @@ export interface JobStatus {
   lastError: string | null;
   files: number | null;
   failed: number | null;
+  /** The last runs, newest first (outcome, files, bytes, duration). */
+  runs: {
+    at: string;
+    outcome: string;
+    files: number;
+    bytes: number;
+    failed: number;
+    durationMs: number;
+    error?: string;
+  }[];
 }
 
 const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
 
 export async function statusCommand(
-  opts: { json?: boolean; config?: string },
+  opts: { json?: boolean; config?: string; runs?: string },
   ctx: CliContext,
 ): Promise<JobStatus[]> {
-  const [{ loadConfig }, { readJobState }, { isDue, nextRun }, { redact }] = await Promise.all([
-    import('../../config/load.js'),
-    import('../../backup/job-state.js'),
-    import('../../schedule/due.js'),
-    import('../../secrets/redact.js'),
-  ]);
+  const [{ loadConfig }, { readJobState }, { isDue, nextRun }, { redact }, { formatBytes }] =
+    await Promise.all([
+      import('../../config/load.js'),
+      import('../../backup/job-state.js'),
+      import('../../schedule/due.js'),
+      import('../../secrets/redact.js'),
+      import('../../ui/progress.js'),
+    ]);
+  const keep = opts.runs === undefined ? 5 : Number(opts.runs);
+  if (!Number.isInteger(keep) || keep < 0) {
+    const { usageError } = await import('../../errors.js');
+    throw usageError(`--runs: expected a whole number, got "${opts.runs}"`);
+  }
   const config = await loadConfig(ctx.env, opts.config);
   const now = ctx.clock.now();
   const out: JobStatus[] = [];
@@ -50,6 +67,15 @@ export async function statusCommand(
       lastError: st.lastError ? redact(st.lastError) : null,
       files: st.lastFiles ?? null,
       failed: st.lastFailed ?? null,
+      runs: (st.history ?? []).slice(0, keep).map((h) => ({
+        at: new Date(h.atMs).toISOString(),
+        outcome: h.outcome,
+        files: h.files,
+        bytes: h.bytes,
+        failed: h.failed,
+        durationMs: h.durationMs,
+        ...(h.error ? { error: redact(h.error) } : {}),
+      })),
     });
   }
   if (opts.json) {
@@ -65,6 +91,10 @@ export async function statusCommand(
       `${s.job}: last run ${s.lastRun ?? 'never'}${s.outcome ? ` (${s.outcome})` : ''}; next ${s.due ? 'due now' : s.nextDue}\n`,
     );
     if (s.lastError) ctx.stdout.write(`  last error: ${s.lastError}\n`);
+    for (const r of s.runs)
+      ctx.stdout.write(
+        `  ${r.at.replace('T', ' ').replace(/\.\d{3}Z$/, 'Z')}  ${r.outcome.padEnd(7)} ${String(r.files).padStart(6)} files ${formatBytes(r.bytes).padStart(9)} ${(r.durationMs / 1000).toFixed(1).padStart(7)} s${r.failed ? `  ${r.failed} failed` : ''}\n`,
+      );
   }
   return out;
 }
@@ -82,8 +112,13 @@ Examples:
 `,
     )
     .option('--json', 'print JSON')
+    .option('--runs <n>', 'show the last N runs of each job (default 5; up to 20 are kept)')
     .option('--config <path>', 'config file (default: $OTPBACKUP_CONFIG or ~/.config/otpbackup/config.yaml)')
-    .action(async (opts: { json?: boolean; config?: string }) => {
+    .addHelpText(
+      'after',
+      '\nEvery run is also logged to $XDG_STATE_HOME/otpbackup/otpbackup.log (rotated at 1 MB, 3 kept).',
+    )
+    .action(async (opts: { json?: boolean; config?: string; runs?: string }) => {
       await statusCommand(opts, ctx);
     });
 }

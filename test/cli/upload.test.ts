@@ -286,6 +286,88 @@ describe('otpbackup upload (ProFTPD)', { skip: missing }, () => {
     assert.match(bad.stderr, /nosuch/);
   });
 
+  // #13.1: the remote root of a URL without a path was ".", and every file was refused with
+  // "manifest entry … points outside .". ProFTPD chroots its users, so the login directory is the home.
+  describe('the login directory (no path in the URL, no --remote-dir)', () => {
+    let top: string;
+    const landed = (user: string, tag: string) => {
+      const home = server.home(user);
+      assert.equal(readFileSync(join(home, `login-${tag}.txt`), 'utf8'), `${tag}\n`);
+      assert.equal(readFileSync(join(home, `login-${tag}`, 'inner.txt'), 'utf8'), `inner ${tag}\n`);
+      assert.deepEqual(tempNames(home), [], 'no temp names remain');
+    };
+    const tree = (tag: string) => {
+      top = join(box.dir, `login-src-${tag}`);
+      mkdirSync(join(top, `login-${tag}`), { recursive: true });
+      writeFileSync(join(top, `login-${tag}.txt`), `${tag}\n`);
+      writeFileSync(join(top, `login-${tag}`, 'inner.txt'), `inner ${tag}\n`);
+      return top;
+    };
+
+    for (const [tag, path] of [
+      ['ftp-slash', '/'],
+      ['ftp-bare', ''],
+      ['ftp-tilde', '/~/'],
+    ] as const) {
+      test(`ftp: --to ftp://u@h:PORT${path} uploads into the login directory`, async () => {
+        const url = `ftp://${server.users.totp.name}@127.0.0.1:${server.ports.ftp}${path}`;
+        const r = await upload([tree(tag), '--to', url, '--otp-reuse', 'allow'], seedEnv());
+        assert.equal(r.status, 0, r.stderr);
+        landed(server.users.totp.name, tag);
+      });
+    }
+
+    test('ftpes: --to ftpes://u@h:PORT/ uploads into the login directory', async () => {
+      const url = `ftpes://${server.users.totp.name}@127.0.0.1:${server.ports.ftps}/`;
+      const r = await upload(
+        [tree('ftpes'), '--to', url, '--ca', server.caCertPath, '--otp-reuse', 'allow'],
+        seedEnv(),
+      );
+      assert.equal(r.status, 0, r.stderr);
+      landed(server.users.totp.name, 'ftpes');
+    });
+
+    for (const [tag, path] of [
+      ['sftp-slash', '/'],
+      ['sftp-tilde', '/~/'],
+    ] as const) {
+      test(`sftp: --to sftp://u@h:PORT${path} uploads into the login directory`, async () => {
+        const u = server.users.totp;
+        const url = `sftp://${u.name}@127.0.0.1:${server.ports.sftpKbd}${path}`;
+        const r = await upload(
+          [tree(tag), '--to', url, '--host-key', server.sshHostKeyFingerprint, '--otp-reuse', 'allow'],
+          { ...seedEnv(), OTPBACKUP_PASSWORD: u.password },
+        );
+        assert.equal(r.status, 0, r.stderr);
+        landed(u.name, tag);
+      });
+    }
+
+    test("--account NAME without --remote-dir uploads into the account's (login) directory", async () => {
+      const u = server.users.totp;
+      const add = await cli(
+        [
+          'account',
+          'add',
+          'home-ftp',
+          '--url',
+          ftpUrl(''),
+          '--totp-secret-env',
+          'E2E_SEED',
+          '--store',
+          'vault',
+          '--otp-reuse',
+          'allow',
+        ],
+        { ...box.env, E2E_SEED: u.secret, CI: 'true' },
+      );
+      assert.equal(add.status, 0, add.stderr);
+      const r = await upload([tree('account'), '--account', 'home-ftp', '--otp-reuse', 'allow']);
+      assert.equal(r.status, 0, r.stderr);
+      landed(u.name, 'account');
+    });
+  });
+
   test('sftp with an unknown host key is refused (exit 1), never asked', async () => {
     const u = server.users.totp;
     const url = `sftp://${u.name}@127.0.0.1:${server.ports.sftpKbd}/nope`;

@@ -16,6 +16,7 @@ import {
   isTempName,
   join,
   normalize,
+  resolveRemote,
   STALE_TEMP_MS,
   tempNameCreatedAt,
   tempPathFor,
@@ -124,6 +125,8 @@ export class SftpTransport implements Transport {
   private sftp: SFTPWrapper | undefined;
   private lost: Error | undefined;
   private readonly knownDirs = new Set<string>();
+  /** The login directory (REALPATH "." after the first login); "~" and relative paths are below it. */
+  private home: string | undefined;
   private readonly maxRetries: number;
   /** One reconnect shared by every operation that saw the session go (not one login per file in flight). */
   private reconnecting: Promise<void> | undefined;
@@ -200,6 +203,34 @@ export class SftpTransport implements Transport {
     if (this.key === null) this.key = account.privateKey ? await this.loadKey() : undefined;
     const key = this.key;
     await loginWithDiscipline(this.opts.credentials, (c) => this.attempt(c, key, signal), { clock, signal });
+    // Once: the home directory does not move between reconnects. Without an answer, relative paths go to
+    // the server as they are, which resolves them against the same directory.
+    this.home ??= await this.call<string>('realpath .', (s, cb) => s.realpath('.', cb))
+      .then((h) => (h.startsWith('/') ? normalize(h) : undefined))
+      .catch(() => undefined);
+  }
+
+  /** Absolute path on the server: "~", "~/x" and relative paths are below the login directory. */
+  private abs(path: string): string {
+    return resolveRemote(validateRemotePath(path), this.home);
+  }
+
+  /**
+   * Permission denied on an absolute path outside the login directory: most likely `sftp://host/dir`
+   * (absolute, as curl reads it) was meant as a directory below the home; the hint shows the "~/" form.
+   */
+  private explainDenied(e: unknown, path: string): unknown {
+    const home = this.home;
+    if (!(e instanceof OtpBackupError) || (e.cause as SshError)?.code !== SFTP_PERMISSION_DENIED) return e;
+    if (!home || home === '/' || !path.startsWith('/') || path === home || path.startsWith(`${home}/`))
+      return e;
+    const a = this.opts.account;
+    const host = a.host.includes(':') ? `[${a.host}]` : a.host;
+    const below = `sftp://${encodeURIComponent(a.user)}@${host}:${a.port}/~${path}`;
+    return new OtpBackupError('remote', e.message, {
+      cause: e.cause,
+      hint: `the server account may not write there. ${path} is an absolute path: sftp://host/dir starts at the server's root. For a directory below the login directory ${home}, write ~/ (${below}, or remoteDir ~${path} in the config)`,
+    });
   }
 
   private reconnect(signal?: AbortSignal): Promise<void> {
@@ -214,7 +245,15 @@ export class SftpTransport implements Transport {
    * drops the session, waits with backoff, reconnects once for all operations in flight, and retries;
    * other errors (auth, permission, space) are thrown at once. Like restic's retry backend.
    */
-  private async op<T>(what: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  private async op<T>(what: string, fn: () => Promise<T>, signal?: AbortSignal, path?: string): Promise<T> {
+    try {
+      return await this.opOnce(what, fn, signal);
+    } catch (e) {
+      throw path === undefined ? e : this.explainDenied(e, path);
+    }
+  }
+
+  private async opOnce<T>(what: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     for (let tries = 0; ; tries++) {
       signal?.throwIfAborted();
       if (this.closed) throw new OtpBackupError('internal', `${what}: the transport is closed`);
@@ -541,8 +580,8 @@ export class SftpTransport implements Transport {
   }
 
   async stat(remotePath: string): Promise<RemoteEntry | undefined> {
-    const p = normalize(validateRemotePath(remotePath));
-    return this.op(`stat ${p}`, () => this.statRaw(p));
+    const p = this.abs(remotePath);
+    return this.op(`stat ${p}`, () => this.statRaw(p), undefined, p);
   }
 
   private async statRaw(p: string): Promise<RemoteEntry | undefined> {
@@ -564,8 +603,8 @@ export class SftpTransport implements Transport {
   }
 
   async list(remoteDir: string): Promise<RemoteEntry[]> {
-    const dir = normalize(validateRemotePath(remoteDir));
-    return this.op(`list ${dir}`, () => this.listRaw(dir));
+    const dir = this.abs(remoteDir);
+    return this.op(`list ${dir}`, () => this.listRaw(dir), undefined, dir);
   }
 
   private async listRaw(dir: string): Promise<RemoteEntry[]> {
@@ -585,9 +624,9 @@ export class SftpTransport implements Transport {
   }
 
   async mkdirp(remoteDir: string): Promise<void> {
-    const dir = normalize(validateRemotePath(remoteDir));
+    const dir = this.abs(remoteDir);
     if (this.knownDirs.has(dir)) return;
-    await this.op(`mkdir ${dir}`, () => this.mkdirpRaw(dir));
+    await this.op(`mkdir ${dir}`, () => this.mkdirpRaw(dir), undefined, dir);
   }
 
   private async mkdirpRaw(dir: string): Promise<void> {
@@ -616,9 +655,9 @@ export class SftpTransport implements Transport {
   }
 
   async rename(from: string, to: string): Promise<void> {
-    const a = normalize(validateRemotePath(from));
-    const b = normalize(validateRemotePath(to));
-    return this.op(`rename ${a}`, () => this.renameRaw(a, b));
+    const a = this.abs(from);
+    const b = this.abs(to);
+    return this.op(`rename ${a}`, () => this.renameRaw(a, b), undefined, b);
   }
 
   private async renameRaw(a: string, b: string): Promise<void> {
@@ -642,8 +681,8 @@ export class SftpTransport implements Transport {
   }
 
   async remove(remotePath: string): Promise<void> {
-    const p = normalize(validateRemotePath(remotePath));
-    return this.op(`remove ${p}`, () => this.removeRaw(p));
+    const p = this.abs(remotePath);
+    return this.op(`remove ${p}`, () => this.removeRaw(p), undefined, p);
   }
 
   private async removeRaw(p: string): Promise<void> {
@@ -659,7 +698,7 @@ export class SftpTransport implements Transport {
   }
 
   async put(localPath: string, remotePath: string, opts: PutOptions = {}): Promise<void> {
-    const target = normalize(validateRemotePath(remotePath));
+    const target = this.abs(remotePath);
     let size: number;
     try {
       size = (await localStat(localPath)).size;
@@ -672,6 +711,7 @@ export class SftpTransport implements Transport {
       `upload ${target}`,
       () => this.inWindow(() => this.putOnce(localPath, target, size, opts), opts.signal),
       opts.signal,
+      target,
     );
   }
 

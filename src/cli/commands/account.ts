@@ -158,6 +158,8 @@ export function otpReuse(v: string | undefined): 'forbid' | 'allow' {
 
 export interface AddOptions extends CommonOpts {
   url: string;
+  /** Config form ("." = login directory, relative below it, or absolute); overrides the URL's path. */
+  remoteDir?: string;
   passwordEnv?: string;
   totpSecretEnv?: string;
   otpauthUriEnv?: string;
@@ -298,8 +300,10 @@ export async function addAccount(name: string, opts: AddOptions, ctx: CliContext
   if (config.accounts[name])
     throw usageError(`account "${name}" already exists`, 'remove it first, or pick another name');
   const target = parseTargetUrl(opts.url, '--url');
-  // A URL without a path means the login directory, not the server's root.
-  const remoteDir = /^[a-z]+:\/\/[^/]*\/?$/i.test(opts.url) ? DEFAULTS.remoteDir : target.remoteDir;
+  // "." for a URL without a path: the login directory (see url.ts for each scheme's rule).
+  const remoteDir = opts.remoteDir ?? target.remoteDir;
+  if (!remoteDir || /[\r\n\0]/.test(remoteDir))
+    throw usageError('--remote-dir: expected a directory path without control characters');
 
   if (opts.otpType !== undefined && opts.otpType !== 'prompt')
     throw usageError(

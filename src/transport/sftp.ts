@@ -13,6 +13,7 @@ import { type PromptLogEntry, PromptResponder } from './prompts.js';
 import {
   ancestors,
   basename,
+  dirname,
   isTempName,
   join,
   normalize,
@@ -216,7 +217,7 @@ export class SftpTransport implements Transport {
   }
 
   /**
-   * Permission denied on an absolute path outside the login directory: most likely `sftp://host/dir`
+   * Permission denied on an absolute directory outside the login directory: most likely `sftp://host/dir`
    * (absolute, as curl reads it) was meant as a directory below the home; the hint shows the "~/" form.
    */
   private explainDenied(e: unknown, path: string): unknown {
@@ -245,11 +246,12 @@ export class SftpTransport implements Transport {
    * drops the session, waits with backoff, reconnects once for all operations in flight, and retries;
    * other errors (auth, permission, space) are thrown at once. Like restic's retry backend.
    */
-  private async op<T>(what: string, fn: () => Promise<T>, signal?: AbortSignal, path?: string): Promise<T> {
+  /** `dir`: the directory the operation writes in, for the hint of a permission error. */
+  private async op<T>(what: string, fn: () => Promise<T>, signal?: AbortSignal, dir?: string): Promise<T> {
     try {
       return await this.opOnce(what, fn, signal);
     } catch (e) {
-      throw path === undefined ? e : this.explainDenied(e, path);
+      throw dir === undefined ? e : this.explainDenied(e, dir);
     }
   }
 
@@ -581,7 +583,7 @@ export class SftpTransport implements Transport {
 
   async stat(remotePath: string): Promise<RemoteEntry | undefined> {
     const p = this.abs(remotePath);
-    return this.op(`stat ${p}`, () => this.statRaw(p), undefined, p);
+    return this.op(`stat ${p}`, () => this.statRaw(p), undefined, dirname(p));
   }
 
   private async statRaw(p: string): Promise<RemoteEntry | undefined> {
@@ -626,7 +628,7 @@ export class SftpTransport implements Transport {
   async mkdirp(remoteDir: string): Promise<void> {
     const dir = this.abs(remoteDir);
     if (this.knownDirs.has(dir)) return;
-    await this.op(`mkdir ${dir}`, () => this.mkdirpRaw(dir), undefined, dir);
+    await this.op(`mkdir ${dir}`, () => this.mkdirpRaw(dir));
   }
 
   private async mkdirpRaw(dir: string): Promise<void> {
@@ -643,7 +645,7 @@ export class SftpTransport implements Transport {
           await this.call<void>(`mkdir ${d}`, (s, cb) => s.mkdir(d, cb));
         } catch (e) {
           // A concurrent put may have created it meanwhile.
-          if ((await this.statRaw(d))?.type !== 'dir') throw e;
+          if ((await this.statRaw(d))?.type !== 'dir') throw this.explainDenied(e, d);
         }
       } else if (st.type !== 'dir') {
         throw new OtpBackupError('remote', `mkdir ${d}: a ${st.type} of that name exists`, {
@@ -657,7 +659,7 @@ export class SftpTransport implements Transport {
   async rename(from: string, to: string): Promise<void> {
     const a = this.abs(from);
     const b = this.abs(to);
-    return this.op(`rename ${a}`, () => this.renameRaw(a, b), undefined, b);
+    return this.op(`rename ${a}`, () => this.renameRaw(a, b), undefined, dirname(b));
   }
 
   private async renameRaw(a: string, b: string): Promise<void> {
@@ -682,7 +684,7 @@ export class SftpTransport implements Transport {
 
   async remove(remotePath: string): Promise<void> {
     const p = this.abs(remotePath);
-    return this.op(`remove ${p}`, () => this.removeRaw(p), undefined, p);
+    return this.op(`remove ${p}`, () => this.removeRaw(p), undefined, dirname(p));
   }
 
   private async removeRaw(p: string): Promise<void> {
@@ -711,7 +713,7 @@ export class SftpTransport implements Transport {
       `upload ${target}`,
       () => this.inWindow(() => this.putOnce(localPath, target, size, opts), opts.signal),
       opts.signal,
-      target,
+      dirname(target),
     );
   }
 

@@ -3,7 +3,17 @@
 // HOTP with a counter file, SFTP keyboard-interactive with --host-key). Every run's output is checked
 // for leaked secrets. Skipped locally when ProFTPD is missing; a failure when CI=true.
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
@@ -16,6 +26,7 @@ import {
   tempNames,
 } from '../backup/e2e-helpers.js';
 import { type ProftpdHandle, proftpdUnavailable, startProftpd } from '../servers/proftpd.js';
+import { type SshServerHandle, sftpServerAvailable, startSshServer } from '../servers/ssh-inprocess.js';
 
 const missing = proftpdUnavailable();
 if (missing && process.env.CI === 'true') throw new Error(`CI=true but ProFTPD cannot run: ${missing}`);
@@ -385,6 +396,94 @@ describe('otpbackup upload (ProFTPD)', { skip: missing }, () => {
     assert.ok(!`${r.stdout}${r.stderr}`.includes('JBSWY3DPEHPK3PXP'));
     assert.equal(r.status, 4, r.stderr);
     assert.match(r.stderr, /refused/i);
+  });
+});
+
+// ProFTPD chroots its SFTP users, so "/" is their home there. Most SSH servers do not: the home is a
+// real path such as /home/alice, `sftp://host/dir` is the absolute /dir and `sftp://host/~/dir` is below
+// the home (#13.1). An in-process server (OpenSSH's sftp-server started in a temp "home") shows both.
+describe('otpbackup upload over SFTP to a home that is not "/" (not chrooted)', {
+  skip: !sftpServerAvailable() && process.env.CI !== 'true' && 'OpenSSH sftp-server is not installed',
+}, () => {
+  let srv: SshServerHandle;
+  let b: Sandbox;
+  let home: string;
+  let top: string;
+  const asRoot = process.getuid?.() === 0;
+  before(async () => {
+    b = sandbox('otpbackup-upload-home-');
+    // As root, sftp-server runs as nobody: a server account that may not write to "/", like a real one.
+    const base = mkdtempSync(join(tmpdir(), 'otpbackup-sftphome-'));
+    chmodSync(base, 0o755);
+    home = join(base, 'alice');
+    mkdirSync(home);
+    if (asRoot) chownSync(home, 65534, 65534);
+    srv = await startSshServer({
+      style: 'sftpgo',
+      root: home,
+      ...(asRoot ? { runAs: { uid: 65534, gid: 65534 } } : {}),
+    });
+    top = join(b.dir, 'src');
+    mkdirSync(join(top, 'd'), { recursive: true });
+    writeFileSync(join(top, 'a.txt'), 'alpha\n');
+    writeFileSync(join(top, 'd', 'b.txt'), 'bravo\n');
+  });
+  after(async () => {
+    await srv?.stop();
+    if (home) rmSync(join(home, '..'), { recursive: true, force: true });
+    b?.cleanup();
+  });
+  const sftpUpload = async (path: string) => {
+    const r = await cli(
+      [
+        'upload',
+        top,
+        '--to',
+        `sftp://${srv.user}@127.0.0.1:${srv.port}${path}`,
+        '--host-key',
+        srv.hostKeyFingerprint,
+        '--period',
+        String(srv.period),
+      ],
+      { ...b.env, CI: 'true', OTPBACKUP_PASSWORD: srv.password, OTPBACKUP_TOTP_SECRET: srv.secret },
+    );
+    for (const x of [srv.password, srv.secret, ...srv.codes])
+      assert.ok(!`${r.stdout}${r.stderr}`.includes(x), 'a secret leaked');
+    return r;
+  };
+  const landed = (dir: string) => {
+    assert.equal(readFileSync(join(dir, 'a.txt'), 'utf8'), 'alpha\n');
+    assert.equal(readFileSync(join(dir, 'd', 'b.txt'), 'utf8'), 'bravo\n');
+    assert.deepEqual(tempNames(dir), [], 'no temp names remain');
+  };
+
+  test('sftp://u@h:PORT/ is the home directory', async () => {
+    const r = await sftpUpload('/');
+    assert.equal(r.status, 0, r.stderr);
+    landed(home);
+  });
+
+  test('sftp://u@h:PORT/~/dir is below the home directory', async () => {
+    const r = await sftpUpload('/~/below/home');
+    assert.equal(r.status, 0, r.stderr);
+    landed(join(home, 'below', 'home'));
+  });
+
+  test('sftp://u@h:PORT/abs/path is the absolute path', async () => {
+    const r = await sftpUpload(`${home}/absolute`);
+    assert.equal(r.status, 0, r.stderr);
+    landed(join(home, 'absolute'));
+  });
+
+  test('a denied absolute path says it is absolute and shows the ~/ form', async () => {
+    const dir = `otpbackup-denied-${process.pid}`; // the upload writes /dir and /dir/d
+    const r = await sftpUpload(`/${dir}`);
+    assert.notEqual(r.status, 0, r.stderr);
+    assert.match(r.stderr, /permission denied/i);
+    assert.match(r.stderr, new RegExp(`/${dir} is an absolute path`));
+    assert.ok(r.stderr.includes(`sftp://${srv.user}@127.0.0.1:${srv.port}/~/${dir}`), r.stderr);
+    assert.ok(r.stderr.includes(home), 'names the home directory');
+    assert.equal(existsSync(`/${dir}`), false);
   });
 });
 

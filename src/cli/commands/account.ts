@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import type { Account, Algorithm, Config } from '../../config/types.js';
 import { OtpBackupError, usageError } from '../../errors.js';
 import type { CliContext } from '../context.js';
+import { ACCOUNT_DIR_HELP, URL_PATH_HELP } from '../remote-help.js';
 
 interface CommonOpts {
   config?: string;
@@ -416,12 +417,40 @@ export async function addAccount(name: string, opts: AddOptions, ctx: CliContext
   return result;
 }
 
-/** Asks for what the flags left out, then adds as from flags; the typed secrets stay in this process. */
+/**
+ * Asks for what the flags left out, then adds as from flags; the typed secrets stay in this process.
+ * When that fails (most often the test login: a wrong port, directory or seed), nothing is saved and
+ * the person may edit the answers, each one pre-filled, and try again instead of typing all anew.
+ */
 async function addInteractive(name: string | undefined, opts: AddOptions, ctx: CliContext) {
   const { askAccount, interruptible } = await import('../account-interactive.js');
-  const a = await askAccount({ name, template: opts.template });
+  let previous: import('../account-interactive.js').InteractiveAnswers | undefined;
+  for (;;) {
+    const a = await askAccount({ name, template: opts.template, previous });
+    try {
+      return await addAnswered(a, opts, ctx);
+    } catch (e) {
+      if (!(e instanceof OtpBackupError) || e.code === 'interrupted') throw e;
+      // The error is part of the question: declined, it is printed once more as the command's error.
+      const why = `${e.message}${e.hint ? `\n  hint: ${e.hint}` : ''}`;
+      const { confirm } = await import('@inquirer/prompts');
+      const again = await interruptible(() =>
+        confirm({ message: `${why}\nNothing was saved. Edit the answers and try again?`, default: true }),
+      );
+      if (!again) throw e;
+      previous = a;
+    }
+  }
+}
+
+async function addAnswered(
+  a: import('../account-interactive.js').InteractiveAnswers,
+  opts: AddOptions,
+  ctx: CliContext,
+) {
+  const { interruptible } = await import('../account-interactive.js');
   const env: NodeJS.ProcessEnv = { ...ctx.env, OTPBACKUP_TTY_OTP: a.otp };
-  const o: AddOptions = { ...opts, url: a.url, template: a.template };
+  const o: AddOptions = { ...opts, url: a.url, remoteDir: a.remoteDir, template: a.template };
   if (a.qrFile) o.qr = a.qrFile;
   else if (a.isUri) o.otpauthUriEnv = 'OTPBACKUP_TTY_OTP';
   else
@@ -604,10 +633,12 @@ Examples:
   otpbackup account edit nas --url sftp://me@nas2.example.org:2222 --trust-host-key SHA256:…
   otpbackup account edit nas --rename nas-old --no-test
   otpbackup account edit nas --otp-type prompt                 # a person types the code
+  otpbackup account edit nas --remote-dir ~/backup             # below the login directory
+${URL_PATH_HELP}
 `,
     )
     .option('--url <url>', 'new protocol, user, host and port (and directory, when the URL has a path)')
-    .option('--remote-dir <dir>', 'remote base directory')
+    .option('--remote-dir <dir>', ACCOUNT_DIR_HELP)
     .option('--rename <new-name>', 'rename the account (its jobs, stored secrets and login state follow)')
     .option('--password-env <VAR>', 'environment variable holding the new static password')
     .option('--totp-secret-env <VAR>', 'environment variable holding a new Base32 seed')
@@ -658,9 +689,15 @@ Examples:
   otpbackup account add nas --url ftpes://me@nas.example.org/backup --password-env PW \\
       --totp-secret-env SEED --template '\${PASSWORD}\${TOTP}' --store vault
   OTPAUTH='otpauth://totp/…' otpbackup account add box --url sftp://me@box/ --otpauth-uri-env OTPAUTH
+  otpbackup account add box2 --url sftp://me@box/~/backup …    # below the home directory
+${URL_PATH_HELP}
+
+Interactively, the remote directory is asked as a path: relative or ~/… is below the login directory,
+/… is absolute. When the final test login fails, the answers can be edited and the test run again.
 `,
     )
-    .option('--url <url>', 'ftp://, ftpes://, ftps:// or sftp://user@host[:port][/dir]')
+    .option('--url <url>', 'ftp://, ftpes://, ftps:// or sftp://user@host[:port][/dir] (paths: see below)')
+    .option('--remote-dir <dir>', `${ACCOUNT_DIR_HELP}; instead of the URL's path`)
     .option('--password-env <VAR>', 'environment variable holding the static password')
     .option('--totp-secret-env <VAR>', 'environment variable holding the Base32 seed')
     .option('--otpauth-uri-env <VAR>', 'environment variable holding an otpauth:// URI')

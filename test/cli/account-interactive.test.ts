@@ -95,7 +95,7 @@ describe('interactive account add on a terminal', { skip: !hasTmux && 'tmux is m
     assert.match(cfg, /protocol: ftps/, 'Down selected the second protocol');
     assert.doesNotMatch(cfg, /port:/, 'the default port (21) was taken');
     assert.match(cfg, /user: alice/);
-    assert.match(cfg, /remoteDir: \/?backups/);
+    assert.match(cfg, /remoteDir: backups/, 'typed relative: below the login directory');
     assert.ok(!cfg.includes(PASSWORD) && !cfg.includes(SEED), 'no secret in the config');
   });
 

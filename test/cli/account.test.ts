@@ -49,7 +49,7 @@ describe('otpbackup account', () => {
     const text = readFileSync(configFile, 'utf8');
     assert.match(text, /password: vault:nas\/password/);
     assert.match(text, /secret: vault:nas\/otp/);
-    assert.match(text, /remoteDir: \/backups/);
+    assert.match(text, /remoteDir: backups/, 'ftp://h/backups is below the login directory (RFC 1738)');
     assert.equal(statSync(configFile).mode & 0o777, 0o600);
     const vault = new VaultStore({ path: join(home, 'cfg', 'otpbackup', 'vault.enc'), env });
     assert.equal(await vault.get('nas/password'), SECRETS.NAS_PW);

@@ -101,7 +101,7 @@ export async function showAccount(name: string, opts: CommonOpts, ctx: CliContex
   const lines = [
     `name:       ${a.name}`,
     `server:     ${a.protocol}://${a.user}@${a.host}:${a.port}`,
-    `remote dir: ${a.remoteDir}`,
+    `remote dir: ${a.remoteDir}${a.remoteDir === '.' || a.remoteDir === '~' ? ' (the login directory)' : ''}`,
     `template:   ${a.template}`,
     `otp:        ${a.otp.type}${a.otp.type === 'totp' || a.otp.type === 'hotp' ? `, ${a.otp.algorithm}, ${a.otp.digits} digits` : ''}${a.otp.type === 'totp' ? `, ${a.otp.period} s` : ''}`,
   ];

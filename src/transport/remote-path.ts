@@ -43,11 +43,6 @@ export function normalize(path: string): string {
   return n.length > 1 && n.endsWith('/') ? n.slice(0, -1) : n;
 }
 
-/** "~" or "~/…": a path anchored at the login directory (the form `sftp://host/~/dir` gives). */
-export function isHomePath(path: string): boolean {
-  return path === '~' || path.startsWith('~/');
-}
-
 /**
  * The absolute path on the server for a remote path as jobs and accounts hold it: absolute paths stay,
  * "~", "~/x" and relative paths are below `home`, the login directory (FTP PWD or SFTP REALPATH "."

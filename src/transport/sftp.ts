@@ -4,6 +4,7 @@
 import { stat as localStat, readFile } from 'node:fs/promises';
 import ssh2, { type SFTPWrapper } from 'ssh2';
 import type { Account, SftpAuthMethod } from '../config/types.js';
+import { urlPathOfRemoteDir } from '../config/url.js';
 import { OtpBackupError } from '../errors.js';
 import { expandTemplate } from '../otp/index.js';
 import type { Clock } from '../schedule/clock.js';
@@ -227,7 +228,7 @@ export class SftpTransport implements Transport {
       return e;
     const a = this.opts.account;
     const host = a.host.includes(':') ? `[${a.host}]` : a.host;
-    const below = `sftp://${encodeURIComponent(a.user)}@${host}:${a.port}/~${path}`;
+    const below = `sftp://${encodeURIComponent(a.user)}@${host}:${a.port}${urlPathOfRemoteDir('sftp', `~${path}`)}`;
     return new OtpBackupError('remote', e.message, {
       cause: e.cause,
       hint: `the server account may not write there. ${path} is an absolute path: sftp://host/dir starts at the server's root. For a directory below the login directory ${home}, write ~/ (${below}, or remoteDir ~${path} in the config)`,

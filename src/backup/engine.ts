@@ -57,23 +57,28 @@ function reasonOf(e: unknown): string {
 /**
  * `rel` below the job's remote root. Scanned paths are always inside it, but deletes come from the
  * manifest, a file on disk: a tampered entry such as "../../x" must never reach remove().
+ * The root may be absolute ("/srv/b"), relative to the login directory (".", "site") or "~"-anchored;
+ * so `rel` itself is checked (a plain relative path with no "." or ".." part), not a string prefix of
+ * the joined path, which a relative root like "." does not have.
  */
 export function remoteInside(root: string, rel: string): string {
-  const p = posix.join(root, rel);
-  const base = root.endsWith('/') ? root : `${root}/`;
-  if (!p.startsWith(base) || rel.split('/').includes('..')) {
+  const parts = rel.split('/');
+  if (rel === '' || rel.startsWith('/') || parts.some((p) => p === '..' || p === '.' || p === '')) {
     throw new OtpBackupError('local', `manifest entry ${JSON.stringify(rel)} points outside ${root}`, {
       hint: "the job's state was edited or is corrupt: delete it under $XDG_STATE_HOME/otpbackup/ and run again",
     });
   }
-  return p;
+  return posix.join(root, rel); // "." + "a" is "a", "~" + "a" is "~/a": the transports resolve both
 }
 
-/** The remote root of a job: absolute job paths stand alone, relative ones go below the account's. */
+/**
+ * The remote root of a job: absolute and "~/…" job paths stand alone, relative ones go below the
+ * account's. "." (the login directory) is kept as it is; the transports resolve it after login.
+ */
 export function jobRemoteRoot(accountRemoteDir: string, jobRemoteDir: string): string {
-  return posix.normalize(
-    jobRemoteDir.startsWith('/') ? jobRemoteDir : posix.join(accountRemoteDir || '/', jobRemoteDir),
-  );
+  const anchored = jobRemoteDir.startsWith('/') || jobRemoteDir === '~' || jobRemoteDir.startsWith('~/');
+  const p = posix.normalize(anchored ? jobRemoteDir : posix.join(accountRemoteDir || '.', jobRemoteDir));
+  return p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p;
 }
 
 /** Deepest directories only: mkdirp of a/b/c creates a and a/b too. */

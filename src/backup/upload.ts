@@ -80,8 +80,8 @@ export function parsePromptRule(text: string): PromptRule {
  */
 export function accountFromTarget(o: TargetOptions, env: NodeJS.ProcessEnv): Account {
   const target = parseTargetUrl(o.to, '--to');
-  // A URL without a path means the login directory, not the server's root.
-  const remoteDir = /^[a-z]+:\/\/[^/]*\/?$/i.test(o.to) ? DEFAULTS.remoteDir : target.remoteDir;
+  // "." for a URL without a path: the login directory (see url.ts for each scheme's rule).
+  const remoteDir = target.remoteDir;
 
   // An explicit --password-env must be set; the default variable is optional.
   const pwVar = o.passwordEnv ?? ENV_DEFAULTS.password;

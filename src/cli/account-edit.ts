@@ -97,7 +97,7 @@ export async function editAccount(name: string, opts: EditOptions, ctx: CliConte
     const moved = t.protocol !== old.protocol || t.host !== old.host || t.port !== old.port;
     Object.assign(a, { protocol: t.protocol, host: t.host, port: t.port, user: t.user });
     // A URL without a path keeps the remote directory.
-    if (!/^[a-z]+:\/\/[^/]*\/?$/i.test(opts.url)) a.remoteDir = t.remoteDir;
+    if (t.hasPath) a.remoteDir = t.remoteDir;
     if (moved && (a.trust.hostKeys || a.trust.tlsFingerprints)) {
       delete a.trust.hostKeys;
       delete a.trust.tlsFingerprints;

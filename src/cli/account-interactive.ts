@@ -7,7 +7,14 @@ import { OtpBackupError } from '../errors.js';
 
 export interface InteractiveAnswers {
   name: string;
+  /** protocol://user@host:port, without a path: the directory is `remoteDir`. */
   url: string;
+  protocol: Protocol;
+  host: string;
+  port: string;
+  user: string;
+  /** As the config holds it: "." (the login directory), relative below it, or absolute. */
+  remoteDir: string;
   password?: string;
   /** Base32 seed or otpauth:// URI, as typed. */
   otp: string;
@@ -33,6 +40,17 @@ const SCHEMES: Record<Protocol, string> = {
   'ftps-implicit': 'ftps',
   ftp: 'ftp',
 };
+
+/** The remote directory question, saying which rule applies (src/config/url.ts has the URL forms). */
+export function remoteDirQuestion(protocol: Protocol): string {
+  return protocol === 'sftp'
+    ? 'Remote directory (Enter: your home directory; relative or ~/…: below it; /…: absolute path on the server):'
+    : "Remote directory (Enter: the login directory; relative: below it; /…: from the server's root):";
+}
+
+function validDir(v: string): true | string {
+  return /[\r\n\0]/.test(v) ? 'no line breaks or NUL' : true;
+}
 
 function isExitPrompt(e: unknown): boolean {
   return e instanceof Error && (e.name === 'ExitPromptError' || e.name === 'AbortPromptError');
@@ -88,7 +106,16 @@ async function askTemplate(
   });
 }
 
-export async function askAccount(given: { name?: string; template?: string }): Promise<InteractiveAnswers> {
+/**
+ * Asks for a new account. With `previous` (the answers of an attempt whose test failed) every question
+ * has that answer as its default, and Enter at a secret keeps the one typed before.
+ */
+export async function askAccount(given: {
+  name?: string;
+  template?: string;
+  previous?: InteractiveAnswers;
+}): Promise<InteractiveAnswers> {
+  const prev = given.previous;
   const [{ input, password, select }, otp, { NAME_RE }] = await Promise.all([
     import('@inquirer/prompts'),
     import('../otp/index.js'),
@@ -96,9 +123,10 @@ export async function askAccount(given: { name?: string; template?: string }): P
   ]);
   return interruptible(async () => {
     const name =
-      given.name ??
+      (prev ? undefined : given.name) ??
       (await input({
         message: 'Account name:',
+        ...(prev ? { default: prev.name } : {}),
         validate: (v) => NAME_RE.test(v) || 'letters, digits, ".", "_" and "-"',
       }));
     const protocol = await select<Protocol>({
@@ -109,23 +137,42 @@ export async function askAccount(given: { name?: string; template?: string }): P
         { name: 'FTPS (implicit, port 990)', value: 'ftps-implicit' },
         { name: 'FTP (unencrypted)', value: 'ftp' },
       ],
+      ...(prev ? { default: prev.protocol } : {}),
     });
     const host = await input({
       message: 'Host:',
+      ...(prev ? { default: prev.host } : {}),
       validate: (v) => /^[\w.:-]+$/.test(v) || 'a host name or address',
     });
     const port = await input({
       message: 'Port:',
-      default: String(DEFAULT_PORTS[protocol]),
+      default: prev && prev.protocol === protocol ? prev.port : String(DEFAULT_PORTS[protocol]),
       validate: (v) => (/^\d+$/.test(v) && +v > 0 && +v < 65536) || 'a port number',
     });
-    const user = await input({ message: 'User:', validate: (v) => /^[^\s@/:]+$/.test(v) || 'a user name' });
-    const remoteDir = await input({ message: 'Remote directory:', default: '.' });
-    const pw = await askPasswordTwice(password, 'Password (empty if the code alone is the password):');
-    const seed = await password({
-      message: 'OTP: Base32 seed, otpauth:// URI, or the path of a QR-code image (PNG/JPEG):',
+    const user = await input({
+      message: 'User:',
+      ...(prev ? { default: prev.user } : {}),
+      validate: (v) => /^[^\s@/:]+$/.test(v) || 'a user name',
+    });
+    const remoteDir = await input({
+      message: remoteDirQuestion(protocol),
+      default: prev?.remoteDir ?? '.',
+      validate: validDir,
+    });
+    const pw =
+      (await askPasswordTwice(
+        password,
+        prev?.password !== undefined
+          ? 'Password (empty keeps the one typed before):'
+          : 'Password (empty if the code alone is the password):',
+      )) ?? prev?.password;
+    const typedSeed = await password({
+      message: prev
+        ? 'OTP: Base32 seed, otpauth:// URI or QR-code image path (empty keeps the one given before):'
+        : 'OTP: Base32 seed, otpauth:// URI, or the path of a QR-code image (PNG/JPEG):',
       mask: true,
       validate: (v) => {
+        if (prev && !v.trim()) return true;
         if (isImagePath(v)) return true;
         try {
           if (/^otpauth:\/\//i.test(v.trim())) otp.parseOtpauthUri(v.trim());
@@ -136,11 +183,18 @@ export async function askAccount(given: { name?: string; template?: string }): P
         }
       },
     });
+    const seed = prev && !typedSeed.trim() ? (prev.qrFile ?? prev.otp) : typedSeed;
     const qrFile = isImagePath(seed) ? seed.trim() : undefined;
     const isUri = /^otpauth:\/\//i.test(seed.trim());
     const out: InteractiveAnswers = {
       name,
-      url: `${SCHEMES[protocol]}://${encodeURIComponent(user)}@${host.includes(':') ? `[${host}]` : host}:${port}/${remoteDir === '.' ? '' : remoteDir.replace(/^\/+/, '')}`,
+      // No path: a typed directory would be read by each scheme's URL rule (absolute for SFTP).
+      url: `${SCHEMES[protocol]}://${encodeURIComponent(user)}@${host.includes(':') ? `[${host}]` : host}:${port}`,
+      protocol,
+      host,
+      port,
+      user,
+      remoteDir: remoteDir.trim() || '.',
       otp: seed.trim(),
       isUri,
       template: given.template ?? '',
@@ -156,15 +210,16 @@ export async function askAccount(given: { name?: string; template?: string }): P
       out.algorithm = await select({
         message: 'Algorithm:',
         choices: ALGORITHM_CHOICES,
+        ...(prev?.algorithm ? { default: prev.algorithm as 'sha1' | 'sha256' | 'sha512' } : {}),
       });
       out.digits = await input({
         message: 'Digits:',
-        default: '6',
+        default: prev?.digits ?? '6',
         validate: (v) => otp.DIGITS.includes(Number(v)) || otp.DIGITS_TEXT,
       });
       out.period = await input({
         message: 'Period (seconds):',
-        default: '30',
+        default: prev?.period ?? '30',
         validate: (v) => /^\d+$/.test(v) || 'seconds',
       });
       digits = Number(out.digits);
@@ -180,13 +235,13 @@ export async function askAccount(given: { name?: string; template?: string }): P
       const presets = otp.TEMPLATE_PRESETS.filter(
         (p) => pw !== undefined || !p.template.includes('${PASSWORD}'),
       );
-      out.template = await askTemplate(
-        presets.map((p) => ({
-          name: `${p.description}   ${otp.previewTemplate(p.template, lengths)}`,
-          value: p.template,
-        })),
-        lengths,
-      );
+      const choices = presets.map((p) => ({
+        name: `${p.description}   ${otp.previewTemplate(p.template, lengths)}`,
+        value: p.template,
+      }));
+      if (prev?.template && !choices.some((c) => c.value === prev.template))
+        choices.unshift({ name: `as before: ${prev.template}`, value: prev.template });
+      out.template = await askTemplate(choices, lengths, prev?.template || undefined);
     }
     return out;
   });
@@ -286,7 +341,11 @@ export async function askAccountEdit(current: Account): Promise<EditAnswers> {
       default: current.user,
       validate: (v) => /^[^\s@/:]+$/.test(v) || 'a user name',
     });
-    const remoteDir = await input({ message: 'Remote directory:', default: current.remoteDir });
+    const remoteDir = await input({
+      message: remoteDirQuestion(protocol),
+      default: current.remoteDir,
+      validate: validDir,
+    });
     const pw = await askPasswordTwice(
       password,
       `Password (empty keeps ${current.password ? 'the stored one' : 'none'}):`,

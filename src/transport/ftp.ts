@@ -29,6 +29,7 @@ import {
   isTempName,
   join,
   normalize,
+  resolveRemote,
   STALE_TEMP_MS,
   tempNameCreatedAt,
   tempPathFor,
@@ -609,9 +610,9 @@ export class FtpTransport implements Transport, Hasher, ModTimer {
     });
   }
 
+  /** Absolute path on the server: "~/x" and relative paths are below the login directory (PWD). */
   private abs(path: string): string {
-    validateRemotePath(path);
-    return path.startsWith('/') ? normalize(path) : join(this.home, path);
+    return resolveRemote(validateRemotePath(path), this.home);
   }
 
   private async isDir(client: Client, path: string): Promise<boolean> {

@@ -43,6 +43,18 @@ export function normalize(path: string): string {
   return n.length > 1 && n.endsWith('/') ? n.slice(0, -1) : n;
 }
 
+/**
+ * The absolute path on the server for a remote path as jobs and accounts hold it: absolute paths stay,
+ * "~", "~/x" and relative paths are below `home`, the login directory (FTP PWD or SFTP REALPATH "."
+ * after login). Without a known home the path stays relative ("~" dropped): servers resolve relative
+ * paths against the login directory themselves.
+ */
+export function resolveRemote(path: string, home: string | undefined): string {
+  const rel = path === '~' ? '.' : path.startsWith('~/') ? path.slice(2) || '.' : path;
+  if (rel.startsWith('/')) return normalize(rel);
+  return home ? join(home, rel) : normalize(rel);
+}
+
 export function join(...parts: string[]): string {
   return normalize(posix.join(...parts));
 }

@@ -5,6 +5,7 @@ import { type FileHandle, stat as localStat, readFile } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import ssh2, { type SFTPWrapper } from 'ssh2';
 import type { Account, SftpAuthMethod } from '../config/types.js';
+import { urlPathOfRemoteDir } from '../config/url.js';
 import { OtpBackupError } from '../errors.js';
 import { expandTemplate } from '../otp/index.js';
 import type { Clock } from '../schedule/clock.js';
@@ -17,9 +18,11 @@ import { openSshSocket, reachTimeouts } from './reach.js';
 import {
   ancestors,
   basename,
+  dirname,
   isTempName,
   join,
   normalize,
+  resolveRemote,
   STALE_TEMP_MS,
   tempNameCreatedAt,
   tempPathFor,
@@ -154,6 +157,8 @@ export class SftpTransport implements Transport {
   private sftp: SFTPWrapper | undefined;
   private lost: Error | undefined;
   private readonly knownDirs = new Set<string>();
+  /** The login directory (REALPATH "." after the first login); "~" and relative paths are below it. */
+  private home: string | undefined;
   private readonly maxRetries: number;
   /** One reconnect shared by every operation that saw the session go (not one login per file in flight). */
   private reconnecting: Promise<void> | undefined;
@@ -230,6 +235,34 @@ export class SftpTransport implements Transport {
     if (this.key === null) this.key = account.privateKey ? await this.loadKey() : undefined;
     const key = this.key;
     await loginWithDiscipline(this.opts.credentials, (c) => this.attempt(c, key, signal), { clock, signal });
+    // Once: the home directory does not move between reconnects. Without an answer, relative paths go to
+    // the server as they are, which resolves them against the same directory.
+    this.home ??= await this.call<string>('realpath .', (s, cb) => s.realpath('.', cb))
+      .then((h) => (h.startsWith('/') ? normalize(h) : undefined))
+      .catch(() => undefined);
+  }
+
+  /** Absolute path on the server: "~", "~/x" and relative paths are below the login directory. */
+  private abs(path: string): string {
+    return resolveRemote(validateRemotePath(path), this.home);
+  }
+
+  /**
+   * Permission denied on an absolute directory outside the login directory: most likely `sftp://host/dir`
+   * (absolute, as curl reads it) was meant as a directory below the home; the hint shows the "~/" form.
+   */
+  private explainDenied(e: unknown, path: string): unknown {
+    const home = this.home;
+    if (!(e instanceof OtpBackupError) || (e.cause as SshError)?.code !== SFTP_PERMISSION_DENIED) return e;
+    if (!home || home === '/' || !path.startsWith('/') || path === home || path.startsWith(`${home}/`))
+      return e;
+    const a = this.opts.account;
+    const host = a.host.includes(':') ? `[${a.host}]` : a.host;
+    const below = `sftp://${encodeURIComponent(a.user)}@${host}:${a.port}${urlPathOfRemoteDir('sftp', `~${path}`)}`;
+    return new OtpBackupError('remote', e.message, {
+      cause: e.cause,
+      hint: `the server account may not write there. ${path} is an absolute path: sftp://host/dir starts at the server's root. For a directory below the login directory ${home}, write ~/ (${below}, or remoteDir ~${path} in the config)`,
+    });
   }
 
   private reconnect(signal?: AbortSignal): Promise<void> {
@@ -244,7 +277,16 @@ export class SftpTransport implements Transport {
    * drops the session, waits with backoff, reconnects once for all operations in flight, and retries;
    * other errors (auth, permission, space) are thrown at once. Like restic's retry backend.
    */
-  private async op<T>(what: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  /** `dir`: the directory the operation writes in, for the hint of a permission error. */
+  private async op<T>(what: string, fn: () => Promise<T>, signal?: AbortSignal, dir?: string): Promise<T> {
+    try {
+      return await this.opOnce(what, fn, signal);
+    } catch (e) {
+      throw dir === undefined ? e : this.explainDenied(e, dir);
+    }
+  }
+
+  private async opOnce<T>(what: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     for (let tries = 0; ; tries++) {
       signal?.throwIfAborted();
       if (this.closed) throw new OtpBackupError('internal', `${what}: the transport is closed`);
@@ -720,8 +762,8 @@ export class SftpTransport implements Transport {
   }
 
   async stat(remotePath: string): Promise<RemoteEntry | undefined> {
-    const p = normalize(validateRemotePath(remotePath));
-    return this.op(`stat ${p}`, () => this.statRaw(p));
+    const p = this.abs(remotePath);
+    return this.op(`stat ${p}`, () => this.statRaw(p), undefined, dirname(p));
   }
 
   private async statRaw(p: string): Promise<RemoteEntry | undefined> {
@@ -743,8 +785,8 @@ export class SftpTransport implements Transport {
   }
 
   async list(remoteDir: string): Promise<RemoteEntry[]> {
-    const dir = normalize(validateRemotePath(remoteDir));
-    return this.op(`list ${dir}`, () => this.listRaw(dir));
+    const dir = this.abs(remoteDir);
+    return this.op(`list ${dir}`, () => this.listRaw(dir), undefined, dir);
   }
 
   private async listRaw(dir: string): Promise<RemoteEntry[]> {
@@ -764,7 +806,7 @@ export class SftpTransport implements Transport {
   }
 
   async mkdirp(remoteDir: string): Promise<void> {
-    const dir = normalize(validateRemotePath(remoteDir));
+    const dir = this.abs(remoteDir);
     if (this.knownDirs.has(dir)) return;
     await this.op(`mkdir ${dir}`, () => this.mkdirpRaw(dir));
   }
@@ -783,7 +825,7 @@ export class SftpTransport implements Transport {
           await this.call<void>(`mkdir ${d}`, (s, cb) => s.mkdir(d, cb));
         } catch (e) {
           // A concurrent put may have created it meanwhile.
-          if ((await this.statRaw(d))?.type !== 'dir') throw e;
+          if ((await this.statRaw(d))?.type !== 'dir') throw this.explainDenied(e, d);
         }
       } else if (st.type !== 'dir') {
         throw new OtpBackupError('remote', `mkdir ${d}: a ${st.type} of that name exists`, {
@@ -795,9 +837,9 @@ export class SftpTransport implements Transport {
   }
 
   async rename(from: string, to: string): Promise<void> {
-    const a = normalize(validateRemotePath(from));
-    const b = normalize(validateRemotePath(to));
-    return this.op(`rename ${a}`, () => this.renameRaw(a, b));
+    const a = this.abs(from);
+    const b = this.abs(to);
+    return this.op(`rename ${a}`, () => this.renameRaw(a, b), undefined, dirname(b));
   }
 
   private async renameRaw(a: string, b: string): Promise<void> {
@@ -821,8 +863,8 @@ export class SftpTransport implements Transport {
   }
 
   async remove(remotePath: string): Promise<void> {
-    const p = normalize(validateRemotePath(remotePath));
-    return this.op(`remove ${p}`, () => this.removeRaw(p));
+    const p = this.abs(remotePath);
+    return this.op(`remove ${p}`, () => this.removeRaw(p), undefined, dirname(p));
   }
 
   private async removeRaw(p: string): Promise<void> {
@@ -838,7 +880,7 @@ export class SftpTransport implements Transport {
   }
 
   async put(localPath: string, remotePath: string, opts: PutOptions = {}): Promise<void> {
-    const target = normalize(validateRemotePath(remotePath));
+    const target = this.abs(remotePath);
     let size: number;
     try {
       size = (await localStat(localPath)).size;
@@ -851,6 +893,7 @@ export class SftpTransport implements Transport {
       `upload ${target}`,
       () => this.inWindow(() => this.putOnce(localPath, target, size, opts), opts.signal),
       opts.signal,
+      dirname(target),
     );
   }
 

@@ -3,7 +3,7 @@
 // (FTP with the code alone as PASS; SFTP keyboard-interactive, host key pinned). Skipped locally
 // when ProFTPD is missing; a failure when CI=true.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { lockPath } from '../../src/backup/run-due.js';
@@ -261,6 +261,99 @@ for (const sc of scenarios) {
       assert.deepEqual(notPrivate(cfg), []);
       assert.deepEqual(notPrivate(state), []);
       assert.deepEqual(filesContaining(box.dir, secrets), [], 'no file holds a secret in clear');
+    });
+  });
+}
+
+// #13.1: an account added with a URL ending in "/" (remoteDir ".") and a job whose remote directory is
+// the login directory itself ("." or "~"): every file was refused ("points outside ."). ProFTPD chroots
+// each user, so the login directory is the user's home on disk.
+for (const sc of scenarios) {
+  describe(`otpbackup run into the login directory over ${sc.name} (ProFTPD)`, { skip: missing }, () => {
+    let src: string;
+    let home: string;
+    const tag = `top-${sc.name}`;
+
+    before(async () => {
+      src = join(box.dir, `src-login-${sc.name}`);
+      mkdirSync(join(src, `${tag}-dir`), { recursive: true });
+      writeFileSync(join(src, `${tag}.txt`), `${tag}\n`);
+      writeFileSync(join(src, `${tag}-dir`, 'inner.txt'), 'inner\n');
+      writeFileSync(join(src, `${tag}-gone.txt`), 'to be deleted\n');
+      home = server.home(server.users.totp.name);
+      const u = server.users.totp;
+      const add = await cli(
+        [
+          'account',
+          'add',
+          `${sc.name}-home`,
+          '--url',
+          sc.url(server),
+          '--totp-secret-env',
+          'E2E_SEED',
+          '--store',
+          'vault',
+          '--otp-reuse',
+          'allow',
+          '--no-test',
+          ...sc.extraArgs(server),
+        ],
+        { ...box.env, E2E_SEED: u.secret, E2E_PASSWORD: u.password },
+      );
+      assert.equal(add.status, 0, add.stderr);
+      const show = await run(['account', 'show', `${sc.name}-home`, '--json']);
+      assert.equal(
+        JSON.parse(show.stdout).account.remoteDir,
+        '.',
+        'a URL ending in "/" is the login directory',
+      );
+    });
+
+    for (const dir of ['.', '~']) {
+      test(`a job with --remote-dir ${dir} uploads into the login directory, then mirrors a delete`, async () => {
+        const job = `${sc.name}-home-${dir === '.' ? 'dot' : 'tilde'}`;
+        const add = await run([
+          'job',
+          'add',
+          job,
+          '--account',
+          `${sc.name}-home`,
+          '--source',
+          src,
+          '--remote-dir',
+          dir,
+          '--delete',
+        ]);
+        assert.equal(add.status, 0, add.stderr);
+        writeFileSync(join(src, `${tag}-gone.txt`), 'to be deleted\n');
+        const first = await jsonRun(job);
+        assert.equal(first.outcome, 'ok');
+        assert.equal(first.files, 3);
+        assert.equal(readFileSync(join(home, `${tag}.txt`), 'utf8'), `${tag}\n`);
+        assert.equal(readFileSync(join(home, `${tag}-dir`, 'inner.txt'), 'utf8'), 'inner\n');
+        rmSync(join(src, `${tag}-gone.txt`));
+        const second = await jsonRun(job);
+        assert.equal(second.deleted, 1, 'the deleted file is removed from the login directory');
+        assert.equal(existsSync(join(home, `${tag}-gone.txt`)), false);
+        assert.equal(existsSync(join(home, `${tag}.txt`)), true, 'the rest stays');
+        assert.deepEqual(
+          readdirSync(home).filter((n) => n.includes('.otpbackup-tmp-')),
+          [],
+          'no temp names remain',
+        );
+      });
+    }
+
+    test('account test writes and removes its probe file in the login directory', async () => {
+      const r = await run(['account', 'test', `${sc.name}-home`, '--json']);
+      assert.equal(r.status, 0, r.stderr);
+      const probe = JSON.parse(r.stdout).probe as string;
+      assert.match(probe, /^(\/)?\.otpbackup-probe-/, probe);
+      assert.deepEqual(
+        readdirSync(home).filter((n) => n.startsWith('.otpbackup-probe-')),
+        [],
+        'the probe file is removed',
+      );
     });
   });
 }

@@ -12,7 +12,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { remoteInside, runJob } from '../../src/backup/engine.js';
+import { jobRemoteRoot, remoteInside, runJob } from '../../src/backup/engine.js';
 import { versionStamp } from '../../src/backup/versions.js';
 import type { Job } from '../../src/config/types.js';
 import { OtpBackupError } from '../../src/errors.js';
@@ -301,5 +301,44 @@ it('remoteInside: a manifest entry can never point outside the job root', () => 
   assert.equal(remoteInside('/', 'x'), '/x');
   for (const bad of ['../x', '../../etc/passwd', 'a/../../x', '..', 'a/..']) {
     assert.throws(() => remoteInside('/backup/job', bad), /points outside \/backup\/job/, bad);
+  }
+});
+
+it('remoteInside: the login directory (a relative root) holds the files (#13.1)', () => {
+  // `--to ftp://u@h/` and accounts without remoteDir give the root "."; every path was refused.
+  assert.equal(remoteInside('.', 'a.txt'), 'a.txt');
+  assert.equal(remoteInside('.', 'sub/b.txt'), 'sub/b.txt');
+  assert.equal(remoteInside('site', 'a.txt'), 'site/a.txt');
+  assert.equal(remoteInside('~', 'a.txt'), '~/a.txt');
+  assert.equal(remoteInside('~/site', 'a.txt'), '~/site/a.txt');
+  for (const root of ['.', '~', 'site', '/'])
+    for (const bad of ['../x', 'a/../../x', '..', '/etc/passwd', '', '.'])
+      assert.throws(() => remoteInside(root, bad), /points outside/, `${root} + ${bad}`);
+});
+
+it('jobRemoteRoot: relative job paths go below the account, absolute and ~ ones stand alone', () => {
+  assert.equal(jobRemoteRoot('.', '.'), '.');
+  assert.equal(jobRemoteRoot('.', 'docs'), 'docs');
+  assert.equal(jobRemoteRoot('backups', 'docs'), 'backups/docs');
+  assert.equal(jobRemoteRoot('/srv', 'docs'), '/srv/docs');
+  assert.equal(jobRemoteRoot('/srv', '/other'), '/other');
+  assert.equal(jobRemoteRoot('/srv', '~/docs'), '~/docs');
+  assert.equal(jobRemoteRoot('~/b', 'docs'), '~/b/docs');
+  assert.equal(jobRemoteRoot('~', '.'), '~');
+});
+
+it('runJob into the login directory (remote root ".") uploads every file (#13.1)', async () => {
+  write('a.txt', 'aaa');
+  write('sub/b.txt', 'bb');
+  const t = new LocalTransport(remote);
+  const manifest = await Manifest.load(state);
+  try {
+    const r = await runJob(job({ remoteDir: '.' }), { transport: t, manifest, clock, remoteRoot: '.' });
+    assert.equal(r.outcome, 'ok', JSON.stringify(r));
+    assert.equal(r.files, 2);
+    assert.deepEqual(t.puts.sort(), ['a.txt', 'sub/b.txt']);
+    assert.equal(readFileSync(join(remote, 'sub/b.txt'), 'utf8'), 'bb');
+  } finally {
+    manifest.close();
   }
 });

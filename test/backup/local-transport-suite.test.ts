@@ -13,6 +13,7 @@ transportSuite('LocalTransport (engine test fake)', async () => {
   return {
     remoteBase: '/suite',
     localRoot: () => join(root, 'suite'),
+    loginDir: { local: root, remote: '/' },
     login: false,
     secrets: [],
     makeTransport: async () => new LocalTransport(root, 4),

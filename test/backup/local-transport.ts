@@ -40,8 +40,15 @@ export class LocalTransport implements Transport {
     readonly concurrency = 1,
   ) {}
 
+  /** As the real transports: "." and "~" (and paths below them) are the login directory, here "/". */
+  private abs(p: string): string {
+    validateRemotePath(p);
+    const rest = p === '.' || p === '~' ? '' : p.startsWith('./') || p.startsWith('~/') ? p.slice(2) : p;
+    return remoteJoin('/', rest);
+  }
+
   private local(p: string): string {
-    return join(this.root, validateRemotePath(p));
+    return join(this.root, this.abs(p));
   }
 
   async connect(): Promise<void> {
@@ -132,7 +139,7 @@ export class LocalTransport implements Transport {
       const st = await lstat(join(dir, name));
       out.push({
         name,
-        path: remoteJoin(remoteDir, name),
+        path: remoteJoin(this.abs(remoteDir), name),
         type: entryType(st),
         size: st.size,
         mtime: st.mtime,

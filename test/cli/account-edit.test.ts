@@ -127,7 +127,7 @@ describe('account edit with flags', () => {
     assert.match(text, /protocol: sftp/);
     assert.match(text, /port: 2222/);
     assert.match(text, /user: alice/);
-    assert.match(text, /remoteDir: \/back/, 'a URL without a path keeps the remote directory');
+    assert.match(text, /remoteDir: back\n/, 'a URL without a path keeps the remote directory');
     assert.match(text, /template: \$\{PASSWORD\};\$\{TOTP\}/);
     assert.match(text, /account: nas2/, 'the job follows the account');
     assert.doesNotMatch(text, /\bnas:/);
@@ -341,7 +341,7 @@ describe('account edit on a terminal', { skip: (!hasTmux && 'tmux is missing') |
     await answer(s, /Host:.*127\.0\.0\.1/, 'Enter');
     await answer(s, new RegExp(`Port:.*${server!.ports.sftpKbd}`), 'Enter');
     await answer(s, new RegExp(`User:.*${u.name}`), 'Enter');
-    await answer(s, /Remote directory:/, 'Enter');
+    await answer(s, /Remote directory \(/, 'Enter');
     await answer(s, /Password \(empty keeps the stored one\)/, u.password, 'Enter');
     await answer(s, /Repeat the password:/, u.password, 'Enter');
     await answer(s, /empty keeps the current one/, 'Enter');
@@ -361,7 +361,7 @@ describe('account edit on a terminal', { skip: (!hasTmux && 'tmux is missing') |
   test('a custom template is typed with a masked live preview', async () => {
     const s = 'custom';
     startSession(s, 'other --no-test');
-    for (const q of [/Account name:/, /Protocol:/, /Host:/, /Port:/, /User:/, /Remote directory:/])
+    for (const q of [/Account name:/, /Protocol:/, /Host:/, /Port:/, /User:/, /Remote directory \(/])
       await answer(s, q, 'Enter');
     await answer(s, /Password \(empty keeps none\)/, 'Enter');
     await answer(s, /empty keeps the current one/, 'Enter');

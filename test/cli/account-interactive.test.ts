@@ -2,7 +2,7 @@
 // masked secrets that never reach the screen, and Ctrl-C that saves nothing (exit 130).
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { ROOT, sandbox } from '../backup/e2e-helpers.js';
@@ -60,6 +60,12 @@ async function answer(session: string, prompt: RegExp, ...keys: string[]): Promi
     tmux('send-keys', '-t', session, ...(k === 'Enter' || k === 'Down' || k === 'C-c' ? [k] : ['-l', k]));
 }
 
+/** Like answer(), for a question asked a second time: waits until the pane shows it twice. */
+async function answerAgain(session: string, prompt: RegExp, ...keys: string[]): Promise<void> {
+  const twice = new RegExp(`${prompt.source}[\\s\\S]*${prompt.source}`);
+  await answer(session, twice, ...keys);
+}
+
 describe('interactive account add on a terminal', { skip: !hasTmux && 'tmux is missing' }, () => {
   test('asks, masks the secrets, selects with arrow keys, and saves', async () => {
     const s = 'add';
@@ -69,7 +75,7 @@ describe('interactive account add on a terminal', { skip: !hasTmux && 'tmux is m
     await answer(s, /Host:/, '127.0.0.1', 'Enter');
     await answer(s, /Port:/, 'Enter');
     await answer(s, /User:/, 'alice', 'Enter');
-    await answer(s, /Remote directory:/, 'backups', 'Enter');
+    await answer(s, /Remote directory \(/, 'backups', 'Enter');
     await answer(s, /Password \(empty/, PASSWORD, 'Enter');
     await answer(s, /Repeat the password:/, PASSWORD, 'Enter');
     await answer(s, /Base32 seed, otpauth/, SEED, 'Enter');
@@ -89,7 +95,7 @@ describe('interactive account add on a terminal', { skip: !hasTmux && 'tmux is m
     assert.match(cfg, /protocol: ftps/, 'Down selected the second protocol');
     assert.doesNotMatch(cfg, /port:/, 'the default port (21) was taken');
     assert.match(cfg, /user: alice/);
-    assert.match(cfg, /remoteDir: \/?backups/);
+    assert.match(cfg, /remoteDir: backups/, 'typed relative: below the login directory');
     assert.ok(!cfg.includes(PASSWORD) && !cfg.includes(SEED), 'no secret in the config');
   });
 
@@ -106,7 +112,7 @@ describe('interactive account add on a terminal', { skip: !hasTmux && 'tmux is m
     await answer(s, /Host:/, '127.0.0.1', 'Enter');
     await answer(s, /Port:/, 'Enter');
     await answer(s, /User:/, 'carol', 'Enter');
-    await answer(s, /Remote directory:/, 'Enter');
+    await answer(s, /Remote directory \(/, 'Enter');
     await answer(s, /Password \(empty/, 'Enter');
     await answer(s, /Base32 seed, otpauth/, png, 'Enter');
     const q = await waitFor(s, /What the server expects/);
@@ -137,7 +143,7 @@ describe('interactive account add on a terminal', { skip: !hasTmux && 'tmux is m
     await answer(s, /Host:/, '127.0.0.1', 'Enter');
     await answer(s, /Port:/, 'Enter');
     await answer(s, /User:/, 'bob', 'Enter');
-    await answer(s, /Remote directory:/, 'Enter');
+    await answer(s, /Remote directory \(/, 'Enter');
     await answer(s, /Password \(empty/, PASSWORD.slice(0, 5), 'C-c');
     const text = await waitFor(s, /EXIT=\d+/);
     assert.match(text, /EXIT=130/, text);
@@ -157,7 +163,7 @@ describe('interactive account add on a terminal', { skip: !hasTmux && 'tmux is m
       await answer(s, /Host:/, '127.0.0.1', 'Enter');
       await answer(s, /Port:/, String(server.ports.sftpKbd), 'Enter');
       await answer(s, /User:/, u.name, 'Enter');
-      await answer(s, /Remote directory:/, 'Enter');
+      await answer(s, /Remote directory \(/, 'Enter');
       await answer(s, /Password \(empty/, u.password, 'Enter');
       await answer(s, /Repeat the password:/, u.password, 'Enter');
       await answer(s, /Base32 seed, otpauth/, u.secret, 'Enter');
@@ -173,6 +179,73 @@ describe('interactive account add on a terminal', { skip: !hasTmux && 'tmux is m
       assert.ok(!text.includes(u.password) && !text.includes(u.secret), 'no secret on the screen');
       const cfg = readFileSync(configFile, 'utf8');
       assert.ok(cfg.includes(server.sshHostKeyFingerprint), 'the trusted key is pinned in the config');
+    } finally {
+      await server.stop();
+    }
+  });
+
+  // #13.1: a failed final test lost every answer. Now the answers come back pre-filled (Enter keeps
+  // each, secrets included) and only the wrong one is typed again.
+  test('a failed test login offers to edit the answers and retry; the second try saves', {
+    skip: noProftpd,
+  }, async () => {
+    const server: ProftpdHandle = await startProftpd();
+    try {
+      const u = server.users.totp;
+      // A directory the server account may not write in (0555: neither nobody nor its owner may).
+      const ro = join(server.home(u.name), 'ro');
+      mkdirSync(ro);
+      chmodSync(ro, 0o555);
+      const s = 'retry';
+      startSession(s, 'again --store vault --otp-reuse allow');
+      await answer(s, /Protocol:/, 'Enter');
+      await answer(s, /Host:/, '127.0.0.1', 'Enter');
+      await answer(s, /Port:/, String(server.ports.sftpKbd), 'Enter');
+      await answer(s, /User:/, u.name, 'Enter');
+      const q = await waitFor(s, /Remote directory/);
+      assert.match(q, /home directory.*absolute/, 'the question says which rule applies (SFTP)');
+      tmux('send-keys', '-t', s, '-l', 'ro/sub');
+      tmux('send-keys', '-t', s, 'Enter');
+      await answer(s, /Password \(empty/, u.password, 'Enter');
+      await answer(s, /Repeat the password:/, u.password, 'Enter');
+      await answer(s, /Base32 seed, otpauth/, u.secret, 'Enter');
+      await answer(s, /Algorithm:/, 'Enter');
+      await answer(s, /Digits:/, 'Enter');
+      await answer(s, /Period \(seconds\):/, 'Enter');
+      await answer(s, /What the server expects/, 'Enter');
+      await answer(s, /Trust this host key/, 'y', 'Enter');
+      const failed = await waitFor(s, /Edit the answers and try again/, 60_000);
+      assert.match(failed, /permission denied/i, failed);
+      assert.ok(
+        !existsSync(configFile) || !readFileSync(configFile, 'utf8').includes('again:'),
+        'nothing saved',
+      );
+      tmux('send-keys', '-t', s, 'Enter'); // yes (the default)
+      await answer(s, /Account name:/, 'Enter'); // asked now: the name may be what failed;
+      await answerAgain(s, /Protocol:/, 'Enter');
+      await answerAgain(s, /Host:/, 'Enter');
+      await answerAgain(s, /Port:/, 'Enter');
+      await answerAgain(s, /User:/, 'Enter');
+      await answerAgain(s, /Remote directory \(/, 'ok-dir', 'Enter');
+      await answer(s, /Password \(empty keeps the one typed before/, 'Enter');
+      await answer(s, /empty keeps the one given before/, 'Enter');
+      await answerAgain(s, /Algorithm:/, 'Enter');
+      await answerAgain(s, /Digits:/, 'Enter');
+      await answerAgain(s, /Period \(seconds\):/, 'Enter');
+      await answerAgain(s, /What the server expects/, 'Enter');
+      await answerAgain(s, /Trust this host key/, 'y', 'Enter');
+      const text = await waitFor(s, /EXIT=\d+/, 60_000);
+      assert.match(text, /EXIT=0/, text);
+      assert.ok(!text.includes(u.password) && !text.includes(u.secret), 'no secret on the screen');
+      const cfg = readFileSync(configFile, 'utf8');
+      assert.match(cfg, /again:[\s\S]*remoteDir: ok-dir/, cfg);
+      assert.ok(existsSync(join(server.home(u.name), 'ok-dir')), 'the probe went to the corrected directory');
+      const code = execFileSync(process.execPath, ['bin/otpbackup', 'account', 'test', 'again'], {
+        cwd: ROOT,
+        env: box.env,
+        encoding: 'utf8',
+      });
+      assert.match(code, /login and probe file OK/, 'the kept secrets were saved and work');
     } finally {
       await server.stop();
     }

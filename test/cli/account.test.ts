@@ -49,11 +49,55 @@ describe('otpbackup account', () => {
     const text = readFileSync(configFile, 'utf8');
     assert.match(text, /password: vault:nas\/password/);
     assert.match(text, /secret: vault:nas\/otp/);
-    assert.match(text, /remoteDir: \/backups/);
+    assert.match(text, /remoteDir: backups/, 'ftp://h/backups is below the login directory (RFC 1738)');
     assert.equal(statSync(configFile).mode & 0o777, 0o600);
     const vault = new VaultStore({ path: join(home, 'cfg', 'otpbackup', 'vault.enc'), env });
     assert.equal(await vault.get('nas/password'), SECRETS.NAS_PW);
     assert.equal(await vault.get('nas/otp'), SECRETS.NAS_SEED);
+  });
+
+  it('add: the URL path follows its scheme; --remote-dir overrides it (#13.1)', () => {
+    const add = (name: string, url: string, ...extra: string[]) => {
+      const r = run([
+        'account',
+        'add',
+        name,
+        '--url',
+        url,
+        '--totp-secret-env',
+        'NAS_SEED',
+        '--store',
+        'vault',
+        '--no-test',
+        ...extra,
+      ]);
+      assert.equal(r.status, 0, r.stderr);
+      const show = run(['account', 'show', name, '--json']);
+      return JSON.parse(show.stdout).account.remoteDir as string;
+    };
+    assert.equal(add('p1', 'sftp://bob@127.0.0.1/srv/backup'), '/srv/backup', 'sftp: absolute');
+    assert.equal(add('p2', 'sftp://bob@127.0.0.1/~/backup'), 'backup', 'sftp: ~/ is below the home');
+    assert.equal(add('p3', 'ftp://bob@127.0.0.1//srv'), '/srv', 'ftp: // is the server root');
+    assert.equal(add('p4', 'sftp://bob@127.0.0.1/'), '.', 'the login directory');
+    assert.equal(add('p5', 'sftp://bob@127.0.0.1/x', '--remote-dir', '~/y'), '~/y');
+    const human = run(['account', 'show', 'p4']);
+    assert.match(human.stdout, /remote dir: \. \(the login directory\)/);
+    const bad = run([
+      'account',
+      'add',
+      'p6',
+      '--url',
+      'ftp://b@h/',
+      '--remote-dir',
+      'a\nb',
+      '--totp-secret-env',
+      'NAS_SEED',
+      '--no-test',
+    ]);
+    assert.equal(bad.status, 2, bad.stderr);
+    assert.match(bad.stderr, /--remote-dir/);
+    for (const n of ['p1', 'p2', 'p3', 'p4', 'p5'])
+      assert.equal(run(['account', 'remove', n, '--yes']).status, 0);
   });
 
   it('add takes parameters from an otpauth URI; a second add of the same name is refused', () => {

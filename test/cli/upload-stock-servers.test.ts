@@ -114,9 +114,7 @@ describe('otpbackup upload to OpenSSH sshd', { skip: noSshd ?? false }, () => {
     );
   });
 
-  test('into the login directory: sftp://user@host:port (no path) and /~/', {
-    todo: 'login-dir fix pending',
-  }, async () => {
+  test('into the login directory: sftp://user@host:port (no path) and /~/', async () => {
     const u = s.users.reuse;
     for (const path of ['', '/~/']) {
       const r = await upload(
@@ -186,7 +184,7 @@ describe('otpbackup upload to vsftpd', { skip: noVsftpd ?? false }, () => {
     assert.equal(JSON.parse(again.stdout).restored, 0);
   });
 
-  test('into the login directory: ftp://user@host:port/', { todo: 'login-dir fix pending' }, async () => {
+  test('into the login directory: ftp://user@host:port/', async () => {
     const u = v.users.reuse;
     const r = await upload([src, '--to', url(u, '/'), '--otp-reuse', 'allow'], env(u));
     assert.equal(r.status, 0, r.stderr);

@@ -3,7 +3,17 @@
 // HOTP with a counter file, SFTP keyboard-interactive with --host-key). Every run's output is checked
 // for leaked secrets. Skipped locally when ProFTPD is missing; a failure when CI=true.
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
@@ -16,6 +26,7 @@ import {
   tempNames,
 } from '../backup/e2e-helpers.js';
 import { type ProftpdHandle, proftpdUnavailable, startProftpd } from '../servers/proftpd.js';
+import { type SshServerHandle, sftpServerAvailable, startSshServer } from '../servers/ssh-inprocess.js';
 
 const missing = proftpdUnavailable();
 if (missing && process.env.CI === 'true') throw new Error(`CI=true but ProFTPD cannot run: ${missing}`);
@@ -286,6 +297,88 @@ describe('otpbackup upload (ProFTPD)', { skip: missing }, () => {
     assert.match(bad.stderr, /nosuch/);
   });
 
+  // #13.1: the remote root of a URL without a path was ".", and every file was refused with
+  // "manifest entry … points outside .". ProFTPD chroots its users, so the login directory is the home.
+  describe('the login directory (no path in the URL, no --remote-dir)', () => {
+    let top: string;
+    const landed = (user: string, tag: string) => {
+      const home = server.home(user);
+      assert.equal(readFileSync(join(home, `login-${tag}.txt`), 'utf8'), `${tag}\n`);
+      assert.equal(readFileSync(join(home, `login-${tag}`, 'inner.txt'), 'utf8'), `inner ${tag}\n`);
+      assert.deepEqual(tempNames(home), [], 'no temp names remain');
+    };
+    const tree = (tag: string) => {
+      top = join(box.dir, `login-src-${tag}`);
+      mkdirSync(join(top, `login-${tag}`), { recursive: true });
+      writeFileSync(join(top, `login-${tag}.txt`), `${tag}\n`);
+      writeFileSync(join(top, `login-${tag}`, 'inner.txt'), `inner ${tag}\n`);
+      return top;
+    };
+
+    for (const [tag, path] of [
+      ['ftp-slash', '/'],
+      ['ftp-bare', ''],
+      ['ftp-tilde', '/~/'],
+    ] as const) {
+      test(`ftp: --to ftp://u@h:PORT${path} uploads into the login directory`, async () => {
+        const url = `ftp://${server.users.totp.name}@127.0.0.1:${server.ports.ftp}${path}`;
+        const r = await upload([tree(tag), '--to', url, '--otp-reuse', 'allow'], seedEnv());
+        assert.equal(r.status, 0, r.stderr);
+        landed(server.users.totp.name, tag);
+      });
+    }
+
+    test('ftpes: --to ftpes://u@h:PORT/ uploads into the login directory', async () => {
+      const url = `ftpes://${server.users.totp.name}@127.0.0.1:${server.ports.ftps}/`;
+      const r = await upload(
+        [tree('ftpes'), '--to', url, '--ca', server.caCertPath, '--otp-reuse', 'allow'],
+        seedEnv(),
+      );
+      assert.equal(r.status, 0, r.stderr);
+      landed(server.users.totp.name, 'ftpes');
+    });
+
+    for (const [tag, path] of [
+      ['sftp-slash', '/'],
+      ['sftp-tilde', '/~/'],
+    ] as const) {
+      test(`sftp: --to sftp://u@h:PORT${path} uploads into the login directory`, async () => {
+        const u = server.users.totp;
+        const url = `sftp://${u.name}@127.0.0.1:${server.ports.sftpKbd}${path}`;
+        const r = await upload(
+          [tree(tag), '--to', url, '--host-key', server.sshHostKeyFingerprint, '--otp-reuse', 'allow'],
+          { ...seedEnv(), OTPBACKUP_PASSWORD: u.password },
+        );
+        assert.equal(r.status, 0, r.stderr);
+        landed(u.name, tag);
+      });
+    }
+
+    test("--account NAME without --remote-dir uploads into the account's (login) directory", async () => {
+      const u = server.users.totp;
+      const add = await cli(
+        [
+          'account',
+          'add',
+          'home-ftp',
+          '--url',
+          ftpUrl(''),
+          '--totp-secret-env',
+          'E2E_SEED',
+          '--store',
+          'vault',
+          '--otp-reuse',
+          'allow',
+        ],
+        { ...box.env, E2E_SEED: u.secret, CI: 'true' },
+      );
+      assert.equal(add.status, 0, add.stderr);
+      const r = await upload([tree('account'), '--account', 'home-ftp', '--otp-reuse', 'allow']);
+      assert.equal(r.status, 0, r.stderr);
+      landed(u.name, 'account');
+    });
+  });
+
   test('sftp with an unknown host key is refused (exit 1), never asked', async () => {
     const u = server.users.totp;
     const url = `sftp://${u.name}@127.0.0.1:${server.ports.sftpKbd}/nope`;
@@ -303,6 +396,94 @@ describe('otpbackup upload (ProFTPD)', { skip: missing }, () => {
     assert.ok(!`${r.stdout}${r.stderr}`.includes('JBSWY3DPEHPK3PXP'));
     assert.equal(r.status, 4, r.stderr);
     assert.match(r.stderr, /refused/i);
+  });
+});
+
+// ProFTPD chroots its SFTP users, so "/" is their home there. Most SSH servers do not: the home is a
+// real path such as /home/alice, `sftp://host/dir` is the absolute /dir and `sftp://host/~/dir` is below
+// the home (#13.1). An in-process server (OpenSSH's sftp-server started in a temp "home") shows both.
+describe('otpbackup upload over SFTP to a home that is not "/" (not chrooted)', {
+  skip: !sftpServerAvailable() && process.env.CI !== 'true' && 'OpenSSH sftp-server is not installed',
+}, () => {
+  let srv: SshServerHandle;
+  let b: Sandbox;
+  let home: string;
+  let top: string;
+  const asRoot = process.getuid?.() === 0;
+  before(async () => {
+    b = sandbox('otpbackup-upload-home-');
+    // As root, sftp-server runs as nobody: a server account that may not write to "/", like a real one.
+    const base = mkdtempSync(join(tmpdir(), 'otpbackup-sftphome-'));
+    chmodSync(base, 0o755);
+    home = join(base, 'alice');
+    mkdirSync(home);
+    if (asRoot) chownSync(home, 65534, 65534);
+    srv = await startSshServer({
+      style: 'sftpgo',
+      root: home,
+      ...(asRoot ? { runAs: { uid: 65534, gid: 65534 } } : {}),
+    });
+    top = join(b.dir, 'src');
+    mkdirSync(join(top, 'd'), { recursive: true });
+    writeFileSync(join(top, 'a.txt'), 'alpha\n');
+    writeFileSync(join(top, 'd', 'b.txt'), 'bravo\n');
+  });
+  after(async () => {
+    await srv?.stop();
+    if (home) rmSync(join(home, '..'), { recursive: true, force: true });
+    b?.cleanup();
+  });
+  const sftpUpload = async (path: string) => {
+    const r = await cli(
+      [
+        'upload',
+        top,
+        '--to',
+        `sftp://${srv.user}@127.0.0.1:${srv.port}${path}`,
+        '--host-key',
+        srv.hostKeyFingerprint,
+        '--period',
+        String(srv.period),
+      ],
+      { ...b.env, CI: 'true', OTPBACKUP_PASSWORD: srv.password, OTPBACKUP_TOTP_SECRET: srv.secret },
+    );
+    for (const x of [srv.password, srv.secret, ...srv.codes])
+      assert.ok(!`${r.stdout}${r.stderr}`.includes(x), 'a secret leaked');
+    return r;
+  };
+  const landed = (dir: string) => {
+    assert.equal(readFileSync(join(dir, 'a.txt'), 'utf8'), 'alpha\n');
+    assert.equal(readFileSync(join(dir, 'd', 'b.txt'), 'utf8'), 'bravo\n');
+    assert.deepEqual(tempNames(dir), [], 'no temp names remain');
+  };
+
+  test('sftp://u@h:PORT/ is the home directory', async () => {
+    const r = await sftpUpload('/');
+    assert.equal(r.status, 0, r.stderr);
+    landed(home);
+  });
+
+  test('sftp://u@h:PORT/~/dir is below the home directory', async () => {
+    const r = await sftpUpload('/~/below/home');
+    assert.equal(r.status, 0, r.stderr);
+    landed(join(home, 'below', 'home'));
+  });
+
+  test('sftp://u@h:PORT/abs/path is the absolute path', async () => {
+    const r = await sftpUpload(`${home}/absolute`);
+    assert.equal(r.status, 0, r.stderr);
+    landed(join(home, 'absolute'));
+  });
+
+  test('a denied absolute path says it is absolute and shows the ~/ form', async () => {
+    const dir = `otpbackup-denied-${process.pid}`; // the upload writes /dir and /dir/d
+    const r = await sftpUpload(`/${dir}`);
+    assert.notEqual(r.status, 0, r.stderr);
+    assert.match(r.stderr, /permission denied/i);
+    assert.match(r.stderr, new RegExp(`/${dir} is an absolute path`));
+    assert.ok(r.stderr.includes(`sftp://${srv.user}@127.0.0.1:${srv.port}/~/${dir}`), r.stderr);
+    assert.ok(r.stderr.includes(home), 'names the home directory');
+    assert.equal(existsSync(`/${dir}`), false);
   });
 });
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseTargetUrl } from '../../src/config/url.js';
+import { parseTargetUrl, urlPathOfRemoteDir } from '../../src/config/url.js';
 import { OtpBackupError } from '../../src/errors.js';
 
 test('parses every scheme with default ports', () => {
@@ -9,14 +9,15 @@ test('parses every scheme with default ports', () => {
     host: 'example.org',
     port: 21,
     user: 'bob',
-    remoteDir: '/backups',
+    remoteDir: 'backups',
+    hasPath: true,
   });
   assert.equal(parseTargetUrl('ftpes://bob@h/').protocol, 'ftps');
   assert.equal(parseTargetUrl('ftps://bob@h/').port, 990);
   assert.equal(parseTargetUrl('ftps://bob@h/').protocol, 'ftps-implicit');
   assert.equal(parseTargetUrl('sftp://bob@h:2222/x').port, 2222);
   assert.equal(parseTargetUrl('sftp://bob@[::1]:2222/x').host, '::1');
-  assert.equal(parseTargetUrl('sftp://bob@h').remoteDir, '/');
+  assert.equal(parseTargetUrl('sftp://bob@h').remoteDir, '.');
   assert.equal(parseTargetUrl('sftp://b%40x@h/a%20b').user, 'b@x');
   assert.equal(parseTargetUrl('sftp://b@h/a%20b').remoteDir, '/a b');
 });
@@ -56,4 +57,59 @@ test('refuses bad URLs with one-line usage errors', () => {
   } catch (e) {
     assert.ok(!(e as Error).message.includes('secretpw'));
   }
+});
+
+test('remote path rules, one per scheme (#13.1): FTP relative to the login directory, SFTP absolute', () => {
+  const cases: [string, string, boolean][] = [
+    // every scheme: no path, "/" and "/~" are the login directory; "//" and "%2F" the server root
+    ['ftp://u@h', '.', false],
+    ['ftp://u@h/', '.', false],
+    ['ftp://u@h:2121/', '.', false],
+    ['ftp://u@h/~', '.', true],
+    ['ftp://u@h/~/', '.', true],
+    ['sftp://u@h', '.', false],
+    ['sftp://u@h/', '.', false],
+    ['sftp://u@h/~', '.', true],
+    ['sftp://u@h/~/', '.', true],
+    ['ftpes://u@h/', '.', false],
+    ['ftps://u@h/', '.', false],
+    // FTP (RFC 1738): the path is below the login directory
+    ['ftp://u@h/backups', 'backups', true],
+    ['ftpes://u@h/a/b/', 'a/b', true],
+    ['ftps://u@h/a%20b', 'a b', true],
+    ['ftp://u@h/~/backups', 'backups', true],
+    ['ftp://u@h//srv/backup', '/srv/backup', true],
+    ['ftp://u@h/%2Fsrv/backup', '/srv/backup', true],
+    ['ftp://u@h/%2fsrv', '/srv', true],
+    ['ftp://u@h//', '/', true],
+    // SFTP (curl, WinSCP): the path is absolute; ~/ is below the home directory
+    ['sftp://u@h/srv/backup', '/srv/backup', true],
+    ['sftp://u@h/srv/backup/', '/srv/backup', true],
+    ['sftp://u@h/~/backups', 'backups', true],
+    ['sftp://u@h/~/a/b', 'a/b', true],
+    ['sftp://u@h//srv', '/srv', true],
+    ['sftp://u@h/%2Fsrv', '/srv', true],
+    ['sftp://u@h/a%2Fb', '/a/b', true],
+  ];
+  for (const [url, dir, hasPath] of cases) {
+    const t = parseTargetUrl(url);
+    assert.equal(t.remoteDir, dir, url);
+    assert.equal(t.hasPath, hasPath, url);
+  }
+});
+
+test('urlPathOfRemoteDir writes a config directory back as a URL path that parses to it', () => {
+  for (const protocol of ['ftp', 'ftps', 'ftps-implicit', 'sftp'] as const) {
+    const scheme = { ftp: 'ftp', ftps: 'ftpes', 'ftps-implicit': 'ftps', sftp: 'sftp' }[protocol];
+    for (const dir of ['.', 'backups', 'a b/c', '/srv/backup', '/', '~/x'])
+      assert.equal(
+        parseTargetUrl(`${scheme}://u@h${urlPathOfRemoteDir(protocol, dir)}`).remoteDir,
+        dir === '~/x' ? 'x' : dir,
+        `${protocol} ${dir}`,
+      );
+  }
+  assert.equal(urlPathOfRemoteDir('sftp', 'backups'), '/~/backups');
+  assert.equal(urlPathOfRemoteDir('sftp', '/srv'), '/srv');
+  assert.equal(urlPathOfRemoteDir('ftp', '/srv'), '//srv');
+  assert.equal(urlPathOfRemoteDir('ftp', 'site'), '/site');
 });

@@ -62,6 +62,8 @@ export interface SshServerOptions {
   rejectFirst?: number;
   /** After a refused answer, ask the same prompt again in the same exchange instead of failing. */
   repromptOnFailure?: boolean;
+  /** Run sftp-server as this user (needs root): a server account that may not write everywhere. */
+  runAs?: { uid: number; gid: number };
 }
 
 export interface SshServerHandle {
@@ -277,6 +279,7 @@ export async function startSshServer(opts: SshServerOptions): Promise<SshServerH
           const channel = acceptSub();
           const child = spawn(SFTP_SERVER, ['-d', opts.root, '-e', '-l', 'ERROR'], {
             stdio: ['pipe', 'pipe', 'pipe'],
+            ...(opts.runAs ?? {}),
           });
           children.add(child);
           child.stderr?.resume();

@@ -60,6 +60,7 @@ transportSuite('ftp (in-process, password+TOTP, no reuse)', async (): Promise<Su
   return {
     remoteBase: '/base',
     localRoot: () => join(server.root, 'base'),
+    loginDir: { local: server.root, remote: '/' },
     noReuse: true,
     secrets,
     failedLogins: async () => server.failedLogins(),

@@ -94,6 +94,7 @@ function suiteFor(label: string, spec: (p: ProftpdHandle) => Omit<AccountSpec, '
     return {
       remoteBase: base,
       localRoot: () => root,
+      loginDir: { local: p.home(user.name), remote: '/' }, // chrooted: the home is "/"
       secrets,
       failedLogins: () => p.failedLogins(),
       async makeTransport(opts = {}) {

@@ -104,6 +104,7 @@ function suiteFor(
     return {
       remoteBase: base,
       localRoot: () => root,
+      loginDir: { local: v.home(s.user.name), remote: '/' }, // chrooted: the home is "/"
       secrets,
       failedLogins: () => v.failedLogins(),
       ...(reuse === 'forbid' ? { noReuse: true } : {}),

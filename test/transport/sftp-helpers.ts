@@ -93,6 +93,7 @@ export function sftpSuiteTarget(opts: {
   srv: SftpTestServer;
   remoteBase: string;
   localRoot: string;
+  loginDir: SuiteTarget['loginDir'];
   over?: Partial<Account>;
   failedLogins?: () => Promise<number>;
   teardown: () => Promise<void>;
@@ -102,6 +103,7 @@ export function sftpSuiteTarget(opts: {
   return {
     remoteBase: opts.remoteBase,
     localRoot: () => opts.localRoot,
+    loginDir: opts.loginDir,
     noReuse: true,
     secrets,
     ...(opts.failedLogins ? { failedLogins: opts.failedLogins } : {}),

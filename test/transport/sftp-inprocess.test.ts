@@ -1,7 +1,7 @@
 // SFTP transport against the in-process SSH servers (test/servers/ssh-inprocess.ts): login shapes,
 // host-key trust, prompt handling, and file operations through OpenSSH's real sftp-server.
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import ssh2 from 'ssh2';
@@ -347,6 +347,8 @@ for (const style of ['sftpgo', 'pam'] as const) {
       srv,
       remoteBase: base,
       localRoot: base,
+      // Not chrooted: sftp-server starts in `root`, a real path that is not "/".
+      loginDir: { local: root, remote: realpathSync(root) },
       failedLogins: async () => srv.rejections,
       teardown: () => srv.stop(),
     });

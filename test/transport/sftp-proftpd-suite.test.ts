@@ -23,6 +23,7 @@ if (!missing) {
       },
       remoteBase: '/base', // users are chrooted to their home
       localRoot: join(p.home(u.name), 'base'),
+      loginDir: { local: p.home(u.name), remote: '/' },
       failedLogins: () => p.failedLogins(),
       teardown: () => p.stop(),
     });

@@ -31,6 +31,7 @@ if (!missing) {
       srv: server(s, s.ports.kbd, u),
       remoteBase: base, // no chroot: the home is an ordinary absolute path
       localRoot: base,
+      loginDir: { local: s.home(u.name), remote: s.home(u.name) },
       failedLogins: () => s.failedLogins(),
       teardown: () => s.stop(),
     });

@@ -28,6 +28,9 @@ export interface SuiteTarget {
   localRoot(): string;
   /** Remote directory (existing, writable) under which the suite works. */
   remoteBase: string;
+  /** The login directory: where relative and "~/" paths land, on local disk and as the server names
+   *  it ("/" when chrooted, the real home path otherwise). */
+  loginDir: { local: string; remote: string };
   /** Refused logins counted by the server so far. */
   failedLogins?(): Promise<number>;
   /** The server refuses a code that was used before (the client must wait for a fresh step). */
@@ -359,6 +362,49 @@ export function transportSuite(name: string, setup: () => Promise<SuiteTarget>):
         const n = (await target.failedLogins()) - before;
         assert.ok(n >= 1 && n <= 2, `${n} refused logins`);
       }
+    });
+
+    // #13.1: uploads to the login directory itself ("." and "~", as `--to ftp://u@h/` and accounts
+    // without remoteDir give) must work, not only to sub-directories named by absolute paths.
+    test('the login directory: relative, "." and "~/" paths put, stat, list, rename and remove there', async () => {
+      const tag = randomBytes(4).toString('hex');
+      const home = target.loginDir;
+      const a = `login-${tag}.txt`;
+      const b = `login-${tag}-b.txt`;
+      const d = `login-${tag}-dir`;
+      const data = randomBytes(3000);
+      await t.mkdirp('.');
+      await t.mkdirp('~');
+      await t.put(localFile(a, data), a, { size: data.length });
+      assert.ok(
+        readFileSync(localJoin(home.local, a)).equals(data),
+        'a relative name lands in the login directory',
+      );
+      await t.put(localFile(b, Buffer.from('b')), `~/${b}`);
+      assert.equal(readFileSync(localJoin(home.local, b), 'utf8'), 'b', '"~/name" lands there too');
+      assert.equal((await t.stat(`~/${a}`))?.size, data.length);
+      assert.equal((await t.stat(`./${b}`))?.type, 'file');
+      assert.equal((await t.stat('.'))?.type, 'dir');
+      assert.equal((await t.stat('~'))?.type, 'dir');
+      for (const dir of ['.', '~', './', '~/']) {
+        const entry = (await t.list(dir)).find((e) => e.name === a);
+        assert.equal(entry?.size, data.length, `list ${dir}`);
+        // Paths come back absolute, as the server names them: "~" was resolved at login.
+        assert.equal(entry?.path, join(home.remote, a), `list ${dir}: the entry's path`);
+      }
+      await t.mkdirp(`${d}/sub`);
+      assert.ok(statSync(localJoin(home.local, d, 'sub')).isDirectory());
+      await t.rename(a, `~/${d}/sub/${a}`);
+      assert.ok(readFileSync(localJoin(home.local, d, 'sub', a)).equals(data));
+      assert.equal(await t.stat(a), undefined);
+      await t.remove(`~/${b}`);
+      await t.remove(`${d}/sub/${a}`);
+      await t.remove(`~/${d}/sub`);
+      await t.remove(d);
+      assert.equal(existsSync(localJoin(home.local, b)), false);
+      assert.equal(existsSync(localJoin(home.local, d)), false);
+      const left = readdirSync(home.local).filter((n) => n.includes(tag));
+      assert.deepEqual(left, [], 'nothing left in the login directory, temp files included');
     });
 
     test('no temporary files remain', () => {

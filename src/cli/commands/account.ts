@@ -7,6 +7,7 @@ import { OtpBackupError, usageError } from '../../errors.js';
 import { envFlagValue } from '../../secrets/env.js';
 import type { PromptLogEntry } from '../../transport/prompts.js';
 import type { CliContext } from '../context.js';
+import { ACCOUNT_DIR_HELP, URL_PATH_HELP } from '../remote-help.js';
 import { printJson } from '../report.js';
 import { checkTemplateHasCode } from '../template-check.js';
 
@@ -104,7 +105,7 @@ export async function showAccount(name: string, opts: CommonOpts, ctx: CliContex
   const lines = [
     `name:       ${a.name}`,
     `server:     ${a.protocol}://${a.user}@${a.host}:${a.port}`,
-    `remote dir: ${a.remoteDir}`,
+    `remote dir: ${a.remoteDir}${a.remoteDir === '.' || a.remoteDir === '~' ? ' (the login directory)' : ''}`,
     `template:   ${a.template}`,
     `otp:        ${a.otp.type}${a.otp.type === 'totp' || a.otp.type === 'hotp' ? `, ${a.otp.algorithm}, ${a.otp.digits} digits` : ''}${a.otp.type === 'totp' ? `, ${a.otp.period} s` : ''}`,
   ];
@@ -161,6 +162,8 @@ export function otpReuse(v: string | undefined): 'forbid' | 'allow' {
 
 export interface AddOptions extends CommonOpts {
   url: string;
+  /** Config form ("." = login directory, relative below it, or absolute); overrides the URL's path. */
+  remoteDir?: string;
   passwordEnv?: string;
   totpSecretEnv?: string;
   otpauthUriEnv?: string;
@@ -317,8 +320,10 @@ export async function addAccount(name: string, opts: AddOptions, ctx: CliContext
   if (config.accounts[name])
     throw usageError(`account "${name}" already exists`, 'remove it first, or pick another name');
   const target = parseTargetUrl(opts.url, '--url');
-  // A URL without a path means the login directory, not the server's root.
-  const remoteDir = /^[a-z]+:\/\/[^/]*\/?$/i.test(opts.url) ? DEFAULTS.remoteDir : target.remoteDir;
+  // "." for a URL without a path: the login directory (see url.ts for each scheme's rule).
+  const remoteDir = opts.remoteDir ?? target.remoteDir;
+  if (!remoteDir || /[\r\n\0]/.test(remoteDir))
+    throw usageError('--remote-dir: expected a directory path without control characters');
 
   if (opts.otpType !== undefined && opts.otpType !== 'prompt')
     throw usageError(
@@ -429,12 +434,40 @@ export async function addAccount(name: string, opts: AddOptions, ctx: CliContext
   return result;
 }
 
-/** Asks for what the flags left out, then adds as from flags; the typed secrets stay in this process. */
+/**
+ * Asks for what the flags left out, then adds as from flags; the typed secrets stay in this process.
+ * When that fails (most often the test login: a wrong port, directory or seed), nothing is saved and
+ * the person may edit the answers, each one pre-filled, and try again instead of typing all anew.
+ */
 async function addInteractive(name: string | undefined, opts: AddOptions, ctx: CliContext) {
   const { askAccount, interruptible } = await import('../account-interactive.js');
-  const a = await askAccount({ name, template: opts.template });
+  let previous: import('../account-interactive.js').InteractiveAnswers | undefined;
+  for (;;) {
+    const a = await askAccount({ name, template: opts.template, previous });
+    try {
+      return await addAnswered(a, opts, ctx);
+    } catch (e) {
+      if (!(e instanceof OtpBackupError) || e.code === 'interrupted') throw e;
+      // The error is part of the question: declined, it is printed once more as the command's error.
+      const why = `${e.message}${e.hint ? `\n  hint: ${e.hint}` : ''}`;
+      const { confirm } = await import('@inquirer/prompts');
+      const again = await interruptible(() =>
+        confirm({ message: `${why}\nNothing was saved. Edit the answers and try again?`, default: true }),
+      );
+      if (!again) throw e;
+      previous = a;
+    }
+  }
+}
+
+async function addAnswered(
+  a: import('../account-interactive.js').InteractiveAnswers,
+  opts: AddOptions,
+  ctx: CliContext,
+) {
+  const { interruptible } = await import('../account-interactive.js');
   // The typed secrets are handed on in memory (never through an environment children inherit).
-  const o: AddOptions = { ...opts, url: a.url, template: a.template, typed: {} };
+  const o: AddOptions = { ...opts, url: a.url, remoteDir: a.remoteDir, template: a.template, typed: {} };
   if (a.qrFile) o.qr = a.qrFile;
   else if (a.isUri) o.typed = { otp: a.otp, otpIsUri: true };
   else
@@ -666,10 +699,12 @@ Examples:
   otpbackup account edit nas --url sftp://me@nas2.example.org:2222 --trust-host-key SHA256:…
   otpbackup account edit nas --rename nas-old --no-test
   otpbackup account edit nas --otp-type prompt                 # a person types the code
+  otpbackup account edit nas --remote-dir ~/backup             # below the login directory
+${URL_PATH_HELP}
 `,
     )
     .option('--url <url>', 'new protocol, user, host and port (and directory, when the URL has a path)')
-    .option('--remote-dir <dir>', 'remote base directory')
+    .option('--remote-dir <dir>', ACCOUNT_DIR_HELP)
     .option('--rename <new-name>', 'rename the account (its jobs, stored secrets and login state follow)')
     .option('--password-env <VAR>', 'environment variable holding the new static password')
     .option('--totp-secret-env <VAR>', 'environment variable holding a new Base32 seed')
@@ -724,9 +759,15 @@ Examples:
   otpbackup account add nas --url ftpes://me@nas.example.org/backup --password-env PW \\
       --totp-secret-env SEED --template '\${PASSWORD}\${TOTP}' --store vault
   OTPAUTH='otpauth://totp/…' otpbackup account add box --url sftp://me@box/ --otpauth-uri-env OTPAUTH
+  otpbackup account add box2 --url sftp://me@box/~/backup …    # below the home directory
+${URL_PATH_HELP}
+
+Interactively, the remote directory is asked as a path: relative or ~/… is below the login directory,
+/… is absolute. When the final test login fails, the answers can be edited and the test run again.
 `,
     )
-    .option('--url <url>', 'ftp://, ftpes://, ftps:// or sftp://user@host[:port][/dir]')
+    .option('--url <url>', 'ftp://, ftpes://, ftps:// or sftp://user@host[:port][/dir] (paths: see below)')
+    .option('--remote-dir <dir>', `${ACCOUNT_DIR_HELP}; instead of the URL's path`)
     .option('--password-env <VAR>', 'environment variable holding the static password')
     .option('--totp-secret-env <VAR>', 'environment variable holding the Base32 seed')
     .option('--otpauth-uri-env <VAR>', 'environment variable holding an otpauth:// URI')

@@ -49,21 +49,17 @@ export async function downloadCommand(
     );
   const spec = parts[0]!.spec;
   const target = await resolveReadTarget(spec, opts, ctx, { url: true, account: true });
-  const isUrl = !target.config;
-  // A URL's path is absolute on SFTP and below the login directory on FTP, as for upload; an
-  // ACCOUNT:PATH is below the account's remote directory.
-  const remoteOf = (p: string) =>
-    isUrl
-      ? target.account.protocol === 'sftp'
-        ? p || '/'
-        : p.replace(/^\/+/, '') || '.'
-      : posix.join(target.root, p || '.');
+  // A URL's path follows the URL rules of upload (config/url.ts: below the login directory for FTP,
+  // absolute for SFTP, /~/ for the home); an ACCOUNT:PATH is below the account's remote directory.
+  const { parseTargetUrl } = await import('../../config/url.js');
+  const remoteOf = (src: string, p: string) =>
+    target.config ? posix.join(target.root, p || '.') : parseTargetUrl(src, 'download').remoteDir;
   const toDir = resolve(ctx.cwd, opts.to);
   const t = await connectReadTarget(target, opts, ctx);
   let total: RestoreResult = { restored: 0, bytes: 0, skipped: 0, failed: [], durationMs: 0 };
   try {
-    for (const { path } of parts) {
-      const remote = remoteOf(decodeURIComponent(path));
+    for (const [i, { path }] of parts.entries()) {
+      const remote = remoteOf(sources[i]!, path);
       const st = await t.stat(remote);
       if (!st) {
         total.failed.push({ path: remote, reason: 'no such file or directory on the server' });

@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import type { Config, Job } from '../../config/types.js';
 import { OtpBackupError, usageError } from '../../errors.js';
 import type { CliContext } from '../context.js';
+import { JOB_DIR_HELP } from '../remote-help.js';
 import { printJson } from '../report.js';
 
 interface CommonOpts {
@@ -244,6 +245,7 @@ Examples:
   $ otpbackup job add docs --account nas --source ~/Documents --source ~/Notes \\
       --exclude "*.tmp" --exclude node_modules --mode versions --keep 10 --keep-days 90
   $ otpbackup job add work --account box --source . --schedule @hourly --timezone Europe/Berlin
+  $ otpbackup job add site --account box --source ~/site --remote-dir .   # the account's directory itself
 `;
 
 /** Asks for what the flags left out (Enter takes the default shown), then adds as from flags. */
@@ -345,7 +347,7 @@ Examples:
     )
     .option('--exclude <glob>', 'gitignore-style pattern to leave out (repeatable)', collect)
     .option('--include <glob>', 'only back up matching files (repeatable)', collect)
-    .option('--remote-dir <dir>', "remote directory, relative to the account's (default: the job name)")
+    .option('--remote-dir <dir>', JOB_DIR_HELP)
     .option(
       '--schedule <expr>',
       'cron expression or @hourly/@daily/@weekly/@monthly/@yearly (default @daily)',

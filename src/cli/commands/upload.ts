@@ -1,11 +1,13 @@
 // `otpbackup upload SRC... --to URL`: one-shot upload for CI. Secrets only from the environment,
 // never prompts, silent on success (one summary line with -v), exit codes per DESIGN.md.
+
 import type { Command } from 'commander';
 import type { TargetOptions, UploadResult } from '../../backup/upload.js';
 import type { Account, Config } from '../../config/types.js';
 import { OtpBackupError, usageError } from '../../errors.js';
 import type { Transport } from '../../transport/types.js';
 import { type CliContext, isInteractive } from '../context.js';
+import { URL_PATH_HELP } from '../remote-help.js';
 
 export interface UploadOptions extends Partial<TargetOptions> {
   account?: string;
@@ -214,12 +216,22 @@ Examples:
   # ProFTPD mod_auth_otp: the code alone
   otpbackup upload build.tar.gz --to ftp://ci@host/drop --template '\${TOTP}' --json
   # An account from the config
-  otpbackup upload report.pdf --account nas --remote-dir reports`,
+  otpbackup upload report.pdf --account nas --remote-dir reports
+  # The login directory itself (no path), and a directory below an SFTP home
+  otpbackup upload site/ --to ftp://ci@host/
+  otpbackup upload site/ --to sftp://ci@host/~/site --host-key SHA256:…
+${URL_PATH_HELP}`,
     )
     .argument('<src...>', 'files or directories to upload')
-    .option('--to <url>', 'target: ftp://, ftpes://, ftps:// or sftp://user@host:port/remote/dir')
+    .option(
+      '--to <url>',
+      'target: ftp://, ftpes://, ftps:// or sftp://user@host[:port][/dir] (paths: see below)',
+    )
     .option('--account <name>', 'use this account from the config instead of --to')
-    .option('--remote-dir <dir>', 'with --account: remote directory (relative to the account’s)')
+    .option(
+      '--remote-dir <dir>',
+      "with --account: remote directory (relative: below the account's; ~/…: below the login directory; /…: absolute)",
+    )
     .option('--password-env <VAR>', 'environment variable holding the password (default OTPBACKUP_PASSWORD)')
     .option(
       '--totp-secret-env <VAR>',

@@ -24,7 +24,10 @@ export interface EngineDeps {
   reporter?: Reporter;
   /** Absolute remote directory of the job (account remoteDir joined with job remoteDir). */
   remoteRoot: string;
+  /** Allow deleting more than half of the backup; also sends every file again unless sendAll says otherwise. */
   force?: boolean;
+  /** Send every file, changed or not (default: `force`). `upload --sync --force` only lifts the cap. */
+  sendAll?: boolean;
   dryRun?: boolean;
   cwd?: string;
   scan?: (spec: ScanSpec, manifest: ManifestView, opts: ScanOptions) => Promise<ScanResult>;
@@ -131,7 +134,10 @@ export async function runJob(job: Job, deps: EngineDeps): Promise<JobResult> {
     reporter.fileFailed(job.name, f);
   };
 
-  const scanned = await (deps.scan ?? scan)(job, deps.manifest, { all: deps.force, cwd: deps.cwd });
+  const scanned = await (deps.scan ?? scan)(job, deps.manifest, {
+    all: deps.sendAll ?? deps.force,
+    cwd: deps.cwd,
+  });
   for (const p of scanned.problems) {
     if (isFailureProblem(p)) fail(p.path, p.reason);
     else {

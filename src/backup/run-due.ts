@@ -135,7 +135,7 @@ async function verifyAfter(
   transport: Transport,
   manifest: Manifest,
 ): Promise<void> {
-  const [{ verifyJob, sourcePathOf }, { sourceRoots }] = await Promise.all([
+  const [{ verifyJob }, { sourcePathOf, sourceRoots }] = await Promise.all([
     import('../restore/verify.js'),
     import('../scan/scan.js'),
   ]);

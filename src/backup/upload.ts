@@ -1,7 +1,7 @@
 // `otpbackup upload`: a one-shot upload for CI pipelines. An ephemeral Account (secrets only as env:
 // references, so the normal resolveSecret path and login discipline apply) and an ephemeral Job run
 // through runJob with a manifest in a temp dir: every file is uploaded, nothing is remembered.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { lstat, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { DEFAULTS, defaultTemplate, riskyPattern } from '../config/schema.js';
@@ -11,12 +11,16 @@ import { parseTargetUrl } from '../config/url.js';
 import { OtpBackupError, usageError } from '../errors.js';
 import { checkAlgorithm, checkDigits, checkPeriod, parseOtpauthUri, parseTemplate } from '../otp/index.js';
 import { makeFilter, type PathFilter } from '../scan/filters.js';
+import { sha256File } from '../scan/hash.js';
 import { Manifest } from '../scan/manifest.js';
+import { metaOf, sourcePathOf, sourceRoots } from '../scan/scan.js';
+import type { FileMeta } from '../scan/types.js';
 import type { Clock } from '../schedule/clock.js';
 import { envFlagValue } from '../secrets/env.js';
 import { registerSecret } from '../secrets/redact.js';
 import type { CredentialSource, Transport } from '../transport/index.js';
 import { isTempName } from '../transport/remote-path.js';
+import { canHash, canTellMtime } from '../transport/types.js';
 import type { Reporter } from '../ui/reporter.js';
 import { jobRemoteRoot, runJob } from './engine.js';
 import type { JobResult } from './types.js';
@@ -238,6 +242,12 @@ export function counterFileSource(
 export interface UploadSpec {
   sources: string[];
   exclude?: string[];
+  /** gitignore patterns: only matching files are sent (directories are still entered). */
+  include?: string[];
+  /** Send only files that are new or differ from the server's copy (size and mtime, or hash). */
+  sync?: boolean;
+  /** With sync: compare content by the server's SHA-256 instead of mtime (where it offers one). */
+  checksum?: boolean;
   /** Remote directory (relative to the account's, or absolute). */
   remoteDir?: string;
   delete?: boolean;
@@ -260,21 +270,55 @@ export interface UploadResult {
   failed: { path: string; reason: string }[];
   durationMs: number;
   skipped: number;
+  /** With sync: files the server already had as they are here. */
+  unchanged: number;
   dryRun?: boolean;
   plan?: { upload: string[]; delete: string[] };
   error?: JobResult['error'];
+}
+
+interface RemoteFileInfo {
+  rel: string;
+  path: string;
+  size: number;
+  mtime?: Date;
+}
+
+/**
+ * `upload --sync`: whether the server's copy is the local file as it is now. otpbackup sets every
+ * upload's mtime (MFMT / SETSTAT), so size and mtime to the second decide, as rclone's default
+ * check; with `checksum` the server's SHA-256 does. A server that cannot keep mtimes (FTP without
+ * MFMT) is compared by size, like rclone on such backends. Returns the local metadata to record
+ * (so the scan sees the file unchanged), or undefined when the file is to be sent.
+ */
+async function sameAsLocal(
+  f: RemoteFileInfo,
+  local: string | undefined,
+  how: { t: Transport; checksum: boolean; keepsMtime: boolean },
+): Promise<FileMeta | undefined> {
+  if (!local) return undefined;
+  let st: import('node:fs').BigIntStats;
+  try {
+    st = await lstat(local, { bigint: true });
+  } catch {
+    return undefined;
+  }
+  if (!st.isFile() || Number(st.size) !== f.size) return undefined;
+  if (how.checksum && canHash(how.t)) {
+    const remote = await how.t.hash(f.path, 'sha256');
+    if (remote !== undefined) return remote === (await sha256File(local)) ? metaOf(st) : undefined;
+  }
+  if (!how.keepsMtime) return metaOf(st);
+  const localSec = Math.floor(Number(st.mtimeNs / 1_000_000n) / 1000);
+  return f.mtime && Math.floor(f.mtime.getTime() / 1000) === localSec ? metaOf(st) : undefined;
 }
 
 /**
  * Every regular file below root (relative paths), skipping our temp names, .versions, and what
  * --exclude matches: like rsync --delete, excluded remote files are left alone.
  */
-async function remoteFiles(
-  t: Transport,
-  root: string,
-  filter: PathFilter,
-): Promise<{ rel: string; size: number }[]> {
-  const out: { rel: string; size: number }[] = [];
+async function remoteFiles(t: Transport, root: string, filter: PathFilter): Promise<RemoteFileInfo[]> {
+  const out: RemoteFileInfo[] = [];
   // Relative paths are built from names: the root may itself be relative (the login directory).
   const walk = async (dir: string, prefix: string) => {
     for (const e of await t.list(dir)) {
@@ -282,7 +326,13 @@ async function remoteFiles(
       const rel = prefix ? `${prefix}/${e.name}` : e.name;
       if (e.type === 'dir') {
         if (rel !== '.versions' && !filter.skipDir(rel)) await walk(posix.join(dir, e.name), rel);
-      } else if (e.type === 'file' && !filter.skipFile(rel)) out.push({ rel, size: e.size });
+      } else if (e.type === 'file' && !filter.skipFile(rel))
+        out.push({
+          rel,
+          path: posix.join(dir, e.name),
+          size: e.size,
+          ...(e.mtime ? { mtime: e.mtime } : {}),
+        });
     }
   };
   if (await t.stat(root)) await walk(root, '');
@@ -295,6 +345,7 @@ export async function upload(account: Account, spec: UploadSpec, deps: UploadDep
     account: account.name,
     sources: spec.sources,
     exclude: spec.exclude ?? [],
+    ...(spec.include?.length ? { include: spec.include } : {}),
     remoteDir: spec.remoteDir ?? '.',
     schedule: '@daily',
     symlinks: 'skip',
@@ -309,12 +360,26 @@ export async function upload(account: Account, spec: UploadSpec, deps: UploadDep
     const manifest = await Manifest.load(dir);
     try {
       // A plain dry run needs no login: with an empty manifest every file is to be uploaded.
-      if (!spec.dryRun || spec.delete) transport = await deps.connect(account);
-      if (spec.delete && transport) {
-        // Mirror: what is on the server stands in for the manifest, so files missing locally are
-        // deleted (under the engine's cap); the fake metadata makes every local file count as changed.
-        for (const f of await remoteFiles(transport, remoteRoot, makeFilter([], job.exclude)))
-          manifest.record(f.rel, { size: f.size, mtimeNs: '0', ctimeNs: '0', ino: '0' });
+      if (!spec.dryRun || spec.delete || spec.sync) transport = await deps.connect(account);
+      if ((spec.delete || spec.sync) && transport) {
+        // What is on the server stands in for the manifest. A file the server holds as it is here
+        // gets its real local metadata (the scan calls it unchanged: not sent); every other one a
+        // fake entry (changed: sent). Files missing locally are deleted with --delete (under the
+        // engine's cap).
+        const roots = sourceRoots({ ...job, name: job.name }, deps.cwd);
+        const localOf = sourcePathOf(roots);
+        const t = transport;
+        const how = {
+          t,
+          checksum: Boolean(spec.checksum && canHash(t) && t.hashAlgorithms().includes('sha256')),
+          keepsMtime: !canTellMtime(t) || t.keepsMtime(),
+        };
+        if (spec.checksum && !how.checksum)
+          deps.reporter?.info('the server offers no SHA-256: --checksum compares size and mtime instead');
+        for (const f of await remoteFiles(t, remoteRoot, makeFilter(job.include ?? [], job.exclude ?? []))) {
+          const same = spec.sync ? await sameAsLocal(f, localOf(f.rel), how) : undefined;
+          manifest.record(f.rel, same ?? { size: f.size, mtimeNs: '0', ctimeNs: '0', ino: '0' });
+        }
       }
       const r = await runJob(job, {
         ...(transport ? { transport } : {}),
@@ -323,6 +388,8 @@ export async function upload(account: Account, spec: UploadSpec, deps: UploadDep
         ...(deps.reporter ? { reporter: deps.reporter } : {}),
         remoteRoot,
         force: spec.force,
+        // --force is about the delete cap here; --sync decides what is sent.
+        sendAll: !spec.sync,
         dryRun: spec.dryRun,
         cwd: deps.cwd,
       });
@@ -333,6 +400,7 @@ export async function upload(account: Account, spec: UploadSpec, deps: UploadDep
         failed: r.failed,
         durationMs: r.durationMs,
         skipped: r.skipped,
+        unchanged: spec.sync ? r.unchanged : 0,
       };
       if (spec.dryRun) {
         result.dryRun = true;

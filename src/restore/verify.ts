@@ -2,11 +2,11 @@
 // directory compares size and mtime for every file; with `readData` a share of the files is also
 // compared by content — the server's own hash where it offers one, else by downloading — against
 // the local source file (when it is unchanged since the backup) or the manifest's SHA-256.
-import { createHash, randomInt } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { randomInt } from 'node:crypto';
 import { lstat, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sha256File } from '../scan/hash.js';
 import type { FileMeta } from '../scan/types.js';
 import { canHash, type Transport } from '../transport/types.js';
 import type { RemoteFile, RemoteTree } from './remote-tree.js';
@@ -44,12 +44,6 @@ export interface VerifyResult {
 }
 
 const sec = (ms: number) => Math.floor(ms / 1000);
-
-async function sha256File(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
-  return h.digest('hex');
-}
 
 /** The file's content hash as it was backed up: from the manifest, or the local file if unchanged. */
 async function expectedHash(meta: FileMeta, local: string | undefined): Promise<string | undefined> {
@@ -159,17 +153,6 @@ export async function verifyTree(
   }
   r.ok = !r.missing.length && !r.extra.length && !r.mismatched.length && !r.contentDiffers.length;
   return r;
-}
-
-/** The local source path of a manifest entry, from the job's source roots (as the scanner maps them). */
-export function sourcePathOf(roots: { abs: string; rel: string }[]): (rel: string) => string | undefined {
-  return (rel) => {
-    for (const r of roots) {
-      if (r.rel === '') return join(r.abs, ...rel.split('/'));
-      if (rel.startsWith(`${r.rel}/`)) return join(r.abs, ...rel.slice(r.rel.length + 1).split('/'));
-    }
-    return undefined;
-  };
 }
 
 /**

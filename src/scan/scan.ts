@@ -1,7 +1,7 @@
 // The change scanner: walks the sources and compares every file with the manifest on size, mtime
 // (ns), inode and ctime (like restic's fileChanged); with `checksum` the SHA-256 decides too.
 import type { BigIntStats } from 'node:fs';
-import { basename, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { OtpBackupError } from '../errors.js';
 import { makeFilter } from './filters.js';
 import { sha256File } from './hash.js';
@@ -173,4 +173,15 @@ export async function scan(
   out.touched.sort(byRel);
   out.deleted.sort();
   return out;
+}
+
+/** The local source path of a manifest entry, from the job's source roots (as the scanner maps them). */
+export function sourcePathOf(roots: { abs: string; rel: string }[]): (rel: string) => string | undefined {
+  return (rel) => {
+    for (const r of roots) {
+      if (r.rel === '') return join(r.abs, ...rel.split('/'));
+      if (rel.startsWith(`${r.rel}/`)) return join(r.abs, ...rel.slice(r.rel.length + 1).split('/'));
+    }
+    return undefined;
+  };
 }

@@ -40,6 +40,7 @@ import type {
   HashAlgorithm,
   Hasher,
   ModTimer,
+  MtimeKeeper,
   PutOptions,
   RemoteEntry,
   Transport,
@@ -186,7 +187,7 @@ function entryFrom(dir: string, f: FileInfo): RemoteEntry {
   return e;
 }
 
-export class FtpTransport implements Transport, Hasher, ModTimer {
+export class FtpTransport implements Transport, Hasher, ModTimer, MtimeKeeper {
   readonly concurrency = 1;
   private readonly account: Account;
   private readonly clock: Clock;
@@ -790,6 +791,11 @@ export class FtpTransport implements Transport, Hasher, ModTimer {
       },
       opts.signal,
     );
+  }
+
+  /** Uploads get their mtime only where the server has MFMT (known once connected). */
+  keepsMtime(): boolean {
+    return this.features.has('MFMT');
   }
 
   /** `MDTM`: "213 YYYYMMDDHHMMSS" in UTC (RFC 3659). */

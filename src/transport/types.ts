@@ -86,3 +86,15 @@ export interface ModTimer {
 export function canModTime(t: Transport): t is Transport & ModTimer {
   return typeof (t as Partial<ModTimer>).modTime === 'function';
 }
+
+/**
+ * Optional capability: whether uploads keep the mtime they are given. FTP needs MFMT for it (vsftpd
+ * has none: its copies carry the upload time); SFTP always can (SETSTAT). Absent: assume it does.
+ */
+export interface MtimeKeeper {
+  keepsMtime(): boolean;
+}
+
+export function canTellMtime(t: Transport): t is Transport & MtimeKeeper {
+  return typeof (t as Partial<MtimeKeeper>).keepsMtime === 'function';
+}

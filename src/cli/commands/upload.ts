@@ -15,6 +15,10 @@ export interface UploadOptions extends Partial<TargetOptions> {
   delete?: boolean;
   force?: boolean;
   exclude?: string[];
+  include?: string[];
+  excludeFrom?: string[];
+  sync?: boolean;
+  checksum?: boolean;
   dryRun?: boolean;
   json?: boolean;
   progress?: boolean;
@@ -145,13 +149,23 @@ export async function uploadCommand(
         verbose: ctx.debug || ctx.verbose > 1 ? 2 : 0,
         progress: opts.progress !== false && isInteractive(ctx),
       });
+  const { ignoreFilePatterns, readPatternFiles } = await import('../../scan/ignore-files.js');
+  const exclude = [
+    ...(opts.exclude ?? []),
+    ...(await readPatternFiles(opts.excludeFrom ?? [], ctx.cwd)),
+    ...(await ignoreFilePatterns(sources, ctx.cwd)),
+  ];
+  if (opts.checksum && !opts.sync) throw usageError('--checksum goes with --sync');
   let result: UploadResult;
   try {
     result = await mod.upload(
       account,
       {
         sources,
-        exclude: opts.exclude ?? [],
+        exclude,
+        ...(opts.include?.length ? { include: opts.include } : {}),
+        sync: Boolean(opts.sync),
+        checksum: Boolean(opts.checksum),
         ...(opts.remoteDir ? { remoteDir: opts.remoteDir } : {}),
         delete: Boolean(opts.delete),
         force: Boolean(opts.force),
@@ -193,7 +207,7 @@ export async function uploadCommand(
     for (const f of p.delete) ctx.stdout.write(`  - ${f}\n`);
   } else if (ctx.verbose > 0 || ctx.debug) {
     ctx.stdout.write(
-      `uploaded ${result.files} file(s) (${result.bytes} bytes), deleted ${result.deleted}, ${result.failed.length} failed, ${result.durationMs} ms\n`,
+      `uploaded ${result.files} file(s) (${result.bytes} bytes)${opts.sync ? `, ${result.unchanged} unchanged` : ''}, deleted ${result.deleted}, ${result.failed.length} failed, ${result.durationMs} ms\n`,
     );
   }
 
@@ -260,6 +274,17 @@ ${URL_PATH_HELP}`,
     .option('--delete', 'mirror: delete remote files missing locally (capped at half; --force to pass)')
     .option('--force', 'allow deleting more than half of the remote files')
     .option('--exclude <glob>', 'skip matching files (gitignore syntax; repeatable)', collect)
+    .option(
+      '--exclude-from <file>',
+      'skip files matching the patterns in this file, one per line (repeatable)',
+      collect,
+    )
+    .option('--include <glob>', 'send only matching files (gitignore syntax; repeatable)', collect)
+    .option(
+      '--sync',
+      'send only files that are new or differ from the server copy (size and mtime: otpbackup sets mtimes on upload)',
+    )
+    .option('--checksum', "with --sync: compare by the server's SHA-256 (FTP HASH) where it offers one")
     .option('--dry-run', 'print what would be uploaded (and deleted); change nothing')
     .option('--json', 'print one JSON object: files, bytes, deleted, failed, durationMs')
     .option('--no-progress', 'no progress line, even on a terminal')

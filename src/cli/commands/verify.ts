@@ -34,10 +34,10 @@ export async function verifyCommand(
     );
   const target = await resolveReadTarget(job, opts, ctx, { url: false, account: false });
   const [
-    { verifyJob, sourcePathOf },
+    { verifyJob },
     { Manifest },
     { jobStateDir },
-    { sourceRoots },
+    { sourcePathOf, sourceRoots },
     { acquireLock },
     { lockPath },
   ] = await Promise.all([

@@ -82,7 +82,7 @@ describe('interactive add and edit keep secrets to themselves', {
     await answer(s, /Host:/, '127.0.0.1', 'Enter');
     await answer(s, /Port:/, 'Enter');
     await answer(s, /User:/, 'alice', 'Enter');
-    await answer(s, /Remote directory:/, 'Enter');
+    await answer(s, /Remote directory \(/, 'Enter');
     await answer(s, /Password \(empty/, PASSWORD, 'Enter');
     await answer(s, /Repeat the password:/, PASSWORD, 'Enter');
     await answer(s, /Base32 seed, otpauth/, SEED, 'Enter');

@@ -6,7 +6,7 @@
 // a scratch copy with its own `npm ci`: the tree's node_modules may belong to an install in progress
 // and must not change under it.
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -46,3 +46,11 @@ if (existsSync(join(root, 'node_modules', 'typescript', 'package.json'))) {
     rmSync(scratch, { recursive: true, force: true });
   }
 }
+
+// The man page, made from the command tree by the built CLI, ships in dist/ (package.json "man").
+const man = spawnSync(process.execPath, [join(root, 'bin', 'otpbackup'), 'man'], { encoding: 'utf8' });
+if (man.status !== 0) {
+  process.stderr.write(man.stderr);
+  process.exit(man.status ?? 1);
+}
+writeFileSync(join(root, 'dist', 'otpbackup.1'), man.stdout);

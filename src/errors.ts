@@ -14,6 +14,18 @@ export const ExitCode = {
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
+/** What each exit code means, for --help and the man page (README has the same table). */
+export const EXIT_CODES: [number, string][] = [
+  [ExitCode.ok, 'ok'],
+  [ExitCode.failed, 'failed'],
+  [ExitCode.usage, 'usage or configuration error'],
+  [ExitCode.partial, 'partial: some files failed (or verify found a difference)'],
+  [ExitCode.auth, 'authentication refused'],
+  [ExitCode.locked, 'locked: another run holds the job'],
+  [ExitCode.identityChanged, 'server identity changed (host key or certificate): possibly an attack'],
+  [ExitCode.interrupted, 'interrupted'],
+];
+
 /** Error kinds; each maps to one exit code. */
 export type ErrorCode =
   | 'usage' // bad flag or argument

@@ -74,5 +74,87 @@ ${completionScript(program, 'bash').split('\n').slice(1).join('\n')}`;
     }
     return `${lines.join('\n')}\n`;
   }
+  if (shell === 'powershell') {
+    const table = nodes
+      .map(
+        (n) =>
+          `    '${n.path.join(' ')}' = @(${[...n.subcommands, ...n.options].map((w) => `'${w}'`).join(', ')})`,
+      )
+      .join('\n');
+    return `# PowerShell completion for ${name}; load with: ${name} completion powershell | Out-String | Invoke-Expression
+Register-ArgumentCompleter -Native -CommandName '${name}' -ScriptBlock {
+  param($wordToComplete, $commandAst, $cursorPosition)
+  $words = @{
+${table}
+  }
+  $path = ''
+  foreach ($e in $commandAst.CommandElements | Select-Object -Skip 1) {
+    $t = $e.ToString()
+    if ($t -eq $wordToComplete -or $t.StartsWith('-')) { continue }
+    $next = if ($path) { "$path $t" } else { $t }
+    if ($words.ContainsKey($next)) { $path = $next }
+  }
+  $words[$path] | Where-Object { $_ -like "$wordToComplete*" } | ForEach-Object {
+    [System.Management.Automation.CompletionResult]::new($_, $_, 'ParameterValue', $_)
+  }
+}
+`;
+  }
   throw new Error(`unreachable shell ${shell}`);
+}
+
+/** roff escapes: backslashes, and a leading "." or "'" that would start a request. */
+function roff(text: string): string {
+  return text
+    .replace(/\\/g, '\\e')
+    .replace(/-/g, '\\-')
+    .replace(/^([.'])/gm, '\\&$1');
+}
+
+/** otpbackup(1) from the commander tree: every command, its arguments and options, and the exit codes. */
+export function manPage(program: Command, version: string, exitCodes: [number, string][]): string {
+  const name = program.name();
+  const out = [
+    `.TH ${name.toUpperCase()} 1 "" "${name} ${version}" "User Commands"`,
+    '.SH NAME',
+    `${name} \\- ${roff(program.description())}`,
+    '.SH SYNOPSIS',
+    `.B ${name}`,
+    '[\\fIOPTIONS\\fR] \\fICOMMAND\\fR ...',
+    '.SH GLOBAL OPTIONS',
+  ];
+  const options = (c: Command) => {
+    for (const o of c.options) {
+      out.push('.TP', `.B ${roff(o.flags)}`, roff(o.description));
+    }
+  };
+  options(program);
+  out.push('.SH COMMANDS');
+  const walk = (c: Command, path: string[]) => {
+    for (const sub of c.commands) {
+      if ((sub as unknown as { _hidden?: boolean })._hidden) continue;
+      const full = [...path, sub.name()];
+      const args = sub.registeredArguments
+        .map((a) =>
+          a.required ? `<${a.name()}${a.variadic ? '...' : ''}>` : `[${a.name()}${a.variadic ? '...' : ''}]`,
+        )
+        .join(' ');
+      out.push(
+        '.SS',
+        `${roff(`${name} ${full.join(' ')}${args ? ` ${args}` : ''}`)}`,
+        roff(sub.description()),
+      );
+      if (sub.options.length) {
+        out.push('.RS');
+        options(sub);
+        out.push('.RE');
+      }
+      walk(sub, full);
+    }
+  };
+  walk(program, []);
+  out.push('.SH EXIT STATUS', '.TS', 'l l.');
+  for (const [code, what] of exitCodes) out.push(`${code}\t${roff(what)}`);
+  out.push('.TE', '.SH SEE ALSO', 'README.md and docs/ in the package; sftp(1), ssh_config(5), crontab(5)');
+  return `${out.join('\n')}\n`;
 }

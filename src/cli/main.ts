@@ -1,6 +1,6 @@
 // Entry point: builds the commander program, runs it, and is the only place that catches errors.
 import { Command, CommanderError } from 'commander';
-import { ExitCode, OtpBackupError } from '../errors.js';
+import { EXIT_CODES, ExitCode, OtpBackupError } from '../errors.js';
 import { redact } from '../secrets/redact.js';
 import { registerCommands } from './commands/index.js';
 import { type CliContext, defaultContext } from './context.js';
@@ -26,7 +26,12 @@ export function buildProgram(ctx: CliContext): Command {
       `
 Verbosity, the same for every command: without flags only errors and warnings (stderr) and what the
 command is for (stdout); -v says what was done; -vv also each file and each login step (step waits,
-auth methods, prompts, reconnects); --debug also the protocol, with passwords, seeds and codes masked.`,
+auth methods, prompts, reconnects); --debug also the protocol, with passwords, seeds and codes masked.
+
+Exit codes:
+${EXIT_CODES.map(([c, what]) => `  ${String(c).padStart(3)}  ${what}`).join('\n')}
+
+The full manual: otpbackup man | man -l -`,
     )
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()

@@ -49,3 +49,33 @@ test('zsh and fish scripts are produced; an unknown shell is a usage error', () 
   assert.match(bad.stderr, /unknown shell "tcsh"/);
   assert.doesNotMatch(bad.stderr, /\n\s+at /);
 });
+
+test('powershell completion lists every command path with its subcommands and options', () => {
+  const r = cli(['completion', 'powershell']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /Register-ArgumentCompleter -Native -CommandName 'otpbackup'/);
+  assert.match(r.stdout, /'restore' = @\([^)]*'--to'[^)]*'--at'/);
+  assert.match(r.stdout, /'account' = @\('list', 'show'/);
+});
+
+test('otpbackup man renders with man(1): every command, its options, and the exit codes', () => {
+  const page = cli(['man']);
+  assert.equal(page.status, 0, page.stderr);
+  const r = spawnSync('man', ['-l', '-'], {
+    input: page.stdout,
+    encoding: 'utf8',
+    env: { ...process.env, MANWIDTH: '100', MAN_KEEP_FORMATTING: '' },
+  });
+  if (r.error) return; // no man(1) here: the roff itself is checked below
+  const text = r.stdout.replace(/.\x08/g, '');
+  for (const cmd of ['otpbackup upload', 'otpbackup restore', 'otpbackup verify', 'otpbackup account add'])
+    assert.ok(text.includes(cmd), `${cmd} in the man page`);
+  assert.match(text, /EXIT STATUS[\s\S]*130\s+interrupted/);
+  assert.match(page.stdout, /^\.TH OTPBACKUP 1/m);
+});
+
+test('--help lists the exit codes', () => {
+  const r = cli(['--help']);
+  assert.match(r.stdout, /Exit codes:\n\s+0 {2}ok\n\s+1 {2}failed/);
+  assert.match(r.stdout, /6 {2}server identity changed/);
+});

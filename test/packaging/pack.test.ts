@@ -101,7 +101,14 @@ after(async () => {
 
 describe('npm pack → npm install -g → otpbackup', { skip: missing }, () => {
   test('the tarball holds the built CLI, the license and no source maps or sources', () => {
-    for (const f of ['bin/otpbackup', 'dist/cli/entry.js', 'LICENSE', 'README.md', 'package.json'])
+    for (const f of [
+      'bin/otpbackup',
+      'dist/cli/entry.js',
+      'dist/otpbackup.1',
+      'LICENSE',
+      'README.md',
+      'package.json',
+    ])
       assert.ok(packed.includes(f), `${f} is in the tarball (${packed.length} files)`);
     assert.deepEqual(
       packed.filter((f) => /\.map$|\.ts$|^(src|test|bench|scripts)\//.test(f)),

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { usageError } from '../../errors.js';
 import type { CliContext } from '../context.js';
 
-const SHELLS = ['bash', 'zsh', 'fish'];
+const SHELLS = ['bash', 'zsh', 'fish', 'powershell'];
 
 export function register(program: Command, ctx: CliContext): void {
   program
@@ -16,12 +16,28 @@ export function register(program: Command, ctx: CliContext): void {
 Examples:
   source <(otpbackup completion bash)          # in ~/.bashrc
   otpbackup completion zsh > "\${fpath[1]}/_otpbackup"
-  otpbackup completion fish | source           # in ~/.config/fish/config.fish`,
+  otpbackup completion fish | source           # in ~/.config/fish/config.fish
+  otpbackup completion powershell | Out-String | Invoke-Expression   # in $PROFILE`,
     )
     .action(async (shell: string) => {
       if (!SHELLS.includes(shell))
         throw usageError(`unknown shell "${shell}"`, `use one of: ${SHELLS.join(', ')}`);
       const { completionScript } = await import('../completion.js');
       ctx.stdout.write(completionScript(program, shell));
+    });
+  program
+    .command('man')
+    .description('print the otpbackup(1) manual page (roff), made from the command tree')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  otpbackup man | man -l -\n  otpbackup man > ~/.local/share/man/man1/otpbackup.1',
+    )
+    .action(async () => {
+      const [{ manPage }, { VERSION }, { EXIT_CODES }] = await Promise.all([
+        import('../completion.js'),
+        import('../version.js'),
+        import('../../errors.js'),
+      ]);
+      ctx.stdout.write(manPage(program, VERSION, EXIT_CODES));
     });
 }

@@ -1,6 +1,7 @@
 // `otpbackup upload`: a one-shot upload for CI pipelines. An ephemeral Account (secrets only as env:
 // references, so the normal resolveSecret path and login discipline apply) and an ephemeral Job run
 // through runJob with a manifest in a temp dir: every file is uploaded, nothing is remembered.
+import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
@@ -333,6 +334,7 @@ export async function upload(account: Account, spec: UploadSpec, deps: UploadDep
         force: spec.force,
         dryRun: spec.dryRun,
         cwd: deps.cwd,
+        tempTag: uploadTempTag(account, remoteRoot),
       });
       const result: UploadResult = {
         files: r.files,
@@ -355,6 +357,15 @@ export async function upload(account: Account, spec: UploadSpec, deps: UploadDep
     await transport?.close().catch(() => {});
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The temp tag of `upload` to a target: its state is thrown away after each run, so the tag comes
+ * from the target itself. A later upload to the same place then sweeps what a killed one left.
+ */
+export function uploadTempTag(account: Account, remoteRoot: string): string {
+  const id = ['otpbackup upload', account.protocol, account.host, account.port, account.user, remoteRoot];
+  return createHash('sha256').update(id.join('\0')).digest('hex').slice(0, 12);
 }
 
 /** Account from the config for `--account NAME`. */

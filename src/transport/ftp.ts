@@ -13,18 +13,8 @@ import { redact } from '../secrets/redact.js';
 import { guardPinnedDataSockets } from './ftp-data-trust.js';
 import { epsvPort, pipelined, sizeFromReply, usesEpsv, withPrefetchedPort } from './ftp-pipeline.js';
 import { type CredentialSource, type Credentials, loginWithDiscipline } from './login.js';
-import {
-  ancestors,
-  basename,
-  dirname,
-  isTempName,
-  join,
-  normalize,
-  STALE_TEMP_MS,
-  tempNameCreatedAt,
-  tempPathFor,
-  validateRemotePath,
-} from './remote-path.js';
+import { ancestors, basename, dirname, join, normalize, validateRemotePath } from './remote-path.js';
+import { tempPathFor } from './temp.js';
 import type { PutOptions, RemoteEntry, Transport } from './types.js';
 
 export interface FtpTransportOptions {
@@ -598,7 +588,7 @@ export class FtpTransport implements Transport {
     await this.op(
       `upload of ${final}`,
       async (client, prefetchedPort) => {
-        const tmp = tempPathFor(final, this.clock.now());
+        const tmp = opts.temps?.next(final) ?? tempPathFor(final, this.clock.now());
         let tmpMayExist = false;
         try {
           if (opts.onProgress) {
@@ -638,11 +628,15 @@ export class FtpTransport implements Transport {
           }
           const next = await this.renameWith(client, tmp, final, usesEpsv(client));
           tmpMayExist = false;
+          opts.temps?.gone(tmp);
           if (next !== undefined) this.prefetched = { client, port: next };
         } catch (e) {
           client.trackProgress();
-          // Best effort: a temp file left behind is removed later by cleanupTemp().
-          if (tmpMayExist && !client.closed) await client.remove(tmp, true).catch(() => {});
+          // Best effort: a temp file left behind stays in the temp journal; the engine removes it.
+          if (tmpMayExist && !client.closed) {
+            const r = await client.remove(tmp, true).catch(() => undefined);
+            if (r && r.code < 400) opts.temps?.gone(tmp);
+          }
           throw e;
         }
       },
@@ -699,25 +693,5 @@ export class FtpTransport implements Transport {
         hint: 'check permissions; directories must be empty',
       });
     });
-  }
-
-  /**
-   * Removes temporary upload files of earlier, interrupted runs from `remoteDir` (not recursive):
-   * those older than `olderThanMs` (default 1 h, judged by the time in their name), or all with `all`.
-   * Returns the removed paths.
-   */
-  async cleanupTemp(
-    remoteDir: string,
-    opts: { all?: boolean; olderThanMs?: number } = {},
-  ): Promise<string[]> {
-    const dir = this.abs(remoteDir);
-    const maxAge = opts.olderThanMs ?? STALE_TEMP_MS;
-    const now = this.clock.now();
-    const stale = (await this.list(dir)).filter((e) => {
-      if (e.type !== 'file' || !isTempName(e.name)) return false;
-      return opts.all || now - (tempNameCreatedAt(e.name) ?? 0) >= maxAge;
-    });
-    for (const e of stale) await this.remove(e.path);
-    return stale.map((e) => e.path);
   }
 }

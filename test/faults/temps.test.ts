@@ -11,6 +11,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { TempJournal } from '../../src/backup/temp-journal.js';
+import { jobStateDir } from '../../src/config/paths.js';
 import { cli, readTree, type Sandbox, sandbox, start, TEMP_MARK } from '../backup/e2e-helpers.js';
 import { type ProftpdHandle, startProftpd } from '../servers/proftpd.js';
 import { addAccount, addJob, type Proto, proftpdMissing } from './helpers.js';
@@ -84,14 +86,19 @@ describe('temporary upload files', { concurrency: true }, () => {
       };
       check('after the first run');
 
-      // The same names again in a later run (the sweep runs in directories that got an upload).
+      // The same names again in a later run (the sweep runs in directories that got an upload), and
+      // one with this job's own tag, as a copy of its own target would hold: in the manifest, so kept.
+      const { tag } = await TempJournal.open(jobStateDir(box.env, name), { now: Date.now });
+      const own = `sub/.z.otpbackup-tmp-${tag}-0-00000001`;
+      writeFileSync(join(src, own), 'user data with our tag\n');
+      want.set(own, readFileSync(join(src, own)));
       writeFileSync(join(src, 'plain.txt'), 'plain, changed\n');
       writeFileSync(join(src, 'sub', 'new.txt'), 'new\n');
       want.set('plain.txt', readFileSync(join(src, 'plain.txt')));
       want.set('sub/new.txt', readFileSync(join(src, 'sub', 'new.txt')));
       const r2 = await cli(['run', '--job', name, '--json'], box.env);
       assert.equal(r2.status, 0, r2.stderr);
-      assert.equal(JSON.parse(r2.stdout).jobs[0].files, 2, 'only the changed and the new file are sent');
+      assert.equal(JSON.parse(r2.stdout).jobs[0].files, 3, 'only the changed and the new files are sent');
       check('after the second run');
 
       const r3 = await cli(['run', '--job', name, '--json'], box.env);

@@ -30,6 +30,8 @@ export class TempJournal implements TempNamer {
   private dirty: boolean;
   /** A write failed (full disk, permissions): stop writing, the sweep covers what was missed. */
   private failed = false;
+  /** The file ends in a line torn by a kill: the first append starts a new line. */
+  private tornTail = false;
 
   private constructor(
     readonly dir: string,
@@ -70,6 +72,7 @@ export class TempJournal implements TempNamer {
     }
     const tag = opts.tag ?? stored ?? newTempTag();
     const j = new TempJournal(dir, tag, opts.now, pending, tag !== stored);
+    j.tornTail = text.length > 0 && !text.endsWith('\n');
     // The tag must be on disk before any name made with it reaches the server.
     if (tag !== stored) {
       await j.rewrite().catch(() => {
@@ -119,18 +122,21 @@ export class TempJournal implements TempNamer {
     const lines = [JSON.stringify({ tag: this.tag }), ...[...this.pending].map((t) => JSON.stringify({ t }))];
     await writeFileAtomic(TempJournal.path(this.dir), `${lines.join('\n')}\n`);
     this.buffered = '';
+    this.tornTail = false;
     this.dirty = false;
   }
 
   private write(line: string): void {
     if (this.failed) return;
-    const text = this.buffered + line;
+    let text = this.buffered + line;
     this.buffered = '';
     if (!text) return;
+    if (this.tornTail) text = `\n${text}`;
     try {
       // Sync on purpose: the line must be in the file before the upload to the name starts.
       this.fd ??= openSync(TempJournal.path(this.dir), 'a', 0o600);
       writeSync(this.fd, text);
+      this.tornTail = false;
     } catch {
       this.failed = true;
       this.closeFd();

@@ -8,12 +8,12 @@ import type { Job } from '../config/types.js';
 import { OtpBackupError } from '../errors.js';
 import type { Manifest } from '../scan/manifest.js';
 import { type ManifestView, metaOf, type ScanOptions, type ScanSpec, sameMeta, scan } from '../scan/scan.js';
-import { isFailureProblem, type ScannedFile, type ScanResult } from '../scan/types.js';
+import { type FileMeta, isFailureProblem, type ScannedFile, type ScanResult } from '../scan/types.js';
 import type { Clock } from '../schedule/clock.js';
 import { removeTemps, sweepStaleTemps } from '../transport/temp.js';
 import type { Transport } from '../transport/types.js';
 import { type Reporter, silentReporter } from '../ui/reporter.js';
-import { TempJournal } from './temp-journal.js';
+import { resumeKey, TempJournal } from './temp-journal.js';
 import type { JobResult } from './types.js';
 import { pruneVersions, VERSIONS_DIR, versionPath } from './versions.js';
 
@@ -110,6 +110,11 @@ export function emptyResult(job: string, outcome: JobResult['outcome'], err?: Ot
  * path the manifest records or this run uploads. Checked by tails so it holds however the root was
  * resolved (login directory, absolute path); a temp name of ours is never such a tail by chance.
  */
+/** A source version as the temp journal records it: resume only what is byte for byte the same file. */
+function versionOf(m: FileMeta): string {
+  return `${m.size}:${m.mtimeNs}:${m.ctimeNs}:${m.ino}`;
+}
+
 function backedUp(path: string, manifest: Manifest, uploading: Set<string>): boolean {
   const parts = path.split('/');
   for (let i = parts.length - 1; i >= 0; i--) {
@@ -195,10 +200,18 @@ export async function runJob(job: Job, deps: EngineDeps): Promise<JobResult> {
   });
   const uploading = new Set(uploads.map((f) => f.rel));
   const keep = (p: string) => backedUp(p, deps.manifest, uploading);
+  // A killed run's temp file of the same version of a file going to the same place: resumed, not removed.
+  const leftovers = temps.resumable();
+  const resumeFrom = new Map<string, string>();
+  for (const f of uploads) {
+    const tmp = leftovers.get(resumeKey(remoteInside(deps.remoteRoot, f.rel), versionOf(f.meta)));
+    if (tmp) resumeFrom.set(f.rel, tmp);
+  }
+  const resuming = new Set(resumeFrom.values());
   /** Removes the temp files the journal names (a killed run's, or this run's failed uploads'). */
-  const removeJournalled = async () => {
+  const removeJournalled = async (opts: { spare?: Set<string> } = {}) => {
     if (transport.offline) return; // no login: they wait for the next run that logs in
-    const pending = temps.pendingPaths();
+    const pending = temps.pendingPaths().filter((p) => !opts.spare?.has(p));
     if (pending.length === 0) return;
     temps.settle(await removeTemps(transport, pending, { tag: temps.tag, keep, fatal: isFatal }));
   };
@@ -211,7 +224,7 @@ export async function runJob(job: Job, deps: EngineDeps): Promise<JobResult> {
     for (const f of uploads) dirs.add(posix.dirname(remoteOf(f.rel)));
     for (const d of leafDirs(dirs)) await transport.mkdirp(d);
     // Temp files of a killed run, wherever they are: the journal names them.
-    await removeJournalled();
+    await removeJournalled({ spare: resuming });
 
     const versionDirsMade = new Set<string>();
     /** versions mode: move the current remote copy aside. Returns where it went, if it existed. */
@@ -258,13 +271,15 @@ export async function runJob(job: Job, deps: EngineDeps): Promise<JobResult> {
       // Changed between scan and upload: send what is there now; its hash (if any) is stale.
       if (sameMeta(meta, f.meta)) meta = { ...meta, ...(f.meta.sha256 ? { sha256: f.meta.sha256 } : {}) };
       let moved: string | undefined;
+      const resume = resumeFrom.get(f.rel);
       try {
         if (job.mode === 'versions' && existed.has(f.rel)) moved = await moveToVersions(f.rel);
         await transport.put(f.abs, remote, {
           size: meta.size,
           mtime: new Date(Number(BigInt(meta.mtimeNs) / 1_000_000n)),
           onProgress: (b) => reporter.progress(job.name, doneBytes + b, doneFiles),
-          temps,
+          temps: temps.namerFor(remote, versionOf(meta)),
+          ...(resume && versionOf(meta) === versionOf(f.meta) ? { resumeFrom: resume } : {}),
         });
       } catch (e) {
         if (moved) {

@@ -3,7 +3,10 @@
 //
 // jobStateDir(env, job)/temps.journal, one JSON object per line:
 //   {"tag":"<12 hex>"}   first line: the job's random temp tag (src/transport/temp.ts), made once
-//   {"t":"<path>"}       a temp name, written (write(2)) before the upload to it starts
+//   {"t":"<path>","f":"<final>","v":"<version>"}
+//                        a temp name, written (write(2)) before the upload to it starts; with the
+//                        final path and the source's version (size, mtime, ctime, inode) so that the
+//                        next run may resume it when the same version is sent to the same place
 //   {"d":"<path>"}       that temp name is gone (renamed to its final name, or removed)
 // A killed process loses nothing written with write(2); a power loss may lose the last lines (not
 // fsync'd per file: the stale-temp sweep is the fallback). "d" lines are written with the next "t"
@@ -22,6 +25,17 @@ export interface TempJournalOptions {
   now: () => number;
 }
 
+/** What an upload to a temp name was for: the final remote path and the source's version. */
+export interface TempFor {
+  final?: string;
+  version?: string;
+}
+
+/** Key of TempJournal.resumable(). */
+export function resumeKey(final: string, version: string): string {
+  return `${final}\0${version}`;
+}
+
 export class TempJournal implements TempNamer {
   private fd: number | undefined;
   /** Encoded "d" lines not written yet. */
@@ -37,8 +51,9 @@ export class TempJournal implements TempNamer {
     readonly dir: string,
     readonly tag: string,
     private readonly now: () => number,
-    /** Temp paths recorded and not known to be gone: earlier runs' leftovers and this run's. */
-    private readonly pending: Set<string>,
+    /** Temp paths recorded and not known to be gone: earlier runs' leftovers and this run's, with
+     *  what the upload to each was for (when recorded). */
+    private readonly pending: Map<string, TempFor>,
     needsHeader: boolean,
   ) {
     this.dirty = needsHeader;
@@ -55,7 +70,7 @@ export class TempJournal implements TempNamer {
       text = readFileSync(TempJournal.path(dir), 'utf8');
     } catch {}
     let stored: string | undefined;
-    const pending = new Set<string>();
+    const pending = new Map<string, TempFor>();
     for (const line of text.split('\n')) {
       if (!line) continue;
       let j: unknown;
@@ -65,10 +80,14 @@ export class TempJournal implements TempNamer {
         continue; // torn by a crash mid-write
       }
       if (typeof j !== 'object' || j === null) continue;
-      const o = j as { tag?: unknown; t?: unknown; d?: unknown };
+      const o = j as { tag?: unknown; t?: unknown; d?: unknown; f?: unknown; v?: unknown };
       if (isTempTag(o.tag)) stored ??= o.tag;
-      else if (typeof o.t === 'string') pending.add(o.t);
-      else if (typeof o.d === 'string') pending.delete(o.d);
+      else if (typeof o.t === 'string') {
+        pending.set(
+          o.t,
+          typeof o.f === 'string' && typeof o.v === 'string' ? { final: o.f, version: o.v } : {},
+        );
+      } else if (typeof o.d === 'string') pending.delete(o.d);
     }
     const tag = opts.tag ?? stored ?? newTempTag();
     const j = new TempJournal(dir, tag, opts.now, pending, tag !== stored);
@@ -84,15 +103,27 @@ export class TempJournal implements TempNamer {
 
   /** Temp paths that may still exist on the server (recorded, not known to be gone). */
   pendingPaths(): string[] {
-    return [...this.pending];
+    return [...this.pending.keys()];
   }
 
-  next(finalPath: string): string {
+  /** Pending temps by final path and source version (a killed run's uploads, to resume). */
+  resumable(): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const [tmp, f] of this.pending) if (f.final) out.set(resumeKey(f.final, f.version ?? ''), tmp);
+    return out;
+  }
+
+  next(finalPath: string, what: TempFor = {}): string {
     const tmp = tempPathFor(finalPath, this.now(), this.tag);
-    this.pending.add(tmp);
+    this.pending.set(tmp, what);
     this.dirty = true;
-    this.write(`${JSON.stringify({ t: tmp })}\n`);
+    this.write(`${JSON.stringify({ t: tmp, ...(what.final ? { f: what.final, v: what.version } : {}) })}\n`);
     return tmp;
+  }
+
+  /** A TempNamer for one upload: its names are recorded with the final path and source version. */
+  namerFor(final: string, version: string): TempNamer {
+    return { next: (p) => this.next(p, { final, version }), gone: (t) => this.gone(t) };
   }
 
   gone(tmp: string): void {
@@ -119,7 +150,9 @@ export class TempJournal implements TempNamer {
 
   private async rewrite(): Promise<void> {
     this.closeFd();
-    const lines = [JSON.stringify({ tag: this.tag }), ...[...this.pending].map((t) => JSON.stringify({ t }))];
+    const lines = [JSON.stringify({ tag: this.tag })];
+    for (const [t, f] of this.pending)
+      lines.push(JSON.stringify({ t, ...(f.final ? { f: f.final, v: f.version } : {}) }));
     await writeFileAtomic(TempJournal.path(this.dir), `${lines.join('\n')}\n`);
     this.buffered = '';
     this.tornTail = false;

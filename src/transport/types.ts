@@ -22,6 +22,12 @@ export interface PutOptions {
    * creating the temp file, and gone() once it renamed or removed it. Default: an unrecorded name.
    */
   temps?: TempNamer;
+  /**
+   * A temp file left by a killed upload of this same source version to this same path. A transport
+   * that can append (FTP APPE) continues it once the bytes there are verified (size, and a server
+   * hash where offered), else it starts afresh under a new name; others ignore it.
+   */
+  resumeFrom?: string;
 }
 
 export interface Transport {

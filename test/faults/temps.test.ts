@@ -21,6 +21,10 @@ import { faultSeed, prng, scaled } from './scale.js';
 const missing = proftpdMissing();
 const SEED = faultSeed();
 const KILLS = scaled(10, 40);
+const DEBUG_ARGS = process.env.DEBUG_TEMPS ? ['-v', '-v'] : [];
+const DEBUG = (s: string) => {
+  if (process.env.DEBUG_TEMPS) writeFileSync(process.env.DEBUG_TEMPS, s);
+};
 
 let server: ProftpdHandle;
 let box: Sandbox;
@@ -178,6 +182,113 @@ describe('temporary upload files', { concurrency: true }, () => {
       assert.deepEqual(left, [], `seed ${seed}: temp files left after ${kills} kills`);
       const got = readTree(remote);
       for (const [k, v] of readTree(src)) assert.ok(got.get(k)?.equals(v), `${k}: same bytes on the server`);
+    });
+  }
+
+  /** Bytes of each completed incoming transfer (ProFTPD's TransferLog) whose path contains `part`. */
+  function transfersTo(part: string): number[] {
+    let text = '';
+    try {
+      text = readFileSync(join(server.dir, 'log', 'xfer.log'), 'utf8');
+    } catch {}
+    const out: number[] = [];
+    for (const line of text.split('\n')) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 18 || f[f.length - 1] !== 'c' || f[f.length - 7] !== 'i') continue;
+      if (
+        f
+          .slice(8, f.length - 9)
+          .join(' ')
+          .includes(part)
+      )
+        out.push(Number(f[7]));
+    }
+    return out;
+  }
+
+  /** Starts a run and kills it once a new temp file holds at least `minBytes`; returns that temp. */
+  async function killMidUpload(
+    name: string,
+    remote: string,
+    minBytes: number,
+  ): Promise<{ path: string; size: number }> {
+    const old = new Set(tempsBelow(remote).map((x) => x.path));
+    const s = start(['run', '--job', name], box.env);
+    let exited = false;
+    void s.done.then(() => {
+      exited = true;
+    });
+    while (!exited) {
+      if (tempsBelow(remote).some((x) => x.size >= minBytes && !old.has(x.path))) {
+        s.child.kill('SIGKILL');
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    const r = await s.done;
+    assert.equal(r.signal, 'SIGKILL', `the run ended before it could be killed: ${r.stderr}`);
+    const t = tempsBelow(remote).filter((x) => !old.has(x.path));
+    assert.equal(t.length, 1, JSON.stringify(t));
+    // The server's session notices, closes the file and logs the cut transfer (bounded wait).
+    const base = t[0]!.path.split('/').pop()!;
+    for (let i = 0; i < 250 && transfersTo(base).length === 0; i++)
+      await new Promise((r) => setTimeout(r, 20));
+    return tempsBelow(remote).find((x) => x.path === t[0]!.path)!;
+  }
+
+  const CASES = {
+    resumed: 'is resumed (APPE), not restarted',
+    corrupt: 'whose temp bytes differ starts afresh (HASH)',
+    refused: 'on a server refusing APPE is sent whole, once',
+  } as const;
+  for (const [kind, what] of Object.entries(CASES) as [keyof typeof CASES, string][]) {
+    const corrupt = kind === 'corrupt';
+    test(`ftp: a killed upload of a large file ${what}`, {
+      skip: missing,
+      timeout: 300_000,
+    }, async (t) => {
+      const name = `resume${kind}`;
+      await addAccount(box, server, name, 'ftp', { reuse: true });
+      const src = join(box.dir, `src-${name}`);
+      mkdirSync(src, { recursive: true });
+      const rng = prng(SEED + 20 + Object.keys(CASES).indexOf(kind));
+      const size = 64 * 1024 * 1024;
+      const buf = Buffer.alloc(size);
+      for (let j = 0; j < size; j += 512) buf[j] = rng.int(0, 255);
+      writeFileSync(join(src, 'big.bin'), buf);
+      await addJob(box, name, name, src, name);
+      const remote = join(server.home(server.users.totp.name), name);
+
+      const left = await killMidUpload(name, remote, 4 * 1024 * 1024);
+      if (corrupt) {
+        // One byte of the kept part differs from the source: size alone would not tell.
+        const p = join(remote, left.path);
+        const b = readFileSync(p);
+        b[1000] = (b[1000]! ^ 0xff) & 0xff;
+        writeFileSync(p, b);
+      }
+      // ProFTPD's default: "451 Append/Restart not permitted".
+      if (kind === 'refused') writeFileSync(join(remote, '.ftpaccess'), 'AllowStoreRestart off\n');
+      const mine = `/${name}/`;
+      const before = transfersTo(mine).length;
+      const fin = await cli([...DEBUG_ARGS, 'run', '--job', name], box.env, 300_000);
+      assert.equal(fin.status, 0, fin.stderr);
+      DEBUG(fin.stdout + fin.stderr);
+      assert.ok(readFileSync(join(remote, 'big.bin')).equals(buf), 'same bytes on the server');
+      assert.deepEqual(tempsBelow(remote), [], 'no temp file left');
+      const sent = transfersTo(mine).slice(before);
+      t.diagnostic(
+        `ftp: ${left.size} bytes of ${size} on the server at the kill; the next run sent ${sent.join(' + ')}`,
+      );
+      if (kind !== 'resumed') assert.deepEqual(sent.slice(-1), [size], 'the whole file is sent again');
+      else {
+        assert.deepEqual(
+          transfersTo(left.path.split('/').pop()!).slice(-1),
+          [size - left.size],
+          'appended to the same temp',
+        );
+        assert.deepEqual(sent, [size - left.size], 'only the missing bytes are sent');
+      }
     });
   }
 });

@@ -280,6 +280,8 @@ DelayEngine off
   # mod_auth_otp must load after mod_sftp to offer keyboard-interactive.
   LoadModule mod_sftp.c
   LoadModule mod_auth_otp.c
+  # HASH (draft-bryan-ftpext-hash): resumed uploads verify the bytes already there.
+  LoadModule mod_digest.c
 </IfModule>
 
 <Global>
@@ -289,6 +291,8 @@ DelayEngine off
   AuthPAM off
   DefaultRoot ~
   AllowOverwrite on
+  # APPE/REST+STOR (off by default): otpbackup resumes a killed upload's temp file where allowed.
+  AllowStoreRestart on
   # Here too: the top-level TransferLog covers only the (non-listening) main server, not the vhosts.
   TransferLog ${log('xfer.log')}
   # Default 3 made explicit: the 4th wrong PASS on one connection gets it closed.

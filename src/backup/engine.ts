@@ -201,7 +201,7 @@ export async function runJob(job: Job, deps: EngineDeps): Promise<JobResult> {
   const uploading = new Set(uploads.map((f) => f.rel));
   const keep = (p: string) => backedUp(p, deps.manifest, uploading);
   // A killed run's temp file of the same version of a file going to the same place: resumed, not removed.
-  const leftovers = temps.resumable();
+  const leftovers = transport.canResume ? temps.resumable() : new Map<string, string>();
   const resumeFrom = new Map<string, string>();
   for (const f of uploads) {
     const tmp = leftovers.get(resumeKey(remoteInside(deps.remoteRoot, f.rel), versionOf(f.meta)));

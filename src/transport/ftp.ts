@@ -170,6 +170,9 @@ export class FtpTransport implements Transport {
   private closed = false;
   /** An APPE failed: no more resuming on this transport (a refusal costs a reconnect with basic-ftp). */
   private appendRefused = false;
+  get canResume(): boolean {
+    return !this.appendRefused;
+  }
   /** A passive port the last upload's commit group asked for; good only for the very next operation. */
   private prefetched: { client: Client; port: number } | undefined;
 

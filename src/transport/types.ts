@@ -47,4 +47,6 @@ export interface Transport {
   readonly concurrency: number;
   /** True for a stand-in that never logged in (the run had nothing to send): no cleanup either. */
   readonly offline?: boolean;
+  /** Whether put() may use PutOptions.resumeFrom now (else a killed run's temps are just removed). */
+  readonly canResume?: boolean;
 }

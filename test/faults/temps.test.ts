@@ -27,16 +27,21 @@ const DEBUG = (s: string) => {
 };
 
 let server: ProftpdHandle;
-let box: Sandbox;
+/** One sandbox (config, state) per test: the tests run side by side, and config edits take a lock. */
+const boxes: Sandbox[] = [];
+function newBox(): Sandbox {
+  const b = sandbox('otpbackup-faults-temps-');
+  boxes.push(b);
+  return b;
+}
 
 before(async () => {
   if (missing) return;
   server = await startProftpd();
-  box = sandbox('otpbackup-faults-temps-');
 });
 after(async () => {
   await server?.stop();
-  box?.cleanup();
+  for (const b of boxes) b.cleanup();
 });
 
 /** Temp files (relative paths, with their sizes) anywhere below dir. */
@@ -70,6 +75,7 @@ describe('temporary upload files', { concurrency: true }, () => {
       timeout: 120_000,
     }, async () => {
       const name = `lookalike${proto}`;
+      const box = newBox();
       await addAccount(box, server, name, proto, { reuse: true });
       const src = join(box.dir, `src-${name}`);
       mkdirSync(join(src, 'sub'), { recursive: true });
@@ -118,6 +124,7 @@ describe('temporary upload files', { concurrency: true }, () => {
       const seed = SEED + (proto === 'ftp' ? 10 : 11);
       const rng = prng(seed);
       const name = `kills${proto}`;
+      const box = newBox();
       await addAccount(box, server, name, proto, { reuse: true });
       const src = join(box.dir, `src-${name}`);
       // Large enough that a kill lands while a temp file is being written; in several directories
@@ -208,6 +215,7 @@ describe('temporary upload files', { concurrency: true }, () => {
 
   /** Starts a run and kills it once a new temp file holds at least `minBytes`; returns that temp. */
   async function killMidUpload(
+    box: Sandbox,
     name: string,
     remote: string,
     minBytes: number,
@@ -248,6 +256,7 @@ describe('temporary upload files', { concurrency: true }, () => {
       timeout: 300_000,
     }, async (t) => {
       const name = `resume${kind}`;
+      const box = newBox();
       await addAccount(box, server, name, 'ftp', { reuse: true });
       const src = join(box.dir, `src-${name}`);
       mkdirSync(src, { recursive: true });
@@ -259,7 +268,7 @@ describe('temporary upload files', { concurrency: true }, () => {
       await addJob(box, name, name, src, name);
       const remote = join(server.home(server.users.totp.name), name);
 
-      const left = await killMidUpload(name, remote, 4 * 1024 * 1024);
+      const left = await killMidUpload(box, name, remote, 4 * 1024 * 1024);
       if (corrupt) {
         // One byte of the kept part differs from the source: size alone would not tell.
         const p = join(remote, left.path);

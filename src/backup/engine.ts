@@ -105,16 +105,16 @@ export function emptyResult(job: string, outcome: JobResult['outcome'], err?: Ot
   };
 }
 
-/**
- * Whether `path` (a remote path, absolute or not) may be a file of the backup: some tail of it is a
- * path the manifest records or this run uploads. Checked by tails so it holds however the root was
- * resolved (login directory, absolute path); a temp name of ours is never such a tail by chance.
- */
 /** A source version as the temp journal records it: resume only what is byte for byte the same file. */
 function versionOf(m: FileMeta): string {
   return `${m.size}:${m.mtimeNs}:${m.ctimeNs}:${m.ino}`;
 }
 
+/**
+ * Whether `path` (a remote path, absolute or not) may be a file of the backup: some tail of it is a
+ * path the manifest records or this run uploads. Checked by tails so it holds however the root was
+ * resolved (login directory, absolute path); a temp name of ours is never such a tail by chance.
+ */
 function backedUp(path: string, manifest: Manifest, uploading: Set<string>): boolean {
   const parts = path.split('/');
   for (let i = parts.length - 1; i >= 0; i--) {

@@ -8,11 +8,13 @@ import type { Job } from '../config/types.js';
 import { OtpBackupError } from '../errors.js';
 import type { Manifest } from '../scan/manifest.js';
 import { type ManifestView, metaOf, type ScanOptions, type ScanSpec, sameMeta, scan } from '../scan/scan.js';
-import { isFailureProblem, type ScannedFile, type ScanResult } from '../scan/types.js';
+import { type FileMeta, isFailureProblem, type ScannedFile, type ScanResult } from '../scan/types.js';
 import type { Clock } from '../schedule/clock.js';
+import { removeTemps, sweepStaleTemps } from '../transport/temp.js';
 import type { Transport } from '../transport/types.js';
 import { type Reporter, silentReporter } from '../ui/reporter.js';
 import { alreadyOnServer } from './rebuild.js';
+import { resumeKey, TempJournal } from './temp-journal.js';
 import type { JobResult } from './types.js';
 import { parseStamp, pruneVersions, VERSIONS_DIR, type VersionsLedger, versionPath } from './versions.js';
 
@@ -37,6 +39,8 @@ export interface EngineDeps {
   signal?: AbortSignal;
   /** versions mode: the local list of versions kept, updated as versions are made and pruned. */
   versions?: VersionsLedger;
+  /** Temp tag instead of the one in the job's temp journal (`upload`, whose state is thrown away). */
+  tempTag?: string;
 }
 
 /** Errors after which further files cannot succeed: stop the job. */
@@ -112,15 +116,23 @@ export function emptyResult(job: string, outcome: JobResult['outcome'], err?: Ot
   };
 }
 
+/** A source version as the temp journal records it: resume only what is byte for byte the same file. */
+function versionOf(m: FileMeta): string {
+  return `${m.size}:${m.mtimeNs}:${m.ctimeNs}:${m.ino}`;
+}
+
 /**
- * Temp files of uploads killed mid-way (a crash, a lost connection) are never renamed; once older than
- * an hour (no run can still be writing them) they are removed from the directories this run wrote to.
- * Best effort: a failure here never fails the job.
+ * Whether `path` (a remote path, absolute or not) may be a file of the backup: some tail of it is a
+ * path the manifest records or this run uploads. Checked by tails so it holds however the root was
+ * resolved (login directory, absolute path); a temp name of ours is never such a tail by chance.
  */
-async function removeStaleTemps(transport: Transport, dirs: Set<string>): Promise<void> {
-  const t = transport as Transport & { cleanupTemp?: (dir: string) => Promise<string[]> };
-  if (!t.cleanupTemp) return;
-  for (const d of dirs) await t.cleanupTemp(d).catch(() => []);
+function backedUp(path: string, manifest: Manifest, uploading: Set<string>): boolean {
+  const parts = path.split('/');
+  for (let i = parts.length - 1; i >= 0; i--) {
+    const rel = parts.slice(i).join('/');
+    if (rel && (uploading.has(rel) || manifest.get(rel) !== undefined)) return true;
+  }
+  return false;
 }
 
 export async function runJob(job: Job, deps: EngineDeps): Promise<JobResult> {
@@ -204,6 +216,27 @@ export async function runJob(job: Job, deps: EngineDeps): Promise<JobResult> {
   if (!transport) throw new OtpBackupError('internal', 'runJob needs a transport unless dryRun is set');
 
   let fatal: unknown;
+  const temps = await TempJournal.open(deps.manifest.dir, {
+    ...(deps.tempTag ? { tag: deps.tempTag } : {}),
+    now: () => deps.clock.now(),
+  });
+  const uploading = new Set(uploads.map((f) => f.rel));
+  const keep = (p: string) => backedUp(p, deps.manifest, uploading);
+  // A killed run's temp file of the same version of a file going to the same place: resumed, not removed.
+  const leftovers = transport.canResume ? temps.resumable() : new Map<string, string>();
+  const resumeFrom = new Map<string, string>();
+  for (const f of uploads) {
+    const tmp = leftovers.get(resumeKey(remoteInside(deps.remoteRoot, f.rel), versionOf(f.meta)));
+    if (tmp) resumeFrom.set(f.rel, tmp);
+  }
+  const resuming = new Set(resumeFrom.values());
+  /** Removes the temp files the journal names (a killed run's, or this run's failed uploads'). */
+  const removeJournalled = async (opts: { spare?: Set<string> } = {}) => {
+    if (transport.offline) return; // no login: they wait for the next run that logs in
+    const pending = temps.pendingPaths().filter((p) => !opts.spare?.has(p));
+    if (pending.length === 0) return;
+    temps.settle(await removeTemps(transport, pending, { tag: temps.tag, keep, fatal: isFatal }));
+  };
   try {
     // Same content, new metadata (checksum mode): nothing to send.
     for (const f of scanned.touched) deps.manifest.record(f.rel, f.meta);
@@ -212,6 +245,8 @@ export async function runJob(job: Job, deps: EngineDeps): Promise<JobResult> {
     const dirs = new Set<string>([deps.remoteRoot]);
     for (const f of uploads) dirs.add(posix.dirname(remoteOf(f.rel)));
     for (const d of leafDirs(dirs)) await transport.mkdirp(d);
+    // Temp files of a killed run, wherever they are: the journal names them.
+    await removeJournalled({ spare: resuming });
 
     const versionDirsMade = new Set<string>();
     /** versions mode: move the current remote copy aside. Returns where it went, if it existed. */
@@ -259,12 +294,15 @@ export async function runJob(job: Job, deps: EngineDeps): Promise<JobResult> {
       // Changed between scan and upload: send what is there now; its hash (if any) is stale.
       if (sameMeta(meta, f.meta)) meta = { ...meta, ...(f.meta.sha256 ? { sha256: f.meta.sha256 } : {}) };
       let moved: string | undefined;
+      const resume = resumeFrom.get(f.rel);
       try {
         if (job.mode === 'versions' && existed.has(f.rel)) moved = await moveToVersions(f.rel);
         await transport.put(f.abs, remote, {
           size: meta.size,
           mtime: new Date(Number(BigInt(meta.mtimeNs) / 1_000_000n)),
           onProgress: (b) => reporter.progress(job.name, doneBytes + b, doneFiles),
+          temps: temps.namerFor(remote, versionOf(meta)),
+          ...(resume && versionOf(meta) === versionOf(f.meta) ? { resumeFrom: resume } : {}),
         });
       } catch (e) {
         if (moved) {
@@ -312,7 +350,21 @@ export async function runJob(job: Job, deps: EngineDeps): Promise<JobResult> {
     await Promise.all(Array.from({ length: n }, worker));
     if (fatal !== undefined) throw fatal;
     if (deps.signal?.aborted) throw interrupted();
-    await removeStaleTemps(transport, uploads.length ? dirs : new Set());
+    await removeJournalled();
+    if (uploads.length) {
+      // Fallback for temp names the journal lost (power loss, full state disk): this job's tag,
+      // older than an hour, in the directories written to. Best effort.
+      for (const d of dirs) {
+        await sweepStaleTemps(transport, d, {
+          tag: temps.tag,
+          nowMs: deps.clock.now(),
+          keep,
+          fatal: isFatal,
+        }).catch((e) => {
+          if (isFatal(e)) throw e;
+        });
+      }
+    }
 
     for (const rel of deletes) {
       if (!deleteRemote) {
@@ -360,6 +412,7 @@ export async function runJob(job: Job, deps: EngineDeps): Promise<JobResult> {
     fatal = e;
   } finally {
     // Whatever happened, what was confirmed is folded into the snapshot.
+    await temps.finish();
     await deps.manifest.compact();
   }
   result.durationMs = deps.clock.now() - started;

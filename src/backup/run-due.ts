@@ -114,6 +114,7 @@ function offlineTransport(): Transport {
   };
   return {
     concurrency: 1,
+    offline: true,
     connect: async () => {},
     mkdirp: async () => {},
     close: async () => {},

@@ -1,6 +1,7 @@
 // `otpbackup upload`: a one-shot upload for CI pipelines. An ephemeral Account (secrets only as env:
 // references, so the normal resolveSecret path and login discipline apply) and an ephemeral Job run
 // through runJob with a manifest in a temp dir: every file is uploaded, nothing is remembered.
+import { createHash } from 'node:crypto';
 import { lstat, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
@@ -392,6 +393,7 @@ export async function upload(account: Account, spec: UploadSpec, deps: UploadDep
         sendAll: !spec.sync,
         dryRun: spec.dryRun,
         cwd: deps.cwd,
+        tempTag: uploadTempTag(account, remoteRoot),
       });
       const result: UploadResult = {
         files: r.files,
@@ -415,6 +417,15 @@ export async function upload(account: Account, spec: UploadSpec, deps: UploadDep
     await transport?.close().catch(() => {});
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The temp tag of `upload` to a target: its state is thrown away after each run, so the tag comes
+ * from the target itself. A later upload to the same place then sweeps what a killed one left.
+ */
+export function uploadTempTag(account: Account, remoteRoot: string): string {
+  const id = ['otpbackup upload', account.protocol, account.host, account.port, account.user, remoteRoot];
+  return createHash('sha256').update(id.join('\0')).digest('hex').slice(0, 12);
 }
 
 /** Account from the config for `--account NAME`. */

@@ -1,5 +1,6 @@
 // FTP, explicit FTPS (AUTH TLS) and implicit FTPS with basic-ftp. One control connection, one command
 // at a time (concurrency 1); uploads go to a temporary name, are size-checked, then renamed.
+import { createHash } from 'node:crypto';
 import { closeSync, constants, createReadStream, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { Readable } from 'node:stream';
@@ -26,15 +27,12 @@ import {
   ancestors,
   basename,
   dirname,
-  isTempName,
   join,
   normalize,
   resolveRemote,
-  STALE_TEMP_MS,
-  tempNameCreatedAt,
-  tempPathFor,
   validateRemotePath,
 } from './remote-path.js';
+import { tempPathFor } from './temp.js';
 import type {
   GetOptions,
   HashAlgorithm,
@@ -173,6 +171,14 @@ function readSmallFile(localPath: string): { size: number; small?: Buffer } {
   }
 }
 
+/** Hex SHA-256 of the first `bytes` bytes of a local file. */
+async function sha256Prefix(localPath: string, bytes: number): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(localPath, { highWaterMark: 1024 * 1024, end: bytes - 1 }))
+    h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
 function entryFrom(dir: string, f: FileInfo): RemoteEntry {
   const type: RemoteEntry['type'] =
     f.type === FileType.File
@@ -205,6 +211,11 @@ export class FtpTransport implements Transport, Hasher, ModTimer, MtimeKeeper {
   private keepAliveTimer: NodeJS.Timeout | undefined;
   private warned = new Set<string>();
   private closed = false;
+  /** An APPE failed: no more resuming on this transport (a refusal costs a reconnect with basic-ftp). */
+  private appendRefused = false;
+  get canResume(): boolean {
+    return !this.appendRefused;
+  }
   /** A passive port the last upload's commit group asked for; good only for the very next operation. */
   private prefetched: { client: Client; port: number } | undefined;
 
@@ -697,29 +708,52 @@ export class FtpTransport implements Transport, Hasher, ModTimer, MtimeKeeper {
     const { size, small } = readSmallFile(localPath);
     const expected = opts.size ?? size;
     const final = this.abs(remotePath);
+    // Only the first attempt may resume: a retry starts afresh under a new name.
+    let resumeFrom = small || !opts.resumeFrom || this.appendRefused ? undefined : this.abs(opts.resumeFrom);
     await this.op(
       `upload of ${final}`,
       async (client, prefetchedPort) => {
-        const tmp = tempPathFor(final, this.clock.now());
+        const from = resumeFrom;
+        resumeFrom = undefined;
+        const have = from ? await this.resumableBytes(client, from, localPath, size) : 0;
+        const tmp =
+          have > 0 && from ? from : (opts.temps?.next(final) ?? tempPathFor(final, this.clock.now()));
         let tmpMayExist = false;
         try {
           if (opts.onProgress) {
             const onProgress = opts.onProgress;
-            client.trackProgress((info) => onProgress(info.bytes));
+            client.trackProgress((info) => onProgress(have + info.bytes));
           }
           tmpMayExist = true;
-          await withPrefetchedPort(client, prefetchedPort, () =>
-            client.uploadFrom(
-              size === 0 && client.ftp.hasTLS
-                ? lateEmptyStream()
-                : small
-                  ? Readable.from([small], { objectMode: false })
-                  : // 1 MiB reads: the 64 KiB default costs a syscall and an event-loop turn per 64 KiB.
-                    // `end` spares the read that finds EOF; growth past `size` waits for the next run.
-                    createReadStream(localPath, { highWaterMark: 1024 * 1024, end: size - 1 }),
-              tmp,
-            ),
-          );
+          if (have > 0) {
+            this.log(`ftp ${this.account.name}: resuming ${final} at byte ${have} of ${size}`);
+            // The SIZE/HASH above used the prefetched port's turn: no withPrefetchedPort here.
+            try {
+              await client.appendFrom(
+                createReadStream(localPath, { highWaterMark: 1024 * 1024, start: have, end: size - 1 }),
+                tmp,
+              );
+            } catch (e) {
+              // ProFTPD refuses APPE by default (AllowStoreRestart off: "451 Append/Restart not
+              // permitted"), and basic-ftp then drops the session for the reset data connection.
+              // Whatever the cause, this transport stops resuming; the retry sends the whole file.
+              this.appendRefused = true;
+              throw e;
+            }
+          } else {
+            await withPrefetchedPort(client, from ? undefined : prefetchedPort, () =>
+              client.uploadFrom(
+                size === 0 && client.ftp.hasTLS
+                  ? lateEmptyStream()
+                  : small
+                    ? Readable.from([small], { objectMode: false })
+                    : // 1 MiB reads: the 64 KiB default costs a syscall and an event-loop turn per 64 KiB.
+                      // `end` spares the read that finds EOF; growth past `size` waits for the next run.
+                      createReadStream(localPath, { highWaterMark: 1024 * 1024, end: size - 1 }),
+                tmp,
+              ),
+            );
+          }
           client.trackProgress();
           // Two round trips for the tail, not four: SIZE (verify) with MFMT (on the temp; a rename
           // keeps it), then RNFR with RNTO — the commit — once the size is right.
@@ -740,11 +774,15 @@ export class FtpTransport implements Transport, Hasher, ModTimer, MtimeKeeper {
           }
           const next = await this.renameWith(client, tmp, final, usesEpsv(client));
           tmpMayExist = false;
+          opts.temps?.gone(tmp);
           if (next !== undefined) this.prefetched = { client, port: next };
         } catch (e) {
           client.trackProgress();
-          // Best effort: a temp file left behind is removed later by cleanupTemp().
-          if (tmpMayExist && !client.closed) await client.remove(tmp, true).catch(() => {});
+          // Best effort: a temp file left behind stays in the temp journal; the engine removes it.
+          if (tmpMayExist && !client.closed) {
+            const r = await client.remove(tmp, true).catch(() => undefined);
+            if (r && r.code < 400) opts.temps?.gone(tmp);
+          }
           throw e;
         }
       },
@@ -840,6 +878,32 @@ export class FtpTransport implements Transport, Hasher, ModTimer, MtimeKeeper {
     });
   }
 
+  /**
+   * How many bytes of `tmp` (a killed upload's temp file of this same source version) can be kept:
+   * its size, when that is less than the file's and the server's hash of it (HASH, where offered)
+   * matches the same bytes here; 0 to start afresh. Any doubt is 0: resuming is an optimisation.
+   */
+  private async resumableBytes(
+    client: Client,
+    tmp: string,
+    localPath: string,
+    size: number,
+  ): Promise<number> {
+    const r = await client.sendIgnoringError(`SIZE ${tmp}`);
+    const have = r.code === 213 ? sizeFromReply(r) : undefined;
+    if (have === undefined || have <= 0 || have >= size) return 0;
+    if (!this.features.has('HASH')) return have;
+    const algo = /SHA-256/i.test(this.features.get('HASH') ?? '') ? 'SHA-256' : undefined;
+    if (!algo || (await client.sendIgnoringError(`OPTS HASH ${algo}`)).code >= 400) return have;
+    const h = await client.sendIgnoringError(`HASH ${tmp}`);
+    // "213 SHA-256 0-1048575 <hex> <name>" (draft-bryan-ftpext-hash)
+    // The end point is exclusive in the draft's examples and inclusive in some servers: accept both.
+    const m = /^213 \S+ (\d+)-(\d+) ([0-9a-f]+) /im.exec(h.message); // may follow "213-Computing…"
+    const end = Number(m?.[2]);
+    if (h.code !== 213 || !m?.[3] || Number(m[1]) !== 0 || (end !== have && end + 1 !== have)) return 0;
+    return m[3].toLowerCase() === (await sha256Prefix(localPath, have)) ? have : 0;
+  }
+
   async mkdirp(remoteDir: string): Promise<void> {
     const dir = this.abs(remoteDir);
     await this.op(`creating remote directory ${dir}`, async (client) => {
@@ -893,25 +957,5 @@ export class FtpTransport implements Transport, Hasher, ModTimer, MtimeKeeper {
         hint: 'check permissions; directories must be empty',
       });
     });
-  }
-
-  /**
-   * Removes temporary upload files of earlier, interrupted runs from `remoteDir` (not recursive):
-   * those older than `olderThanMs` (default 1 h, judged by the time in their name), or all with `all`.
-   * Returns the removed paths.
-   */
-  async cleanupTemp(
-    remoteDir: string,
-    opts: { all?: boolean; olderThanMs?: number } = {},
-  ): Promise<string[]> {
-    const dir = this.abs(remoteDir);
-    const maxAge = opts.olderThanMs ?? STALE_TEMP_MS;
-    const now = this.clock.now();
-    const stale = (await this.list(dir)).filter((e) => {
-      if (e.type !== 'file' || !isTempName(e.name)) return false;
-      return opts.all || now - (tempNameCreatedAt(e.name) ?? 0) >= maxAge;
-    });
-    for (const e of stale) await this.remove(e.path);
-    return stale.map((e) => e.path);
   }
 }

@@ -1,6 +1,5 @@
 // Remote path helpers shared by the FTP and SFTP transports: POSIX joins, validation that
-// refuses control characters before anything reaches the wire, and temporary upload names.
-import { randomBytes } from 'node:crypto';
+// refuses control characters before anything reaches the wire.
 import { posix } from 'node:path';
 import { OtpBackupError } from '../errors.js';
 
@@ -81,51 +80,5 @@ export function ancestors(dir: string): string[] {
   return out;
 }
 
-const TEMP_MARK = '.otpbackup-tmp-';
-// ".NAME.otpbackup-tmp-<ms base36>-<hex>": the creation time is in the name so stale ones can be aged
-// without trusting the server's listing dates.
-const TEMP_RE = /^\.(.*)\.otpbackup-tmp-([0-9a-z]{1,12})-([0-9a-f]{8})$/;
-/** Keep temp names within common 255-byte name limits. */
-const MAX_BASE_BYTES = 200;
-
-// A random start per process, then a counter: unique within a run without a CSPRNG call per file
-// (randomBytes per name was a visible share of a many-small-files run). Not a secret.
-let tempTag = randomBytes(4).readUInt32BE(0);
-function nextTempTag(): string {
-  tempTag = (tempTag + 1) >>> 0;
-  return tempTag.toString(16).padStart(8, '0');
-}
-
-/** Temporary name for uploading `finalPath` in the same directory (so the rename is atomic). */
-export function tempPathFor(finalPath: string, nowMs: number): string {
-  let base = basename(finalPath);
-  if (Buffer.byteLength(base) > MAX_BASE_BYTES) {
-    // Whole code points up to the byte limit, in one pass (dropping one at a time was quadratic).
-    let bytes = 0;
-    let cut = '';
-    for (const ch of base) {
-      bytes += Buffer.byteLength(ch);
-      if (bytes > MAX_BASE_BYTES) break;
-      cut += ch;
-    }
-    base = cut;
-  }
-  const name = `.${base}${TEMP_MARK}${Math.max(0, Math.floor(nowMs)).toString(36)}-${nextTempTag()}`;
-  return join(dirname(finalPath), name);
-}
-
-/** Whether `name` (a bare file name) is one of our temporary upload names. */
-export function isTempName(name: string): boolean {
-  return TEMP_RE.test(name);
-}
-
-/** Creation time (ms) encoded in a temp name, or undefined when `name` is not one. */
-export function tempNameCreatedAt(name: string): number | undefined {
-  const m = TEMP_RE.exec(name);
-  if (!m?.[2]) return undefined;
-  const t = Number.parseInt(m[2], 36);
-  return Number.isFinite(t) ? t : undefined;
-}
-
-/** Default age after which a temp file is considered left over by a crashed run. */
-export const STALE_TEMP_MS = 60 * 60 * 1000;
+// Temp names moved to temp.ts (with their cleanup); re-exported for the transports' imports.
+export { isTempName, STALE_TEMP_MS, tempNameCreatedAt, tempPathFor } from './temp.js';

@@ -19,16 +19,13 @@ import {
   ancestors,
   basename,
   dirname,
-  isTempName,
   join,
   normalize,
   resolveRemote,
-  STALE_TEMP_MS,
-  tempNameCreatedAt,
-  tempPathFor,
   validateRemotePath,
 } from './remote-path.js';
 import { downgradeError, SSH_ALGORITHMS } from './ssh-algorithms.js';
+import { tempPathFor } from './temp.js';
 import type { GetOptions, PutOptions, RemoteEntry, Transport } from './types.js';
 
 export interface SftpTransportOptions {
@@ -898,7 +895,7 @@ export class SftpTransport implements Transport {
   }
 
   private async putOnce(localPath: string, target: string, size: number, opts: PutOptions): Promise<void> {
-    const tmp = tempPathFor(target, this.opts.clock.now());
+    const tmp = opts.temps?.next(target) ?? tempPathFor(target, this.opts.clock.now());
     const want = opts.size ?? size;
     let acked = 0;
     try {
@@ -939,8 +936,14 @@ export class SftpTransport implements Transport {
         );
       }
       await this.renameRaw(tmp, target);
+      opts.temps?.gone(tmp);
     } catch (e) {
-      if (!this.lost) await this.call<void>('cleanup', (s, cb) => s.unlink(tmp, cb)).catch(() => {});
+      // A temp file left behind (connection lost) stays in the temp journal; the engine removes it.
+      if (!this.lost)
+        await this.call<void>('cleanup', (s, cb) => s.unlink(tmp, cb)).then(
+          () => opts.temps?.gone(tmp),
+          () => {},
+        );
       if (e instanceof OtpBackupError && (e.cause as SshError)?.code === 'ENOENT' && !this.lost) {
         throw new OtpBackupError('local', `cannot read ${localPath}: ${(e.cause as Error).message}`, {
           cause: e,
@@ -1068,23 +1071,6 @@ export class SftpTransport implements Transport {
       readAt(size, 1, true);
       issue();
     });
-  }
-
-  /** Removes temporary upload files left in `remoteDir` by crashed runs (all of them with `all`). */
-  async cleanupTemp(
-    remoteDir: string,
-    opts: { all?: boolean; olderThanMs?: number } = {},
-  ): Promise<string[]> {
-    const maxAge = opts.olderThanMs ?? STALE_TEMP_MS;
-    const now = this.opts.clock.now();
-    const stale = (await this.list(remoteDir)).filter(
-      (e) =>
-        e.type === 'file' &&
-        isTempName(e.name) &&
-        (opts.all || now - (tempNameCreatedAt(e.name) ?? 0) >= maxAge),
-    );
-    for (const e of stale) await this.remove(e.path);
-    return stale.map((e) => e.path);
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,5 @@
 // The Transport seam (DESIGN.md "Seams"). Every implementation passes test/transport/suite.ts.
+import type { TempNamer } from './temp.js';
 
 export interface RemoteEntry {
   name: string;
@@ -16,6 +17,17 @@ export interface PutOptions {
   signal?: AbortSignal;
   /** Bytes written so far, for progress displays. */
   onProgress?: (bytes: number) => void;
+  /**
+   * Where temp names come from (the job's temp journal): put() calls next() once per attempt before
+   * creating the temp file, and gone() once it renamed or removed it. Default: an unrecorded name.
+   */
+  temps?: TempNamer;
+  /**
+   * A temp file left by a killed upload of this same source version to this same path. A transport
+   * that can append (FTP APPE) continues it once the bytes there are verified (size, and a server
+   * hash where offered), else it starts afresh under a new name; others ignore it.
+   */
+  resumeFrom?: string;
 }
 
 export interface GetOptions {
@@ -51,6 +63,10 @@ export interface Transport {
   close(): Promise<void>;
   /** How many put() calls may run at once on this transport (SFTP: many; FTP: 1). */
   readonly concurrency: number;
+  /** True for a stand-in that never logged in (the run had nothing to send): no cleanup either. */
+  readonly offline?: boolean;
+  /** Whether put() may use PutOptions.resumeFrom now (else a killed run's temps are just removed). */
+  readonly canResume?: boolean;
 }
 
 /** Content hash algorithms a server may compute for us, strongest first. */

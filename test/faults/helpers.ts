@@ -106,7 +106,7 @@ export function uploadsPerPath(server: ProftpdHandle): Map<string, number> {
     const file = real.startsWith(homes) ? real.slice(real.indexOf('/', homes.length)) : real;
     const dir = file.slice(0, file.lastIndexOf('/') + 1);
     const base = file.slice(dir.length);
-    const m = /^\.(.*)\.otpbackup-tmp-[0-9a-z]+-[0-9a-f]{8}$/.exec(base);
+    const m = /^\.(.*)\.otpbackup-tmp-[0-9a-f]{12}-[0-9a-z]+-[0-9a-f]{8}$/.exec(base);
     const final = dir + (m ? m[1] : base);
     out.set(final, (out.get(final) ?? 0) + 1);
   }

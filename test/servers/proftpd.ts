@@ -282,7 +282,8 @@ DelayEngine off
   # mod_auth_otp must load after mod_sftp to offer keyboard-interactive.
   LoadModule mod_sftp.c
   LoadModule mod_auth_otp.c
-  # HASH / XSHA256 / XSHA1 / XMD5, so verify --read-data can let the server hash (issue #15).
+  # HASH / XSHA256 / XSHA1 / XMD5: verify --read-data lets the server hash (#15), and resumed
+  # uploads verify the bytes already there (#14.7).
   LoadModule mod_digest.c
 </IfModule>
 
@@ -293,6 +294,8 @@ DelayEngine off
   AuthPAM off
   DefaultRoot ~
   AllowOverwrite on
+  # APPE/REST+STOR (off by default): otpbackup resumes a killed upload's temp file where allowed.
+  AllowStoreRestart on
   # Here too: the top-level TransferLog covers only the (non-listening) main server, not the vhosts.
   TransferLog ${log('xfer.log')}
   # Default 3 made explicit: the 4th wrong PASS on one connection gets it closed.

@@ -17,7 +17,15 @@ import { tmpdir } from 'node:os';
 import { join as localJoin } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { OtpBackupError } from '../../src/errors.js';
-import { isTempName, join, tempPathFor } from '../../src/transport/remote-path.js';
+import { join } from '../../src/transport/remote-path.js';
+import {
+  isTempName,
+  newTempTag,
+  removeTemps,
+  sweepStaleTemps,
+  type TempNamer,
+  tempPathFor,
+} from '../../src/transport/temp.js';
 import { canHash, type Transport } from '../../src/transport/types.js';
 
 export interface SuiteTarget {
@@ -314,25 +322,66 @@ export function transportSuite(name: string, setup: () => Promise<SuiteTarget>):
       assert.deepEqual(await t.list(remote('bad')), [], 'the session still works');
     });
 
-    test('stale temporary files can be cleaned up', async (ctx) => {
-      const cleanup = (
-        t as Transport & { cleanupTemp?: (d: string, o?: { all?: boolean }) => Promise<string[]> }
-      ).cleanupTemp;
-      if (!cleanup) return ctx.skip('this transport has no cleanupTemp()');
+    test('stale temporary files of the tag are swept; other names stay', async () => {
       await t.mkdirp(remote('stale'));
-      const old = tempPathFor(remote('stale', 'f.txt'), Date.now() - 2 * 3600_000);
-      const fresh = tempPathFor(remote('stale', 'g.txt'), Date.now());
-      for (const p of [old, fresh])
-        writeFileSync(onServer('stale', p.slice(p.lastIndexOf('/') + 1)), 'partial');
+      const tag = newTempTag();
+      const old = tempPathFor(remote('stale', 'f.txt'), Date.now() - 2 * 3600_000, tag);
+      const fresh = tempPathFor(remote('stale', 'g.txt'), Date.now(), tag);
+      const otherTag = tempPathFor(remote('stale', 'h.txt'), Date.now() - 2 * 3600_000, newTempTag());
+      const kept = tempPathFor(remote('stale', 'k.txt'), Date.now() - 2 * 3600_000, tag);
+      const base = (p: string) => p.slice(p.lastIndexOf('/') + 1);
+      // The shape temp names had before they carried a tag: a user file now.
+      const lookalike = '.x.otpbackup-tmp-0-00000000';
+      for (const p of [old, fresh, otherTag, kept]) writeFileSync(onServer('stale', base(p)), 'partial');
       writeFileSync(onServer('stale', 'keep.txt'), 'keep');
-      const removed = await cleanup.call(t, remote('stale'));
+      writeFileSync(onServer('stale', lookalike), 'user data');
+      const keep = (p: string) => p === kept;
+      const removed = await sweepStaleTemps(t, remote('stale'), { tag, nowMs: Date.now(), keep });
       assert.deepEqual(removed, [old]);
-      assert.deepEqual(
-        readdirSync(onServer('stale')).sort(),
-        [fresh.slice(fresh.lastIndexOf('/') + 1), 'keep.txt'].sort(),
+      const left = [fresh, otherTag, kept].map(base);
+      assert.deepEqual(readdirSync(onServer('stale')).sort(), [...left, 'keep.txt', lookalike].sort());
+      const all = await sweepStaleTemps(t, remote('stale'), { tag, nowMs: Date.now(), keep, all: true });
+      assert.deepEqual(all, [fresh]);
+      for (const p of [otherTag, kept]) await t.remove(p);
+      assert.deepEqual(readdirSync(onServer('stale')).sort(), ['keep.txt', lookalike].sort());
+      await t.remove(remote('stale', lookalike)); // the suite's last check looks for temp-like names
+    });
+
+    test('recorded temp names are removed wherever they are; others are only dropped', async () => {
+      await t.mkdirp(remote('journal', 'a'));
+      await t.mkdirp(remote('journal', 'b'));
+      const tag = newTempTag();
+      const made: string[] = [];
+      const namer: TempNamer = {
+        next: (final) => {
+          const p = tempPathFor(final, Date.now(), tag);
+          made.push(p);
+          return p;
+        },
+        gone: () => {},
+      };
+      // A put records its name through the namer.
+      await t.put(localFile('journal-src', Buffer.from('x')), remote('journal', 'a', 'done.txt'), {
+        temps: namer,
+      });
+      assert.equal(made.length, 1);
+      const base = (p: string) => p.slice(p.lastIndexOf('/') + 1);
+      const inA = tempPathFor(remote('journal', 'a', 'x.bin'), Date.now(), tag);
+      const inB = tempPathFor(remote('journal', 'b', 'y.bin'), Date.now(), tag);
+      const foreign = tempPathFor(remote('journal', 'b', 'z.bin'), Date.now(), newTempTag());
+      writeFileSync(onServer('journal', 'a', base(inA)), 'partial');
+      writeFileSync(onServer('journal', 'b', base(inB)), 'partial');
+      writeFileSync(onServer('journal', 'b', base(foreign)), 'not ours');
+      writeFileSync(onServer('journal', 'b', 'plain.txt'), 'not a temp name');
+      const settled = await removeTemps(
+        t,
+        [...made, inA, inB, foreign, remote('journal', 'b', 'plain.txt'), remote('journal', 'b', 'gone.bin')],
+        { tag },
       );
-      assert.deepEqual(await cleanup.call(t, remote('stale'), { all: true }), [fresh]);
-      assert.deepEqual(readdirSync(onServer('stale')), ['keep.txt']);
+      assert.equal(settled.length, 6, 'every path is settled');
+      assert.deepEqual(readdirSync(onServer('journal', 'a')), ['done.txt']);
+      assert.deepEqual(readdirSync(onServer('journal', 'b')).sort(), [base(foreign), 'plain.txt'].sort());
+      await t.remove(foreign);
     });
 
     test('two logins in a row both succeed without a refused login', async () => {

@@ -2,7 +2,7 @@
 // Depends only on interfaces (Transport, Manifest, Clock, Reporter, a scan function), so tests
 // drive it with a local fake transport and a fake clock.
 import type { BigIntStats } from 'node:fs';
-import { lstat } from 'node:fs/promises';
+import { lstat, stat } from 'node:fs/promises';
 import { posix } from 'node:path';
 import type { Job } from '../config/types.js';
 import { OtpBackupError } from '../errors.js';
@@ -27,14 +27,19 @@ export interface EngineDeps {
   dryRun?: boolean;
   cwd?: string;
   scan?: (spec: ScanSpec, manifest: ManifestView, opts: ScanOptions) => Promise<ScanResult>;
-  /** lstat used to detect a file changing while it is uploaded (injectable for tests). */
+  /** Stat used to detect a file changing while it is uploaded (injectable for tests); by default
+   *  lstat, or stat when the job follows symbolic links (the link's own size is not the file's). */
   statFile?: (path: string) => Promise<BigIntStats>;
-  /** Ctrl-C: files in flight finish (and are recorded); no new upload or delete starts. */
+  /** Ctrl-C / SIGTERM: transfers in flight are aborted (temp files dropped, nothing recorded for
+   *  them); a file whose commit had begun lands and is recorded. No new upload or delete starts. */
   signal?: AbortSignal;
 }
 
 /** Errors after which further files cannot succeed: stop the job. */
 const FATAL = new Set(['auth', 'network', 'trust', 'trust-changed', 'interrupted', 'locked']);
+
+/** Why a file is not recorded when it changed while it was read. */
+const CHANGED = 'changed while being uploaded; the old remote copy is kept and it will be sent again next run';
 
 export function interrupted(): OtpBackupError {
   return new OtpBackupError('interrupted', 'interrupted; files already sent are recorded', {
@@ -115,7 +120,11 @@ async function removeStaleTemps(transport: Transport, dirs: Set<string>): Promis
 export async function runJob(job: Job, deps: EngineDeps): Promise<JobResult> {
   const started = deps.clock.now();
   const reporter = deps.reporter ?? silentReporter;
-  const statFile = deps.statFile ?? ((p: string) => lstat(p, { bigint: true }));
+  const statFile =
+    deps.statFile ??
+    (job.symlinks === 'follow'
+      ? (p: string) => stat(p, { bigint: true })
+      : (p: string) => lstat(p, { bigint: true }));
   const result = emptyResult(job.name, 'ok');
   const fail = (path: string, reason: string) => {
     const f = { path, reason };
@@ -236,28 +245,48 @@ export async function runJob(job: Job, deps: EngineDeps): Promise<JobResult> {
       // Changed between scan and upload: send what is there now; its hash (if any) is stale.
       if (sameMeta(meta, f.meta)) meta = { ...meta, ...(f.meta.sha256 ? { sha256: f.meta.sha256 } : {}) };
       let moved: string | undefined;
+      // Checked again just before the commit, so a file rewritten while it was read (even to the
+      // same size) never replaces the good remote copy with a torn one (#14.1).
+      let verified = false;
+      let changed = false;
+      const unchanged = async () => {
+        let now: BigIntStats | undefined;
+        try {
+          now = await statFile(f.abs);
+        } catch {}
+        if (!now || !sameMeta(metaOf(now), meta)) {
+          changed = true;
+          throw new OtpBackupError('local', CHANGED);
+        }
+        verified = true;
+      };
       try {
         if (job.mode === 'versions' && existed.has(f.rel)) moved = await moveToVersions(f.rel);
         await transport.put(f.abs, remote, {
           size: meta.size,
           mtime: new Date(Number(BigInt(meta.mtimeNs) / 1_000_000n)),
           onProgress: (b) => reporter.progress(job.name, doneBytes + b, doneFiles),
+          beforeCommit: unchanged,
+          ...(deps.signal ? { signal: deps.signal } : {}),
         });
       } catch (e) {
         if (moved) {
           // Put the previous copy back so the file is not missing from its place.
           await transport.rename(moved, remote).catch(() => {});
         }
+        if (deps.signal?.aborted && !changed) throw interrupted();
         if (isFatal(e)) throw e;
-        return fail(f.rel, reasonOf(e));
+        // Not recorded: the next run sends it again.
+        return fail(f.rel, changed ? CHANGED : reasonOf(e));
       }
-      let post: BigIntStats | undefined;
-      try {
-        post = await statFile(f.abs);
-      } catch {}
-      if (!post || !sameMeta(metaOf(post), meta)) {
-        // The server may hold a torn copy; not recorded, so the next run sends it again.
-        return fail(f.rel, 'changed while being uploaded; it will be sent again next run');
+      // A transport that does not call beforeCommit: check afterwards (the server may hold a torn
+      // copy then, but it is not recorded, so the next run sends it again).
+      if (!verified) {
+        try {
+          await unchanged();
+        } catch {
+          return fail(f.rel, 'changed while being uploaded; it will be sent again next run');
+        }
       }
       deps.manifest.record(f.rel, meta);
       doneBytes += meta.size;

@@ -10,6 +10,7 @@ import { isOtpBackupError, OtpBackupError } from '../errors.js';
 import { expandTemplate } from '../otp/index.js';
 import type { Clock } from '../schedule/clock.js';
 import { redact } from '../secrets/redact.js';
+import { ABORT_GRACE_MS, untilAborted, uploadInterrupted } from './abort.js';
 import { guardPinnedDataSockets } from './ftp-data-trust.js';
 import { epsvPort, pipelined, sizeFromReply, usesEpsv, withPrefetchedPort } from './ftp-pipeline.js';
 import { type CredentialSource, type Credentials, loginWithDiscipline } from './login.js';
@@ -483,7 +484,12 @@ export class FtpTransport implements Transport {
       for (let tries = 0; ; tries++) {
         signal?.throwIfAborted();
         const client = this.client && !this.client.closed ? this.client : await this.reconnect(signal);
-        const abort = () => client.close();
+        // An aborted operation gets a moment to wind down (an upload ends its data early and drops
+        // its temp file; a commit completes) before the connection is cut.
+        let cut: NodeJS.Timeout | undefined;
+        const abort = () => {
+          cut = setTimeout(() => client.close(), ABORT_GRACE_MS);
+        };
         signal?.addEventListener('abort', abort, { once: true });
         const port = pre?.client === client ? pre.port : undefined;
         pre = undefined;
@@ -503,6 +509,7 @@ export class FtpTransport implements Transport {
           } else this.log(`${err.message}; retrying (${tries + 1}/${this.maxRetries})`);
           await this.clock.sleep(Math.min(1000 * 2 ** tries, 30_000), signal);
         } finally {
+          clearTimeout(cut);
           signal?.removeEventListener('abort', abort);
         }
       }
@@ -613,12 +620,17 @@ export class FtpTransport implements Transport {
                 : small
                   ? Readable.from([small], { objectMode: false })
                   : // 1 MiB reads: the 64 KiB default costs a syscall and an event-loop turn per 64 KiB.
-                    // `end` spares the read that finds EOF; growth past `size` waits for the next run.
-                    createReadStream(localPath, { highWaterMark: 1024 * 1024, end: size - 1 }),
+                    // `end` spares the read that finds EOF; growth past `size` waits for the next run
+                    // (and a shrunk file just ends early): the checks below catch both, never a hang.
+                    untilAborted(
+                      createReadStream(localPath, { highWaterMark: 1024 * 1024, end: size - 1 }),
+                      opts.signal,
+                    ),
               tmp,
             ),
           );
           client.trackProgress();
+          if (opts.signal?.aborted) throw uploadInterrupted(`upload of ${final}`);
           // Two round trips for the tail, not four: SIZE (verify) with MFMT (on the temp; a rename
           // keeps it), then RNFR with RNTO — the commit — once the size is right.
           const mfmt = opts.mtime && this.features.has('MFMT') ? [`MFMT ${mfmtTime(opts.mtime)} ${tmp}`] : [];
@@ -626,6 +638,9 @@ export class FtpTransport implements Transport {
           if (!sizeReply || sizeReply instanceof FTPError) throw sizeReply;
           // No number in the reply (ftp-srv for empty files): the listing knows.
           const got = sizeFromReply(sizeReply) ?? (await this.statWith(client, tmp))?.size;
+          // Before the size verdict: a file that changed while it was read is reported as such
+          // (not retried), and a file rewritten to the same size never reaches the commit.
+          await opts.beforeCommit?.();
           if (got !== expected) {
             throw new OtpBackupError(
               'remote',
@@ -636,6 +651,7 @@ export class FtpTransport implements Transport {
               },
             );
           }
+          if (opts.signal?.aborted) throw uploadInterrupted(`upload of ${final}`);
           const next = await this.renameWith(client, tmp, final, usesEpsv(client));
           tmpMayExist = false;
           if (next !== undefined) this.prefetched = { client, port: next };

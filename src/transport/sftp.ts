@@ -1,12 +1,14 @@
 // SFTP transport over ssh2: one SSH connection and one SFTP session for all files, several puts in
 // flight at once. Login goes through the login discipline (fresh code per attempt, at most one retry);
 // auth methods follow the server's partial-success list; host keys must be known or pinned.
+import { closeSync, constants, open as openCb } from 'node:fs';
 import { stat as localStat, readFile } from 'node:fs/promises';
 import ssh2, { type SFTPWrapper } from 'ssh2';
 import type { Account, SftpAuthMethod } from '../config/types.js';
 import { OtpBackupError } from '../errors.js';
 import { expandTemplate } from '../otp/index.js';
 import type { Clock } from '../schedule/clock.js';
+import { uploadInterrupted } from './abort.js';
 import { type HostKeyVerdict, verifyHostKey } from './hostkeys.js';
 import { type CredentialSource, type Credentials, loginWithDiscipline } from './login.js';
 import { type PromptLogEntry, PromptResponder } from './prompts.js';
@@ -21,6 +23,7 @@ import {
   tempPathFor,
   validateRemotePath,
 } from './remote-path.js';
+import { sendFile } from './sftp-upload.js';
 import { downgradeError, SSH_ALGORITHMS } from './ssh-algorithms.js';
 import type { PutOptions, RemoteEntry, Transport } from './types.js';
 
@@ -111,6 +114,16 @@ export function classifySftpError(e: unknown, what: string): OtpBackupError {
     });
   }
   return new OtpBackupError('remote', `${what}: ${msg}`, { cause: e });
+}
+
+/** Opens a local file for reading; O_NONBLOCK so a FIFO put in its place cannot hang the open. */
+function openLocal(path: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    openCb(path, constants.O_RDONLY | constants.O_NONBLOCK, (err, fd) => {
+      if (err) reject(new OtpBackupError('local', `cannot read ${path}: ${err.message}`, { cause: err }));
+      else resolve(fd);
+    });
+  });
 }
 
 export class SftpTransport implements Transport {
@@ -666,7 +679,7 @@ export class SftpTransport implements Transport {
     } catch (e) {
       throw new OtpBackupError('local', `cannot read ${localPath}: ${(e as Error).message}`, { cause: e });
     }
-    opts.signal?.throwIfAborted();
+    if (opts.signal?.aborted) throw uploadInterrupted(`upload ${target}`);
     // A retry sends the whole file again under a new temp name; a lost temp file is removed later.
     await this.op(
       `upload ${target}`,
@@ -677,54 +690,57 @@ export class SftpTransport implements Transport {
 
   private async putOnce(localPath: string, target: string, size: number, opts: PutOptions): Promise<void> {
     const tmp = tempPathFor(target, this.opts.clock.now());
+    // Exactly the size the engine saw is sent; growth or a rewrite since is for beforeCommit to see.
     const want = opts.size ?? size;
-    let acked = 0;
+    const what = `upload ${target}`;
+    let fd: number | undefined;
+    let handle: Buffer | undefined;
     try {
-      await this.call<void>(`upload ${target}`, (s, cb) =>
-        s.fastPut(
-          localPath,
-          tmp,
-          {
-            concurrency: PUT_REQUESTS,
-            chunkSize: PUT_CHUNK,
-            step: (total) => {
-              // A chunk was acknowledged (ssh2 calls step on the server's reply).
-              acked = total;
-              if (this.sftp === s) this.progressed();
-              opts.onProgress?.(total);
-            },
-          },
-          cb,
-        ),
-      );
-      opts.signal?.throwIfAborted();
+      fd = await openLocal(localPath);
+      const h = await this.call<Buffer>(what, (s, cb) => s.open(tmp, 'w', cb));
+      handle = h;
+      const s = this.session();
+      const acked = await sendFile({
+        fd,
+        size: want,
+        chunk: PUT_CHUNK,
+        requests: PUT_REQUESTS,
+        what,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        write: (buf, len, pos) => this.call<void>(what, (x, cb) => x.write(h, buf, 0, len, pos, cb)),
+        onAck: (total) => {
+          if (this.sftp === s) this.progressed();
+          opts.onProgress?.(total);
+        },
+      });
+      handle = undefined;
+      await this.call<void>(what, (x, cb) => x.close(h, cb));
+      if (opts.signal?.aborted) throw uploadInterrupted(what);
       // Every WRITE was answered OK for its own offset and length, so the bytes acknowledged are the
       // bytes the server holds: no STAT round trip needed (unlike FTP, where a cut data connection
-      // can look like a clean end). A count other than expected means the file changed meanwhile.
+      // can look like a clean end).
       if (acked !== want) {
-        throw new OtpBackupError(
-          'remote',
-          `upload ${target}: the server acknowledged ${acked} bytes, expected ${want}`,
-          {
-            hint: 'the file changed while it was read; it is uploaded again on the next run',
-          },
-        );
+        throw new OtpBackupError('remote', `${what}: the server acknowledged ${acked} bytes, expected ${want}`, {
+          hint: 'the file changed while it was read; it is uploaded again on the next run',
+        });
       }
+      await opts.beforeCommit?.();
       if (opts.mtime) {
         const t = opts.mtime;
-        await this.call<void>(`set time of ${target}`, (s, cb) => s.utimes(tmp, t, t, cb)).catch((e) =>
+        await this.call<void>(`set time of ${target}`, (x, cb) => x.utimes(tmp, t, t, cb)).catch((e) =>
           this.log(`sftp: ${(e as Error).message}`),
         );
       }
       await this.renameRaw(tmp, target);
     } catch (e) {
-      if (!this.lost) await this.call<void>('cleanup', (s, cb) => s.unlink(tmp, cb)).catch(() => {});
-      if (e instanceof OtpBackupError && (e.cause as SshError)?.code === 'ENOENT' && !this.lost) {
-        throw new OtpBackupError('local', `cannot read ${localPath}: ${(e.cause as Error).message}`, {
-          cause: e,
-        });
+      if (!this.lost) {
+        const h = handle;
+        if (h) await this.call<void>('cleanup', (x, cb) => x.close(h, cb)).catch(() => {});
+        await this.call<void>('cleanup', (x, cb) => x.unlink(tmp, cb)).catch(() => {});
       }
       throw e;
+    } finally {
+      if (fd !== undefined) closeSync(fd);
     }
   }
 

@@ -8,7 +8,7 @@ import type { Account, SftpAuthMethod } from '../config/types.js';
 import { OtpBackupError } from '../errors.js';
 import { expandTemplate } from '../otp/index.js';
 import type { Clock } from '../schedule/clock.js';
-import { uploadInterrupted } from './abort.js';
+import { ABORT_GRACE_MS, uploadInterrupted } from './abort.js';
 import { type HostKeyVerdict, verifyHostKey } from './hostkeys.js';
 import { type CredentialSource, type Credentials, loginWithDiscipline } from './login.js';
 import { type PromptLogEntry, PromptResponder } from './prompts.js';
@@ -157,6 +157,7 @@ export class SftpTransport implements Transport {
   private readonly waiting: Array<() => void> = [];
   /** Requests waiting for a reply: ssh2 never calls some of them back once the connection is gone. */
   private readonly pendingCalls = new Set<(e: Error) => void>();
+  private readonly watched = new WeakSet<AbortSignal>();
 
   constructor(private readonly opts: SftpTransportOptions) {
     // Small files are round-trip bound (open, write, close, setstat, rename): keep many in flight.
@@ -680,6 +681,7 @@ export class SftpTransport implements Transport {
       throw new OtpBackupError('local', `cannot read ${localPath}: ${(e as Error).message}`, { cause: e });
     }
     if (opts.signal?.aborted) throw uploadInterrupted(`upload ${target}`);
+    if (opts.signal) this.watchAbort(opts.signal);
     // A retry sends the whole file again under a new temp name; a lost temp file is removed later.
     await this.op(
       `upload ${target}`,
@@ -744,6 +746,36 @@ export class SftpTransport implements Transport {
     }
   }
 
+  /**
+   * After an abort, uploads stop sending and wait for the answers to their WRITEs in flight; on a
+   * stalled link those may never come. One listener per signal (not one per put: 32 in flight):
+   * whatever is still running after ABORT_GRACE_MS is cut with the connection.
+   */
+  private watchAbort(signal: AbortSignal): void {
+    if (this.watched.has(signal)) return;
+    this.watched.add(signal);
+    signal.addEventListener(
+      'abort',
+      () => {
+        const t = setTimeout(() => {
+          if (this.inFlight > 0) this.cut('interrupted: the server did not answer in time');
+        }, ABORT_GRACE_MS);
+        t.unref();
+      },
+      { once: true },
+    );
+  }
+
+  /** Gives up on the connection now: every request waiting for a reply fails. */
+  private cut(reason: string): void {
+    const c = this.client;
+    if (!c || this.lost) return;
+    this.lost = new Error(reason);
+    this.log(`sftp: ${reason}; closing the connection`);
+    for (const fail of [...this.pendingCalls]) fail(this.lost);
+    c.destroy();
+  }
+
   /** Removes temporary upload files left in `remoteDir` by crashed runs (all of them with `all`). */
   async cleanupTemp(
     remoteDir: string,
@@ -767,6 +799,10 @@ export class SftpTransport implements Transport {
     this.client = undefined;
     this.sftp = undefined;
     if (!c) return;
+    if (this.lost) {
+      c.destroy(); // nothing to say goodbye to
+      return;
+    }
     await new Promise<void>((resolve) => {
       const t = setTimeout(() => {
         c.destroy();

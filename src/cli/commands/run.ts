@@ -110,8 +110,9 @@ export async function runCommand(opts: RunOptions, ctx: CliContext): Promise<Run
 }
 
 /**
- * Ctrl-C / SIGTERM: the first one aborts the run (files in flight finish and are recorded);
- * a second one exits at once with 130, leaving only temp names the next run cleans up.
+ * Ctrl-C / SIGTERM: the first one aborts the run: transfers in flight stop within seconds (their
+ * temp files are dropped, nothing half-sent is recorded; a file already being committed lands and
+ * is recorded). A second one exits at once with 130, leaving only temp names the next run cleans up.
  */
 export function onInterrupt(ctx: CliContext): { signal: AbortSignal; dispose(): void } {
   const ac = new AbortController();
@@ -119,7 +120,7 @@ export function onInterrupt(ctx: CliContext): { signal: AbortSignal; dispose(): 
     if (ac.signal.aborted) process.exit(130);
     ac.abort();
     if (isInteractive(ctx))
-      ctx.stderr.write('\rinterrupted: finishing the files in flight (Ctrl-C again to quit now)\n');
+      ctx.stderr.write('\rinterrupted: stopping the transfers in flight (Ctrl-C again to quit now)\n');
   };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);

@@ -39,7 +39,8 @@ export interface EngineDeps {
 const FATAL = new Set(['auth', 'network', 'trust', 'trust-changed', 'interrupted', 'locked']);
 
 /** Why a file is not recorded when it changed while it was read. */
-const CHANGED = 'changed while being uploaded; the old remote copy is kept and it will be sent again next run';
+const CHANGED =
+  'changed while being uploaded; the old remote copy is kept and it will be sent again next run';
 
 export function interrupted(): OtpBackupError {
   return new OtpBackupError('interrupted', 'interrupted; files already sent are recorded', {

@@ -12,7 +12,14 @@ import type { Clock } from '../schedule/clock.js';
 import { redact } from '../secrets/redact.js';
 import { ABORT_GRACE_MS, untilAborted, uploadInterrupted } from './abort.js';
 import { guardPinnedDataSockets } from './ftp-data-trust.js';
-import { epsvPort, pipelined, sizeFromReply, usesEpsv, withPrefetchedPort } from './ftp-pipeline.js';
+import {
+  awaitFinalReply,
+  epsvPort,
+  pipelined,
+  sizeFromReply,
+  usesEpsv,
+  withPrefetchedPort,
+} from './ftp-pipeline.js';
 import { type CredentialSource, type Credentials, loginWithDiscipline } from './login.js';
 import {
   ancestors,
@@ -613,22 +620,35 @@ export class FtpTransport implements Transport {
             client.trackProgress((info) => onProgress(info.bytes));
           }
           tmpMayExist = true;
-          await withPrefetchedPort(client, prefetchedPort, () =>
-            client.uploadFrom(
-              size === 0 && client.ftp.hasTLS
-                ? lateEmptyStream()
-                : small
-                  ? Readable.from([small], { objectMode: false })
-                  : // 1 MiB reads: the 64 KiB default costs a syscall and an event-loop turn per 64 KiB.
-                    // `end` spares the read that finds EOF; growth past `size` waits for the next run
-                    // (and a shrunk file just ends early): the checks below catch both, never a hang.
-                    untilAborted(
-                      createReadStream(localPath, { highWaterMark: 1024 * 1024, end: size - 1 }),
-                      opts.signal,
-                    ),
-              tmp,
-            ),
-          );
+          // Ctrl-C / SIGTERM: cut the data connection now rather than let the megabytes already in
+          // the socket buffers drain at the link's pace; the STOR ends with a short temp file.
+          const cutData = () => client.ftp.dataSocket?.destroy();
+          opts.signal?.addEventListener('abort', cutData, { once: true });
+          try {
+            await withPrefetchedPort(client, prefetchedPort, () =>
+              client.uploadFrom(
+                size === 0 && client.ftp.hasTLS
+                  ? lateEmptyStream()
+                  : small
+                    ? Readable.from([small], { objectMode: false })
+                    : // 1 MiB reads: the 64 KiB default costs a syscall and an event-loop turn per 64 KiB.
+                      // `end` spares the read that finds EOF; growth past `size` waits for the next run
+                      // (and a shrunk file just ends early): the checks below catch both, never a hang.
+                      untilAborted(
+                        createReadStream(localPath, { highWaterMark: 1024 * 1024, end: size - 1 }),
+                        opts.signal,
+                      ),
+                tmp,
+              ),
+            );
+          } catch (e) {
+            if (!opts.signal?.aborted || client.closed) throw e;
+            // The STOR's reply is still to come: read it before the DELE below, or close.
+            if (!(await awaitFinalReply(client, ABORT_GRACE_MS))) client.close();
+            throw uploadInterrupted(`upload of ${final}`);
+          } finally {
+            opts.signal?.removeEventListener('abort', cutData);
+          }
           client.trackProgress();
           if (opts.signal?.aborted) throw uploadInterrupted(`upload of ${final}`);
           // Two round trips for the tail, not four: SIZE (verify) with MFMT (on the temp; a rename

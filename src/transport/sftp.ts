@@ -722,9 +722,13 @@ export class SftpTransport implements Transport {
       // bytes the server holds: no STAT round trip needed (unlike FTP, where a cut data connection
       // can look like a clean end).
       if (acked !== want) {
-        throw new OtpBackupError('remote', `${what}: the server acknowledged ${acked} bytes, expected ${want}`, {
-          hint: 'the file changed while it was read; it is uploaded again on the next run',
-        });
+        throw new OtpBackupError(
+          'remote',
+          `${what}: the server acknowledged ${acked} bytes, expected ${want}`,
+          {
+            hint: 'the file changed while it was read; it is uploaded again on the next run',
+          },
+        );
       }
       await opts.beforeCommit?.();
       if (opts.mtime) {

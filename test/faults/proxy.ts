@@ -31,6 +31,8 @@ export class FaultProxy {
   private readonly pending: Fault[] = [];
   private counted = 0;
   private nextFree = 0;
+  /** Bytes per second (see the constructor's `rate`); may be changed at any time, 0 = unpaced. */
+  rate: number;
   private readonly t0 = Date.now();
   port = 0;
 
@@ -42,7 +44,9 @@ export class FaultProxy {
        *  is not read while its bytes wait), so a transfer takes long enough to act on mid-way. */
       rate?: number;
     } = {},
-  ) {}
+  ) {
+    this.rate = opts.rate ?? 0;
+  }
 
   async start(): Promise<this> {
     this.server = createServer((c) => this.pipe(c, this.target, this.opts.ftp ? 'control' : 'conn'));
@@ -53,6 +57,11 @@ export class FaultProxy {
   /** Queues faults; each fires after its afterBytes, counted from when the previous one fired. */
   arm(...faults: Fault[]): void {
     this.pending.push(...faults);
+  }
+
+  /** Counts the next fault's afterBytes from now, not from the previous fault (or the start). */
+  resetCount(): void {
+    this.counted = 0;
   }
 
   get armed(): number {
@@ -113,7 +122,7 @@ export class FaultProxy {
     /** Paced forwarding (opts.rate): `from` is paused until the link has carried `b`. */
     const waiting = new Map<Socket, Promise<void>>(); // a chunk of `from` not forwarded yet
     const paced = (from: Socket, to: Socket, b: Buffer) => {
-      const rate = this.opts.rate;
+      const rate = this.rate;
       if (!rate) return onBytes(to, b);
       const now = Date.now();
       this.nextFree = Math.max(now, this.nextFree) + (b.length / rate) * 1000;

@@ -20,7 +20,12 @@ export interface RunOptions {
 }
 
 /** Logs in to an account: credentials and the one-time code are computed inside connect(). */
-export async function connectAccount(account: Account, config: Config, ctx: CliContext): Promise<Transport> {
+export async function connectAccount(
+  account: Account,
+  config: Config,
+  ctx: CliContext,
+  signal?: AbortSignal,
+): Promise<Transport> {
   const [{ accountTransport }, { resolveSecret }, { codePrompter }] = await Promise.all([
     import('../../transport/open.js'),
     import('../../secrets/resolve.js'),
@@ -41,7 +46,7 @@ export async function connectAccount(account: Account, config: Config, ctx: CliC
       loginStep = c.step ?? c.counter;
     },
   });
-  await transport.connect();
+  await transport.connect(signal);
   return Object.assign(transport, { loginStep });
 }
 
@@ -77,7 +82,7 @@ export async function runCommand(opts: RunOptions, ctx: CliContext): Promise<Run
       env: ctx.env,
       clock: ctx.clock,
       reporter: text ?? jsonReporter,
-      connect: (account) => connectAccount(account, config, ctx),
+      connect: (account, signal) => connectAccount(account, config, ctx, signal),
       job: opts.job,
       force: opts.force,
       dryRun: opts.dryRun,

@@ -2,16 +2,18 @@
 // Depends only on interfaces (Transport, Manifest, Clock, Reporter, a scan function), so tests
 // drive it with a local fake transport and a fake clock.
 import type { BigIntStats } from 'node:fs';
-import { lstat, stat } from 'node:fs/promises';
-import { posix } from 'node:path';
+import { lstat, mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, posix } from 'node:path';
 import type { Job } from '../config/types.js';
 import { OtpBackupError } from '../errors.js';
 import type { Manifest } from '../scan/manifest.js';
 import { type ManifestView, metaOf, type ScanOptions, type ScanSpec, sameMeta, scan } from '../scan/scan.js';
-import { isFailureProblem, type ScannedFile, type ScanResult } from '../scan/types.js';
+import { type FileMeta, isFailureProblem, type ScannedFile, type ScanResult } from '../scan/types.js';
 import type { Clock } from '../schedule/clock.js';
 import type { Transport } from '../transport/types.js';
 import { type Reporter, silentReporter } from '../ui/reporter.js';
+import { COPY_TRIES, type StableCopy, stableCopy } from './copy-first.js';
 import type { JobResult } from './types.js';
 import { pruneVersions, VERSIONS_DIR, versionPath } from './versions.js';
 
@@ -192,6 +194,8 @@ export async function runJob(job: Job, deps: EngineDeps): Promise<JobResult> {
   if (!transport) throw new OtpBackupError('internal', 'runJob needs a transport unless dryRun is set');
 
   let fatal: unknown;
+  /** copyFirst: private temp dir of this run's local copies (0700), removed at the end. */
+  let copiesDir: Promise<string> | undefined;
   try {
     // Same content, new metadata (checksum mode): nothing to send.
     for (const f of scanned.touched) deps.manifest.record(f.rel, f.meta);
@@ -229,6 +233,11 @@ export async function runJob(job: Job, deps: EngineDeps): Promise<JobResult> {
 
     let doneBytes = 0;
     let doneFiles = 0;
+    let copies = 0;
+    const copyDir = async () => {
+      copiesDir ??= mkdtemp(join(tmpdir(), 'otpbackup-copy-'));
+      return copiesDir;
+    };
     const uploadOne = async (f: ScannedFile) => {
       const remote = remoteOf(f.rel);
       let pre: BigIntStats;
@@ -243,14 +252,42 @@ export async function runJob(job: Job, deps: EngineDeps): Promise<JobResult> {
         return fail(f.rel, `cannot stat: ${reasonOf(e)}`);
       }
       let meta = metaOf(pre);
+      let send = f.abs;
+      let copy: StableCopy | undefined;
+      if (job.copyFirst) {
+        // Upload a local copy made while the file was at rest; the source may change meanwhile.
+        try {
+          copy = await stableCopy(f.abs, await copyDir(), String(copies++), statFile);
+        } catch (e) {
+          return fail(f.rel, `cannot copy it first (copyFirst): ${reasonOf(e)}`);
+        }
+        if (!copy)
+          return fail(
+            f.rel,
+            `changed during each of ${COPY_TRIES} local copies (copyFirst); it will be tried again next run`,
+          );
+        meta = copy.meta;
+        send = copy.path;
+      }
       // Changed between scan and upload: send what is there now; its hash (if any) is stale.
       if (sameMeta(meta, f.meta)) meta = { ...meta, ...(f.meta.sha256 ? { sha256: f.meta.sha256 } : {}) };
+      try {
+        await sendOne(f, remote, send, meta, copy !== undefined);
+      } finally {
+        if (copy) await rm(copy.path, { force: true });
+      }
+    };
+    const sendOne = async (f: ScannedFile, remote: string, send: string, meta: FileMeta, isCopy: boolean) => {
       let moved: string | undefined;
       // Checked again just before the commit, so a file rewritten while it was read (even to the
       // same size) never replaces the good remote copy with a torn one (#14.1).
       let verified = false;
       let changed = false;
       const unchanged = async () => {
+        if (isCopy) {
+          verified = true; // a private copy, made while the file was at rest
+          return;
+        }
         let now: BigIntStats | undefined;
         try {
           now = await statFile(f.abs);
@@ -263,7 +300,7 @@ export async function runJob(job: Job, deps: EngineDeps): Promise<JobResult> {
       };
       try {
         if (job.mode === 'versions' && existed.has(f.rel)) moved = await moveToVersions(f.rel);
-        await transport.put(f.abs, remote, {
+        await transport.put(send, remote, {
           size: meta.size,
           mtime: new Date(Number(BigInt(meta.mtimeNs) / 1_000_000n)),
           onProgress: (b) => reporter.progress(job.name, doneBytes + b, doneFiles),
@@ -356,6 +393,7 @@ export async function runJob(job: Job, deps: EngineDeps): Promise<JobResult> {
   } finally {
     // Whatever happened, what was confirmed is folded into the snapshot.
     await deps.manifest.compact();
+    if (copiesDir) await rm(await copiesDir, { recursive: true, force: true }).catch(() => {});
   }
   result.durationMs = deps.clock.now() - started;
   if (fatal !== undefined) {

@@ -333,6 +333,7 @@ const JOB_KEYS = [
   'delete',
   'checksum',
   'retention',
+  'copyFirst',
 ] as const;
 
 const HOST_KEY_RE = /^SHA256:[A-Za-z0-9+/]{43}=?$/;
@@ -545,6 +546,7 @@ function readJob(r: Reader, v: unknown, path: Path, name: string, accounts: Obj)
   const exclude = r.strList(o, 'exclude', path, true);
   if (exclude) job.exclude = exclude;
   if (timezone) job.timezone = timezone;
+  if (r.bool(o, 'copyFirst', path)) job.copyFirst = true;
   if (o.retention != null) {
     const rp = [...path, 'retention'];
     const ro = r.obj(o.retention, rp, ['keep', 'days']);

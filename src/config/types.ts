@@ -89,6 +89,8 @@ export interface Job {
   delete: boolean;
   checksum: boolean;
   retention?: { keep?: number; days?: number };
+  /** Upload a local copy made while the file was at rest (files rewritten in place all the time). */
+  copyFirst?: boolean;
 }
 
 export interface Config {

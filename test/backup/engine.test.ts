@@ -246,6 +246,26 @@ describe('runJob', () => {
     m.close();
   });
 
+  it('copyFirst: a file rewritten during its upload still lands whole (the copy), and is sent again next run', async () => {
+    write('mbox', 'AAAAAAAA');
+    const t = new LocalTransport(remote);
+    let sent = '';
+    t.duringPut = (local) => {
+      sent = local;
+      writeFileSync(join(src, 'mbox'), 'BBBBBBBB'); // the source changes; the copy does not
+    };
+    const r = await run(job({ copyFirst: true }), t);
+    assert.deepEqual(r.failed, []);
+    assert.equal(r.files, 1);
+    assert.notEqual(sent, join(src, 'mbox'), 'the upload read a copy, not the source');
+    assert.equal(existsSync(sent), false, 'the copy is removed');
+    assert.equal(existsSync(join(sent, '..')), false, 'and its private directory');
+    assert.equal(readFileSync(join(remote, 'backup/mbox'), 'utf8'), 'AAAAAAAA');
+    const r2 = await run(job({ copyFirst: true }), new LocalTransport(remote));
+    assert.equal(r2.files, 1, 'recorded with the metadata of the copied version: the change is sent');
+    assert.equal(readFileSync(join(remote, 'backup/mbox'), 'utf8'), 'BBBBBBBB');
+  });
+
   it('symlinks: follow uploads the linked file, checked by its own size (#14.4)', async () => {
     write('real/data.txt', 'x'.repeat(2301));
     symlinkSync(join(src, 'real/data.txt'), join(src, 'link.txt'));

@@ -26,6 +26,7 @@ export interface JobAddOptions extends CommonOpts {
   keepDays?: string;
   checksum?: boolean;
   followSymlinks?: boolean;
+  copyFirst?: boolean;
 }
 
 const CONFIG_HELP = 'config file (default: $OTPBACKUP_CONFIG or ~/.config/otpbackup/config.yaml)';
@@ -128,6 +129,7 @@ export async function addJob(name: string, opts: JobAddOptions, ctx: CliContext)
   if (opts.include?.length) job.include = opts.include;
   if (opts.exclude?.length) job.exclude = opts.exclude;
   if (opts.timezone) job.timezone = opts.timezone;
+  if (opts.copyFirst) job.copyFirst = true;
   if (keep !== undefined || days !== undefined) {
     job.retention = {};
     if (keep !== undefined) job.retention.keep = keep;
@@ -188,6 +190,7 @@ export async function showJob(name: string, opts: CommonOpts, ctx: CliContext): 
     `mode:       ${j.mode}${j.delete ? ', delete remote files gone locally' : ''}${j.checksum ? ', checksum' : ''}`,
     `symlinks:   ${j.symlinks}`,
   ];
+  if (j.copyFirst) lines.push('copy first: yes (a local copy of each file is uploaded)');
   if (j.include?.length) lines.push(`include:    ${j.include.join(', ')}`);
   if (j.exclude?.length) lines.push(`exclude:    ${j.exclude.join(', ')}`);
   if (j.retention) {
@@ -334,6 +337,10 @@ Examples:
     .option('--keep-days <d>', 'versions mode: drop versions older than D days')
     .option('--checksum', 'compare content hashes, not only size and mtime')
     .option('--follow-symlinks', 'back up what symbolic links point to (default: skip them)')
+    .option(
+      '--copy-first',
+      'copy each file locally and upload the copy (for files rewritten all the time: mbox, VM images)',
+    )
     .option('--json', 'print JSON')
     .option('--config <path>', CONFIG_HELP)
     .addHelpText('after', ADD_EXAMPLES)

@@ -275,7 +275,7 @@ describe('runJob', () => {
     assert.equal(r.outcome, 'ok');
     assert.equal(readFileSync(join(remote, 'backup/link.txt'), 'utf8'), 'x'.repeat(2301));
     const r2 = await run(job({ symlinks: 'follow' }), new LocalTransport(remote));
-    assert.equal(r2.files, 0, 'recorded with the target\'s metadata: nothing to send again');
+    assert.equal(r2.files, 0, "recorded with the target's metadata: nothing to send again");
   });
 
   it('a file that changes during upload is not recorded and is sent again next run', async () => {

@@ -15,6 +15,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  symlinkSync,
   truncateSync,
   writeFileSync,
   writeSync,
@@ -154,11 +155,11 @@ for (const proto of ['ftp', 'sftp'] as const) {
     };
 
     /** One run; `mid(bytes)` is called on each progress report of the transfer. */
-    async function run(mid?: (bytes: number) => void): Promise<JobResult> {
+    async function run(mid?: (bytes: number) => void, over: Partial<Job> = {}): Promise<JobResult> {
       const manifest = await Manifest.load(state);
       try {
         return await runJob(
-          { ...job, sources: [src] },
+          { ...job, sources: [src], ...over },
           {
             transport,
             manifest,
@@ -260,6 +261,18 @@ for (const proto of ['ftp', 'sftp'] as const) {
       const next = await run();
       assert.equal(next.files, 1, JSON.stringify(next));
       assert.ok(readFileSync(join(remote, 'grow.log')).equals(readFileSync(file)));
+    });
+
+    test('--follow-symlinks: a linked file is sent with its own size, then left alone (#14.4)', async () => {
+      const target = join(dir, proto, 'target.txt');
+      writeFileSync(target, 'x'.repeat(2301));
+      symlinkSync(target, join(src, 'link.txt'));
+      const r = await run(undefined, { symlinks: 'follow' });
+      assert.deepEqual(r.failed, []);
+      assert.equal(r.files, 1);
+      assert.equal(readFileSync(join(remote, 'link.txt'), 'utf8'), 'x'.repeat(2301));
+      const again = await run(undefined, { symlinks: 'follow' });
+      assert.equal(again.files, 0, JSON.stringify(again));
     });
   });
 }

@@ -621,8 +621,12 @@ export class FtpTransport implements Transport {
           }
           tmpMayExist = true;
           // Ctrl-C / SIGTERM: cut the data connection now rather than let the megabytes already in
-          // the socket buffers drain at the link's pace; the STOR ends with a short temp file.
-          const cutData = () => client.ftp.dataSocket?.destroy();
+          // the socket buffers drain at the link's pace (a plain close still sends them before its
+          // FIN): a reset discards them, and the server ends the STOR with a short temp file.
+          const cutData = () => {
+            const d = client.ftp.dataSocket;
+            if (d && !d.destroyed) d.resetAndDestroy();
+          };
           opts.signal?.addEventListener('abort', cutData, { once: true });
           try {
             await withPrefetchedPort(client, prefetchedPort, () =>

@@ -625,7 +625,12 @@ export class FtpTransport implements Transport {
           // FIN): a reset discards them, and the server ends the STOR with a short temp file.
           const cutData = () => {
             const d = client.ftp.dataSocket;
-            if (d && !d.destroyed) d.resetAndDestroy();
+            if (!d || d.destroyed) return;
+            try {
+              d.resetAndDestroy();
+            } catch {
+              d.destroy(); // a TLS socket has no reset of its own: the grace below bounds the drain
+            }
           };
           opts.signal?.addEventListener('abort', cutData, { once: true });
           try {

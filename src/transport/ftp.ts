@@ -620,18 +620,12 @@ export class FtpTransport implements Transport {
             client.trackProgress((info) => onProgress(info.bytes));
           }
           tmpMayExist = true;
-          // Ctrl-C / SIGTERM: cut the data connection now rather than let the megabytes already in
-          // the socket buffers drain at the link's pace (a plain close still sends them before its
-          // FIN): a reset discards them, and the server ends the STOR with a short temp file.
-          const cutData = () => {
-            const d = client.ftp.dataSocket;
-            if (!d || d.destroyed) return;
-            try {
-              d.resetAndDestroy();
-            } catch {
-              d.destroy(); // a TLS socket has no reset of its own: the grace below bounds the drain
-            }
-          };
+          // Ctrl-C / SIGTERM: close the data connection now; the STOR ends with a short temp file.
+          // Not resetAndDestroy(), though it would discard the bytes still in the socket buffers:
+          // with a write pending it can leave Node spinning at exit (seen: 100 % CPU in
+          // CleanupHandles, the process never ends, the job lock held). On a slow link those
+          // buffers drain before the server's reply; the grace below bounds that.
+          const cutData = () => client.ftp.dataSocket?.destroy();
           opts.signal?.addEventListener('abort', cutData, { once: true });
           try {
             await withPrefetchedPort(client, prefetchedPort, () =>

@@ -19,9 +19,11 @@ import { FaultProxy } from './proxy.js';
 
 const missing = proftpdMissing();
 const MiB = 1024 * 1024;
-/** 32 MiB at 1 MiB/s: half a minute of upload; every bound below is a fraction of that. */
-const SIZE = 32 * MiB;
-const RATE = MiB;
+/** 96 MiB at 4 MiB/s: ~24 s of upload; every bound below is a fraction of that. 4 MiB/s, not
+ *  slower: FTP closes its data connection on abort, and the megabytes already in the socket
+ *  buffers reach the server before its reply, at the link's pace. */
+const SIZE = 96 * MiB;
+const RATE = 4 * MiB;
 /** Signal → exit. The grace for a transfer to wind down is 3 s (src/transport/abort.ts). */
 const BOUND_MS = 10_000;
 

@@ -2,8 +2,9 @@
 // Depends only on interfaces (Transport, Manifest, Clock, Reporter, a scan function), so tests
 // drive it with a local fake transport and a fake clock.
 import type { BigIntStats } from 'node:fs';
-import { lstat } from 'node:fs/promises';
-import { posix } from 'node:path';
+import { lstat, mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, posix } from 'node:path';
 import type { Job } from '../config/types.js';
 import { OtpBackupError } from '../errors.js';
 import type { Manifest } from '../scan/manifest.js';
@@ -13,6 +14,7 @@ import type { Clock } from '../schedule/clock.js';
 import { removeTemps, sweepStaleTemps } from '../transport/temp.js';
 import type { Transport } from '../transport/types.js';
 import { type Reporter, silentReporter } from '../ui/reporter.js';
+import { COPY_TRIES, type StableCopy, stableCopy } from './copy-first.js';
 import { alreadyOnServer } from './rebuild.js';
 import { resumeKey, TempJournal } from './temp-journal.js';
 import type { JobResult } from './types.js';
@@ -33,9 +35,11 @@ export interface EngineDeps {
   dryRun?: boolean;
   cwd?: string;
   scan?: (spec: ScanSpec, manifest: ManifestView, opts: ScanOptions) => Promise<ScanResult>;
-  /** lstat used to detect a file changing while it is uploaded (injectable for tests). */
+  /** Stat used to detect a file changing while it is uploaded (injectable for tests); by default
+   *  lstat, or stat when the job follows symbolic links (the link's own size is not the file's). */
   statFile?: (path: string) => Promise<BigIntStats>;
-  /** Ctrl-C: files in flight finish (and are recorded); no new upload or delete starts. */
+  /** Ctrl-C / SIGTERM: transfers in flight are aborted (temp files dropped, nothing recorded for
+   *  them); a file whose commit had begun lands and is recorded. No new upload or delete starts. */
   signal?: AbortSignal;
   /** versions mode: the local list of versions kept, updated as versions are made and pruned. */
   versions?: VersionsLedger;
@@ -45,6 +49,10 @@ export interface EngineDeps {
 
 /** Errors after which further files cannot succeed: stop the job. */
 const FATAL = new Set(['auth', 'network', 'trust', 'trust-changed', 'interrupted', 'locked']);
+
+/** Why a file is not recorded when it changed while it was read. */
+const CHANGED =
+  'changed while being uploaded; the old remote copy is kept and it will be sent again next run';
 
 export function interrupted(): OtpBackupError {
   return new OtpBackupError('interrupted', 'interrupted; files already sent are recorded', {
@@ -138,7 +146,11 @@ function backedUp(path: string, manifest: Manifest, uploading: Set<string>): boo
 export async function runJob(job: Job, deps: EngineDeps): Promise<JobResult> {
   const started = deps.clock.now();
   const reporter = deps.reporter ?? silentReporter;
-  const statFile = deps.statFile ?? ((p: string) => lstat(p, { bigint: true }));
+  const statFile =
+    deps.statFile ??
+    (job.symlinks === 'follow'
+      ? (p: string) => stat(p, { bigint: true })
+      : (p: string) => lstat(p, { bigint: true }));
   const result = emptyResult(job.name, 'ok');
   const fail = (path: string, reason: string) => {
     const f = { path, reason };
@@ -237,6 +249,9 @@ export async function runJob(job: Job, deps: EngineDeps): Promise<JobResult> {
     if (pending.length === 0) return;
     temps.settle(await removeTemps(transport, pending, { tag: temps.tag, keep, fatal: isFatal }));
   };
+
+  /** copyFirst: private temp dir of this run's local copies (0700), removed at the end. */
+  let copiesDir: Promise<string> | undefined;
   try {
     // Same content, new metadata (checksum mode): nothing to send.
     for (const f of scanned.touched) deps.manifest.record(f.rel, f.meta);
@@ -277,6 +292,11 @@ export async function runJob(job: Job, deps: EngineDeps): Promise<JobResult> {
 
     let doneBytes = 0;
     let doneFiles = 0;
+    let copies = 0;
+    const copyDir = async () => {
+      copiesDir ??= mkdtemp(join(tmpdir(), 'otpbackup-copy-'));
+      return copiesDir;
+    };
     const uploadOne = async (f: ScannedFile) => {
       const remote = remoteOf(f.rel);
       let pre: BigIntStats;
@@ -291,18 +311,65 @@ export async function runJob(job: Job, deps: EngineDeps): Promise<JobResult> {
         return fail(f.rel, `cannot stat: ${reasonOf(e)}`);
       }
       let meta = metaOf(pre);
+      let send = f.abs;
+      let copy: StableCopy | undefined;
+      if (job.copyFirst) {
+        // Upload a local copy made while the file was at rest; the source may change meanwhile.
+        try {
+          copy = await stableCopy(f.abs, await copyDir(), String(copies++), statFile);
+        } catch (e) {
+          return fail(f.rel, `cannot copy it first (copyFirst): ${reasonOf(e)}`);
+        }
+        if (!copy)
+          return fail(
+            f.rel,
+            `changed during each of ${COPY_TRIES} local copies (copyFirst); it will be tried again next run`,
+          );
+        meta = copy.meta;
+        send = copy.path;
+      }
       // Changed between scan and upload: send what is there now; its hash (if any) is stale.
       if (sameMeta(meta, f.meta)) meta = { ...meta, ...(f.meta.sha256 ? { sha256: f.meta.sha256 } : {}) };
+      try {
+        await sendOne(f, remote, send, meta, copy !== undefined);
+      } finally {
+        if (copy) await rm(copy.path, { force: true });
+      }
+    };
+    const sendOne = async (f: ScannedFile, remote: string, send: string, meta: FileMeta, isCopy: boolean) => {
       let moved: string | undefined;
       const resume = resumeFrom.get(f.rel);
+
+      // Checked again just before the commit, so a file rewritten while it was read (even to the
+      // same size) never replaces the good remote copy with a torn one (#14.1).
+      let verified = false;
+      let changed = false;
+      const unchanged = async () => {
+        if (isCopy) {
+          verified = true; // a private copy, made while the file was at rest
+          return;
+        }
+        let now: BigIntStats | undefined;
+        try {
+          now = await statFile(f.abs);
+        } catch {}
+        if (!now || !sameMeta(metaOf(now), meta)) {
+          changed = true;
+          throw new OtpBackupError('local', CHANGED);
+        }
+        verified = true;
+      };
       try {
         if (job.mode === 'versions' && existed.has(f.rel)) moved = await moveToVersions(f.rel);
-        await transport.put(f.abs, remote, {
+        await transport.put(send, remote, {
           size: meta.size,
           mtime: new Date(Number(BigInt(meta.mtimeNs) / 1_000_000n)),
           onProgress: (b) => reporter.progress(job.name, doneBytes + b, doneFiles),
           temps: temps.namerFor(remote, versionOf(meta)),
           ...(resume && versionOf(meta) === versionOf(f.meta) ? { resumeFrom: resume } : {}),
+
+          beforeCommit: unchanged,
+          ...(deps.signal ? { signal: deps.signal } : {}),
         });
       } catch (e) {
         if (moved) {
@@ -314,16 +381,19 @@ export async function runJob(job: Job, deps: EngineDeps): Promise<JobResult> {
           const stamp = /\.(\d{8}T\d{6}Z)$/.exec(moved)?.[1];
           if (back && stamp) deps.versions?.remove(f.rel, parseStamp(stamp));
         }
+        if (deps.signal?.aborted && !changed) throw interrupted();
         if (isFatal(e)) throw e;
-        return fail(f.rel, reasonOf(e));
+        // Not recorded: the next run sends it again.
+        return fail(f.rel, changed ? CHANGED : reasonOf(e));
       }
-      let post: BigIntStats | undefined;
-      try {
-        post = await statFile(f.abs);
-      } catch {}
-      if (!post || !sameMeta(metaOf(post), meta)) {
-        // The server may hold a torn copy; not recorded, so the next run sends it again.
-        return fail(f.rel, 'changed while being uploaded; it will be sent again next run');
+      // A transport that does not call beforeCommit: check afterwards (the server may hold a torn
+      // copy then, but it is not recorded, so the next run sends it again).
+      if (!verified) {
+        try {
+          await unchanged();
+        } catch {
+          return fail(f.rel, 'changed while being uploaded; it will be sent again next run');
+        }
       }
       deps.manifest.record(f.rel, meta);
       doneBytes += meta.size;
@@ -414,6 +484,7 @@ export async function runJob(job: Job, deps: EngineDeps): Promise<JobResult> {
     // Whatever happened, what was confirmed is folded into the snapshot.
     await temps.finish();
     await deps.manifest.compact();
+    if (copiesDir) await rm(await copiesDir, { recursive: true, force: true }).catch(() => {});
   }
   result.durationMs = deps.clock.now() - started;
   if (fatal !== undefined) {

@@ -24,7 +24,8 @@ export interface RunDueDeps {
   clock: Clock;
   reporter?: Reporter;
   /** Creates a transport for the account and logs in (the one-time code is computed then). */
-  connect(account: Account): Promise<Transport & { loginStep?: number }>;
+  /** Logs in; `signal` (Ctrl-C / SIGTERM) abandons a login in progress. */
+  connect(account: Account, signal?: AbortSignal): Promise<Transport & { loginStep?: number }>;
   /** Run this job now, due or not. */
   job?: string;
   force?: boolean;
@@ -290,9 +291,9 @@ export async function runDue(config: Config, deps: RunDueDeps): Promise<RunResul
       else if (!deps.dryRun) {
         const startedMs = deps.clock.now();
         try {
-          transport = await deps.connect(account);
+          transport = await deps.connect(account, deps.signal);
         } catch (e) {
-          accountError = asOtpError(e);
+          accountError = deps.signal?.aborted ? interrupted() : asOtpError(e);
           for (const { job } of ready)
             await finish(job, emptyResult(job.name, 'failed', accountError), startedMs);
           continue;

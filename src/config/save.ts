@@ -81,6 +81,7 @@ export function jobToYaml(j: Job): { full: Obj; minimal: Obj } {
     delete: j.delete,
     checksum: j.checksum,
     retention: j.retention && Object.keys(clean(j.retention)).length ? clean(j.retention) : undefined,
+    copyFirst: j.copyFirst ? true : undefined,
   });
   const minimal: Obj = {};
   for (const [k, v] of Object.entries(full)) {

@@ -347,6 +347,8 @@ const JOB_KEYS = [
   'retention',
   'hooks',
   'notify',
+
+  'copyFirst',
 ] as const;
 
 const HOST_KEY_RE = HOST_KEY_FINGERPRINT;
@@ -601,6 +603,8 @@ function readJob(r: Reader, v: unknown, path: Path, name: string, accounts: Obj)
     const n = readNotify(r, o.notify, [...path, 'notify']);
     if (n) job.notify = n;
   }
+
+  if (r.bool(o, 'copyFirst', path)) job.copyFirst = true;
   if (o.retention != null) {
     const rp = [...path, 'retention'];
     const ro = r.obj(o.retention, rp, ['keep', 'days']);

@@ -139,15 +139,18 @@ export async function acquireLock(
     // a concurrent taker cannot read "" and take it over as stale.
     if (linkPidFile(path)) {
       let released = false;
-      return {
-        release() {
-          if (released) return;
-          released = true;
-          try {
-            if (readFileSync(path, 'utf8').trim() === String(process.pid)) unlinkSync(path);
-          } catch {}
-        },
+      const release = () => {
+        if (released) return;
+        released = true;
+        process.off('exit', release);
+        try {
+          if (readFileSync(path, 'utf8').trim() === String(process.pid)) unlinkSync(path);
+        } catch {}
       };
+      // A second Ctrl-C exits at once (process.exit): the lock goes with it, not left to the
+      // stale-PID check of the next run.
+      process.on('exit', release);
+      return { release };
     }
     const holder = lockHolder(path);
     if (holder === undefined || (holder !== process.pid && !pidAlive(holder))) {

@@ -115,6 +115,9 @@ export interface Job {
   /** Override the global hooks / notify, key by key. */
   hooks?: Hooks;
   notify?: Notify;
+
+  /** Upload a local copy made while the file was at rest (files rewritten in place all the time). */
+  copyFirst?: boolean;
 }
 
 export interface Config {

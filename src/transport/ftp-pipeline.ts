@@ -126,3 +126,31 @@ export function releasePrefetchedPort(client: Client, port: number, timeoutMs = 
     socket.once('error', done);
   });
 }
+
+/**
+ * Waits for one final reply (≥ 200, errors included) on the control connection: the STOR's own
+ * 226/426 after its data connection was cut, so that it is not taken for the answer to the next
+ * command. False when none came within `ms`; the session is then out of step and must be closed.
+ */
+export async function awaitFinalReply(client: Client, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const reply = client.ftp.handle(undefined, (res, t) => {
+    if (res instanceof FTPError) t.resolve(res);
+    else if (res instanceof Error) t.reject(res);
+    else if (res.code >= 200) t.resolve(res);
+  });
+  const late = new Promise<boolean>((r) => {
+    timer = setTimeout(() => r(false), ms);
+  });
+  try {
+    return await Promise.race([
+      reply.then(
+        () => true,
+        () => false,
+      ),
+      late,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -11,8 +11,10 @@ import { isOtpBackupError, OtpBackupError } from '../errors.js';
 import { expandTemplate } from '../otp/index.js';
 import type { Clock } from '../schedule/clock.js';
 import { redact } from '../secrets/redact.js';
+import { ABORT_GRACE_MS, untilAborted, uploadInterrupted } from './abort.js';
 import { guardPinnedDataSockets } from './ftp-data-trust.js';
 import {
+  awaitFinalReply,
   epsvPort,
   pipelined,
   releasePrefetchedPort,
@@ -596,7 +598,12 @@ export class FtpTransport implements Transport, Hasher, ModTimer, MtimeKeeper {
       for (let tries = 0; ; tries++) {
         signal?.throwIfAborted();
         const client = this.client && !this.client.closed ? this.client : await this.reconnect(signal);
-        const abort = () => client.close();
+        // An aborted operation gets a moment to wind down (an upload ends its data early and drops
+        // its temp file; a commit completes) before the connection is cut.
+        let cut: NodeJS.Timeout | undefined;
+        const abort = () => {
+          cut = setTimeout(() => client.close(), ABORT_GRACE_MS);
+        };
         signal?.addEventListener('abort', abort, { once: true });
         const port = pre?.client === client ? pre.port : undefined;
         pre = undefined;
@@ -616,6 +623,7 @@ export class FtpTransport implements Transport, Hasher, ModTimer, MtimeKeeper {
           } else this.log(`${err.message}; retrying (${tries + 1}/${this.maxRetries})`);
           await this.clock.sleep(Math.min(1000 * 2 ** tries, 30_000), signal);
         } finally {
+          clearTimeout(cut);
           signal?.removeEventListener('abort', abort);
         }
       }
@@ -725,36 +733,60 @@ export class FtpTransport implements Transport, Hasher, ModTimer, MtimeKeeper {
             client.trackProgress((info) => onProgress(have + info.bytes));
           }
           tmpMayExist = true;
-          if (have > 0) {
-            this.log(`ftp ${this.account.name}: resuming ${final} at byte ${have} of ${size}`);
-            // The SIZE/HASH above used the prefetched port's turn: no withPrefetchedPort here.
-            try {
-              await client.appendFrom(
-                createReadStream(localPath, { highWaterMark: 1024 * 1024, start: have, end: size - 1 }),
-                tmp,
+          // Ctrl-C / SIGTERM: close the data connection now; the STOR ends with a short temp file.
+          // Not resetAndDestroy(), though it would discard the bytes still in the socket buffers:
+          // with a write pending it can leave Node spinning at exit (seen: 100 % CPU in
+          // CleanupHandles, the process never ends, the job lock held). On a slow link those
+          // buffers drain before the server's reply; the grace below bounds that.
+          const cutData = () => client.ftp.dataSocket?.destroy();
+          opts.signal?.addEventListener('abort', cutData, { once: true });
+          try {
+            if (have > 0) {
+              this.log(`ftp ${this.account.name}: resuming ${final} at byte ${have} of ${size}`);
+              // The SIZE/HASH above used the prefetched port's turn: no withPrefetchedPort here.
+              try {
+                await client.appendFrom(
+                  untilAborted(
+                    createReadStream(localPath, { highWaterMark: 1024 * 1024, start: have, end: size - 1 }),
+                    opts.signal,
+                  ),
+                  tmp,
+                );
+              } catch (e) {
+                // ProFTPD refuses APPE by default (AllowStoreRestart off: "451 Append/Restart not
+                // permitted"), and basic-ftp then drops the session for the reset data connection.
+                // Whatever the cause, this transport stops resuming; the retry sends the whole file.
+                if (!opts.signal?.aborted) this.appendRefused = true;
+                throw e;
+              }
+            } else {
+              await withPrefetchedPort(client, from ? undefined : prefetchedPort, () =>
+                client.uploadFrom(
+                  size === 0 && client.ftp.hasTLS
+                    ? lateEmptyStream()
+                    : small
+                      ? Readable.from([small], { objectMode: false })
+                      : // 1 MiB reads: the 64 KiB default costs a syscall and an event-loop turn per 64 KiB.
+                        // `end` spares the read that finds EOF; growth past `size` waits for the next run
+                        // (and a shrunk file just ends early): the checks below catch both, never a hang.
+                        untilAborted(
+                          createReadStream(localPath, { highWaterMark: 1024 * 1024, end: size - 1 }),
+                          opts.signal,
+                        ),
+                  tmp,
+                ),
               );
-            } catch (e) {
-              // ProFTPD refuses APPE by default (AllowStoreRestart off: "451 Append/Restart not
-              // permitted"), and basic-ftp then drops the session for the reset data connection.
-              // Whatever the cause, this transport stops resuming; the retry sends the whole file.
-              this.appendRefused = true;
-              throw e;
             }
-          } else {
-            await withPrefetchedPort(client, from ? undefined : prefetchedPort, () =>
-              client.uploadFrom(
-                size === 0 && client.ftp.hasTLS
-                  ? lateEmptyStream()
-                  : small
-                    ? Readable.from([small], { objectMode: false })
-                    : // 1 MiB reads: the 64 KiB default costs a syscall and an event-loop turn per 64 KiB.
-                      // `end` spares the read that finds EOF; growth past `size` waits for the next run.
-                      createReadStream(localPath, { highWaterMark: 1024 * 1024, end: size - 1 }),
-                tmp,
-              ),
-            );
+          } catch (e) {
+            if (!opts.signal?.aborted || client.closed) throw e;
+            // The STOR's reply is still to come: read it before the DELE below, or close.
+            if (!(await awaitFinalReply(client, ABORT_GRACE_MS))) client.close();
+            throw uploadInterrupted(`upload of ${final}`);
+          } finally {
+            opts.signal?.removeEventListener('abort', cutData);
           }
           client.trackProgress();
+          if (opts.signal?.aborted) throw uploadInterrupted(`upload of ${final}`);
           // Two round trips for the tail, not four: SIZE (verify) with MFMT (on the temp; a rename
           // keeps it), then RNFR with RNTO — the commit — once the size is right.
           const mfmt = opts.mtime && this.features.has('MFMT') ? [`MFMT ${mfmtTime(opts.mtime)} ${tmp}`] : [];
@@ -762,6 +794,9 @@ export class FtpTransport implements Transport, Hasher, ModTimer, MtimeKeeper {
           if (!sizeReply || sizeReply instanceof FTPError) throw sizeReply;
           // No number in the reply (ftp-srv for empty files): the listing knows.
           const got = sizeFromReply(sizeReply) ?? (await this.statWith(client, tmp))?.size;
+          // Before the size verdict: a file that changed while it was read is reported as such
+          // (not retried), and a file rewritten to the same size never reaches the commit.
+          await opts.beforeCommit?.();
           if (got !== expected) {
             throw new OtpBackupError(
               'remote',
@@ -772,6 +807,7 @@ export class FtpTransport implements Transport, Hasher, ModTimer, MtimeKeeper {
               },
             );
           }
+          if (opts.signal?.aborted) throw uploadInterrupted(`upload of ${final}`);
           const next = await this.renameWith(client, tmp, final, usesEpsv(client));
           tmpMayExist = false;
           opts.temps?.gone(tmp);

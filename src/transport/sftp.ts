@@ -1,6 +1,7 @@
 // SFTP transport over ssh2: one SSH connection and one SFTP session for all files, several puts in
 // flight at once. Login goes through the login discipline (fresh code per attempt, at most one retry);
 // auth methods follow the server's partial-success list; host keys must be known or pinned.
+import { closeSync, constants, open as openCb } from 'node:fs';
 import { type FileHandle, stat as localStat, readFile } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import ssh2, { type SFTPWrapper } from 'ssh2';
@@ -10,6 +11,7 @@ import { OtpBackupError } from '../errors.js';
 import { expandTemplate } from '../otp/index.js';
 import type { Clock } from '../schedule/clock.js';
 import { redact } from '../secrets/redact.js';
+import { ABORT_GRACE_MS, uploadInterrupted } from './abort.js';
 import { type HostKeyVerdict, verifyHostKey } from './hostkeys.js';
 import { writeLocalAtomically } from './local-file.js';
 import { type CredentialSource, type Credentials, loginWithDiscipline } from './login.js';
@@ -24,6 +26,7 @@ import {
   resolveRemote,
   validateRemotePath,
 } from './remote-path.js';
+import { sendFile } from './sftp-upload.js';
 import { downgradeError, SSH_ALGORITHMS } from './ssh-algorithms.js';
 import { tempPathFor } from './temp.js';
 import type { GetOptions, PutOptions, RemoteEntry, Transport } from './types.js';
@@ -143,6 +146,16 @@ function writeFailure(e: unknown): string {
   return code === 'ENOSPC' ? 'the disk is full' : (code ?? (e as Error).message);
 }
 
+/** Opens a local file for reading; O_NONBLOCK so a FIFO put in its place cannot hang the open. */
+function openLocal(path: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    openCb(path, constants.O_RDONLY | constants.O_NONBLOCK, (err, fd) => {
+      if (err) reject(new OtpBackupError('local', `cannot read ${path}: ${err.message}`, { cause: err }));
+      else resolve(fd);
+    });
+  });
+}
+
 export class SftpTransport implements Transport {
   readonly concurrency: number;
   /** Which rule answered which keyboard-interactive prompt, over all attempts (no answer values). */
@@ -176,6 +189,7 @@ export class SftpTransport implements Transport {
   private readonly waiting: Array<() => void> = [];
   /** Requests waiting for a reply: ssh2 never calls some of them back once the connection is gone. */
   private readonly pendingCalls = new Set<(e: Error) => void>();
+  private readonly watched = new WeakSet<AbortSignal>();
 
   constructor(private readonly opts: SftpTransportOptions) {
     // Small files are round-trip bound (open, write, close, setstat, rename): keep many in flight.
@@ -884,7 +898,8 @@ export class SftpTransport implements Transport {
     } catch (e) {
       throw new OtpBackupError('local', `cannot read ${localPath}: ${(e as Error).message}`, { cause: e });
     }
-    opts.signal?.throwIfAborted();
+    if (opts.signal?.aborted) throw uploadInterrupted(`upload ${target}`);
+    if (opts.signal) this.watchAbort(opts.signal);
     // A retry sends the whole file again under a new temp name; a lost temp file is removed later.
     await this.op(
       `upload ${target}`,
@@ -896,42 +911,48 @@ export class SftpTransport implements Transport {
 
   private async putOnce(localPath: string, target: string, size: number, opts: PutOptions): Promise<void> {
     const tmp = opts.temps?.next(target) ?? tempPathFor(target, this.opts.clock.now());
+    // Exactly the size the engine saw is sent; growth or a rewrite since is for beforeCommit to see.
     const want = opts.size ?? size;
-    let acked = 0;
+    const what = `upload ${target}`;
+    let fd: number | undefined;
+    let handle: Buffer | undefined;
     try {
-      await this.call<void>(`upload ${target}`, (s, cb) =>
-        s.fastPut(
-          localPath,
-          tmp,
-          {
-            concurrency: PUT_REQUESTS,
-            chunkSize: PUT_CHUNK,
-            step: (total) => {
-              // A chunk was acknowledged (ssh2 calls step on the server's reply).
-              acked = total;
-              if (this.sftp === s) this.progressed();
-              opts.onProgress?.(total);
-            },
-          },
-          cb,
-        ),
-      );
-      opts.signal?.throwIfAborted();
+      fd = await openLocal(localPath);
+      const h = await this.call<Buffer>(what, (s, cb) => s.open(tmp, 'w', cb));
+      handle = h;
+      const s = this.session();
+      const acked = await sendFile({
+        fd,
+        size: want,
+        chunk: PUT_CHUNK,
+        requests: PUT_REQUESTS,
+        what,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        write: (buf, len, pos) => this.call<void>(what, (x, cb) => x.write(h, buf, 0, len, pos, cb)),
+        onAck: (total) => {
+          if (this.sftp === s) this.progressed();
+          opts.onProgress?.(total);
+        },
+      });
+      handle = undefined;
+      await this.call<void>(what, (x, cb) => x.close(h, cb));
+      if (opts.signal?.aborted) throw uploadInterrupted(what);
       // Every WRITE was answered OK for its own offset and length, so the bytes acknowledged are the
       // bytes the server holds: no STAT round trip needed (unlike FTP, where a cut data connection
-      // can look like a clean end). A count other than expected means the file changed meanwhile.
+      // can look like a clean end).
       if (acked !== want) {
         throw new OtpBackupError(
           'remote',
-          `upload ${target}: the server acknowledged ${acked} bytes, expected ${want}`,
+          `${what}: the server acknowledged ${acked} bytes, expected ${want}`,
           {
             hint: 'the file changed while it was read; it is uploaded again on the next run',
           },
         );
       }
+      await opts.beforeCommit?.();
       if (opts.mtime) {
         const t = opts.mtime;
-        await this.call<void>(`set time of ${target}`, (s, cb) => s.utimes(tmp, t, t, cb)).catch((e) =>
+        await this.call<void>(`set time of ${target}`, (x, cb) => x.utimes(tmp, t, t, cb)).catch((e) =>
           this.log(`sftp: ${(e as Error).message}`),
         );
       }
@@ -939,18 +960,48 @@ export class SftpTransport implements Transport {
       opts.temps?.gone(tmp);
     } catch (e) {
       // A temp file left behind (connection lost) stays in the temp journal; the engine removes it.
-      if (!this.lost)
-        await this.call<void>('cleanup', (s, cb) => s.unlink(tmp, cb)).then(
+      if (!this.lost) {
+        const h = handle;
+        if (h) await this.call<void>('cleanup', (x, cb) => x.close(h, cb)).catch(() => {});
+        await this.call<void>('cleanup', (x, cb) => x.unlink(tmp, cb)).then(
           () => opts.temps?.gone(tmp),
           () => {},
         );
-      if (e instanceof OtpBackupError && (e.cause as SshError)?.code === 'ENOENT' && !this.lost) {
-        throw new OtpBackupError('local', `cannot read ${localPath}: ${(e.cause as Error).message}`, {
-          cause: e,
-        });
       }
       throw e;
+    } finally {
+      if (fd !== undefined) closeSync(fd);
     }
+  }
+
+  /**
+   * After an abort, uploads stop sending and wait for the answers to their WRITEs in flight; on a
+   * stalled link those may never come. One listener per signal (not one per put: 32 in flight):
+   * whatever is still running after ABORT_GRACE_MS is cut with the connection.
+   */
+  private watchAbort(signal: AbortSignal): void {
+    if (this.watched.has(signal)) return;
+    this.watched.add(signal);
+    signal.addEventListener(
+      'abort',
+      () => {
+        const t = setTimeout(() => {
+          if (this.inFlight > 0) this.cut('interrupted: the server did not answer in time');
+        }, ABORT_GRACE_MS);
+        t.unref();
+      },
+      { once: true },
+    );
+  }
+
+  /** Gives up on the connection now: every request waiting for a reply fails. */
+  private cut(reason: string): void {
+    const c = this.client;
+    if (!c || this.lost) return;
+    this.lost = new Error(reason);
+    this.log(`sftp: ${reason}; closing the connection`);
+    for (const fail of [...this.pendingCalls]) fail(this.lost);
+    c.destroy();
   }
 
   async get(remotePath: string, localPath: string, opts: GetOptions = {}): Promise<void> {
@@ -1079,6 +1130,10 @@ export class SftpTransport implements Transport {
     this.client = undefined;
     this.sftp = undefined;
     if (!c) return;
+    if (this.lost) {
+      c.destroy(); // nothing to say goodbye to
+      return;
+    }
     await new Promise<void>((resolve) => {
       const t = setTimeout(() => {
         c.destroy();

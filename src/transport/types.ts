@@ -14,9 +14,20 @@ export interface PutOptions {
   /** Expected size; put() verifies the uploaded size against it before the rename. */
   size?: number;
   mtime?: Date;
+  /**
+   * Aborts the transfer: no more data is sent, the temp file is removed and put() rejects. Once the
+   * commit (the rename) has begun it completes, so a file either lands whole or not at all.
+   */
   signal?: AbortSignal;
   /** Bytes written so far, for progress displays. */
   onProgress?: (bytes: number) => void;
+  /**
+   * Called once every byte is on the server under the temp name and the size is verified, just
+   * before the commit (rename over the final name). A rejection vetoes the commit: the temp file is
+   * removed, the old remote copy stays, and put() rejects with that error (never retried). The
+   * engine checks here that the local file did not change while it was read (#14.1).
+   */
+  beforeCommit?: () => Promise<void>;
   /**
    * Where temp names come from (the job's temp journal): put() calls next() once per attempt before
    * creating the temp file, and gone() once it renamed or removed it. Default: an unrecorded name.

@@ -7,6 +7,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -213,6 +214,68 @@ describe('runJob', () => {
     assert.match(r.failed[0]!.reason, /collides with the directory of old versions.*--exclude/);
     assert.equal(readFileSync(join(remote, 'backup/ok.txt'), 'utf8'), 'fine');
     assert.equal(existsSync(join(remote, 'backup/.versions/notes.txt')), false);
+  });
+
+  it('a file rewritten to the same size during upload keeps the old remote copy (checked before the commit)', async () => {
+    write('db.bin', 'AAAAAAAA');
+    const t = new LocalTransport(remote);
+    assert.equal((await run(job(), t)).outcome, 'ok');
+    write('db.bin', 'BBBBBBBB');
+    const t2 = new LocalTransport(remote);
+    t2.duringPut = (local) => writeFileSync(local, 'CCCCCCCC'); // same size, new mtime/ctime
+    const r = await run(job(), t2);
+    assert.equal(r.outcome, 'partial');
+    assert.match(r.failed[0]!.reason, /changed while being uploaded; the old remote copy is kept/);
+    assert.equal(readFileSync(join(remote, 'backup/db.bin'), 'utf8'), 'AAAAAAAA');
+    assert.deepEqual(readdirSync(join(remote, 'backup')), ['db.bin'], 'temp file dropped');
+    const r2 = await run(job(), new LocalTransport(remote));
+    assert.equal(r2.files, 1);
+    assert.equal(readFileSync(join(remote, 'backup/db.bin'), 'utf8'), 'CCCCCCCC');
+  });
+
+  it('a transport that skips beforeCommit: the engine still checks after the upload', async () => {
+    write('db.bin', 'AAAAAAAA');
+    const t = new LocalTransport(remote);
+    t.callBeforeCommit = false;
+    t.duringPut = (local) => writeFileSync(local, 'CCCCCCCC');
+    const r = await run(job(), t);
+    assert.equal(r.outcome, 'partial');
+    assert.match(r.failed[0]!.reason, /changed while being uploaded; it will be sent again/);
+    const m = await Manifest.load(state);
+    assert.equal(m.get('db.bin'), undefined);
+    m.close();
+  });
+
+  it('copyFirst: a file rewritten during its upload still lands whole (the copy), and is sent again next run', async () => {
+    write('mbox', 'AAAAAAAA');
+    const t = new LocalTransport(remote);
+    let sent = '';
+    t.duringPut = (local) => {
+      sent = local;
+      writeFileSync(join(src, 'mbox'), 'BBBBBBBB'); // the source changes; the copy does not
+    };
+    const r = await run(job({ copyFirst: true }), t);
+    assert.deepEqual(r.failed, []);
+    assert.equal(r.files, 1);
+    assert.notEqual(sent, join(src, 'mbox'), 'the upload read a copy, not the source');
+    assert.equal(existsSync(sent), false, 'the copy is removed');
+    assert.equal(existsSync(join(sent, '..')), false, 'and its private directory');
+    assert.equal(readFileSync(join(remote, 'backup/mbox'), 'utf8'), 'AAAAAAAA');
+    const r2 = await run(job({ copyFirst: true }), new LocalTransport(remote));
+    assert.equal(r2.files, 1, 'recorded with the metadata of the copied version: the change is sent');
+    assert.equal(readFileSync(join(remote, 'backup/mbox'), 'utf8'), 'BBBBBBBB');
+  });
+
+  it('symlinks: follow uploads the linked file, checked by its own size (#14.4)', async () => {
+    write('real/data.txt', 'x'.repeat(2301));
+    symlinkSync(join(src, 'real/data.txt'), join(src, 'link.txt'));
+    const t = new LocalTransport(remote);
+    const r = await run(job({ symlinks: 'follow' }), t);
+    assert.deepEqual(r.failed, []);
+    assert.equal(r.outcome, 'ok');
+    assert.equal(readFileSync(join(remote, 'backup/link.txt'), 'utf8'), 'x'.repeat(2301));
+    const r2 = await run(job({ symlinks: 'follow' }), new LocalTransport(remote));
+    assert.equal(r2.files, 0, "recorded with the target's metadata: nothing to send again");
   });
 
   it('a file that changes during upload is not recorded and is sent again next run', async () => {

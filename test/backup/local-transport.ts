@@ -34,6 +34,8 @@ export class LocalTransport implements Transport {
   /** Throw this for a put of the remote path. */
   failPut?: (remotePath: string) => Error | undefined;
   putDelayMs = 0;
+  /** Like the real transports; false plays one that ignores the hook (the engine checks after). */
+  callBeforeCommit = true;
 
   constructor(
     readonly root: string,
@@ -82,6 +84,14 @@ export class LocalTransport implements Transport {
         throw new OtpBackupError('remote', `size mismatch for ${remotePath}`);
       }
       opts?.onProgress?.(st.size);
+      if (this.callBeforeCommit) {
+        try {
+          await opts?.beforeCommit?.();
+        } catch (e) {
+          await rm(tmp, { force: true });
+          throw e;
+        }
+      }
       await rename(tmp, final);
       this.puts.push(remotePath);
     } finally {

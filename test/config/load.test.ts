@@ -83,6 +83,15 @@ describe('valid configs', () => {
     assert.equal(c.jobs.mail?.remoteDir, 'mail');
   });
 
+  it('copyFirst: true is kept, false or absent leaves it out; a non-boolean is refused', () => {
+    const base = read('valid-minimal.yaml');
+    const c = parseConfig(`${base}    copyFirst: true\n`, 'c.yaml');
+    assert.equal(c.jobs.docs?.copyFirst, true);
+    assert.equal(parseConfig(`${base}    copyFirst: false\n`, 'c.yaml').jobs.docs?.copyFirst, undefined);
+    assert.equal(parseConfig(base, 'c.yaml').jobs.docs?.copyFirst, undefined);
+    assert.match(problemsOf(`${base}    copyFirst: often\n`).message, /jobs\.docs\.copyFirst/);
+  });
+
   it('an empty file is an empty config', () => {
     assert.deepEqual(parseConfig('# nothing yet\n', 'e.yaml'), { path: 'e.yaml', accounts: {}, jobs: {} });
   });

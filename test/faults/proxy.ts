@@ -30,13 +30,23 @@ export class FaultProxy {
   private readonly sockets = new Set<Socket>();
   private readonly pending: Fault[] = [];
   private counted = 0;
+  private nextFree = 0;
+  /** Bytes per second (see the constructor's `rate`); may be changed at any time, 0 = unpaced. */
+  rate: number;
   private readonly t0 = Date.now();
   port = 0;
 
   constructor(
     private readonly target: number,
-    private readonly opts: { ftp?: boolean } = {},
-  ) {}
+    private readonly opts: {
+      ftp?: boolean;
+      /** Bytes per second over all connections: a slow link, with backpressure (the sending side
+       *  is not read while its bytes wait), so a transfer takes long enough to act on mid-way. */
+      rate?: number;
+    } = {},
+  ) {
+    this.rate = opts.rate ?? 0;
+  }
 
   async start(): Promise<this> {
     this.server = createServer((c) => this.pipe(c, this.target, this.opts.ftp ? 'control' : 'conn'));
@@ -47,6 +57,11 @@ export class FaultProxy {
   /** Queues faults; each fires after its afterBytes, counted from when the previous one fired. */
   arm(...faults: Fault[]): void {
     this.pending.push(...faults);
+  }
+
+  /** Counts the next fault's afterBytes from now, not from the previous fault (or the start). */
+  resetCount(): void {
+    this.counted = 0;
   }
 
   get armed(): number {
@@ -104,8 +119,31 @@ export class FaultProxy {
     // Server → client on an FTP control connection: whole lines, so PASV/EPSV replies can be rewritten.
     let line = '';
     let order = Promise.resolve(); // replies stay in order while a rewrite waits for its listener
+    /** Paced forwarding (opts.rate): `from` is paused until the link has carried `b`. */
+    const waiting = new Map<Socket, Promise<void>>(); // a chunk of `from` not forwarded yet
+    const paced = (from: Socket, to: Socket, b: Buffer) => {
+      const rate = this.rate;
+      if (!rate) return onBytes(to, b);
+      const now = Date.now();
+      this.nextFree = Math.max(now, this.nextFree) + (b.length / rate) * 1000;
+      from.pause();
+      waiting.set(
+        from,
+        new Promise<void>((r) =>
+          setTimeout(() => {
+            onBytes(to, b);
+            from.resume();
+            r();
+          }, this.nextFree - now).unref(),
+        ),
+      );
+    };
+    /** `end` after the bytes still waiting to be forwarded. */
+    const endAfter = (from: Socket, to: Socket) => {
+      void (waiting.get(from) ?? Promise.resolve()).then(() => to.end());
+    };
     upstream.on('data', (b: Buffer) => {
-      if (on !== 'control') return onBytes(client, b);
+      if (on !== 'control') return paced(upstream, client, b);
       line += b.toString('latin1');
       const end = line.lastIndexOf('\n');
       if (end < 0) return;
@@ -113,9 +151,9 @@ export class FaultProxy {
       line = line.slice(end + 1);
       order = order.then(async () => onBytes(client, Buffer.from(await this.rewrite(text), 'latin1')));
     });
-    client.on('data', (b: Buffer) => onBytes(upstream, b));
-    client.on('end', () => upstream.end());
-    upstream.on('end', () => client.end());
+    client.on('data', (b: Buffer) => paced(client, upstream, b));
+    client.on('end', () => endAfter(client, upstream));
+    upstream.on('end', () => endAfter(upstream, client));
   }
 
   /** Rewrites passive-mode replies to point at a one-shot listener of the proxy. */

@@ -284,10 +284,14 @@ describe('SFTP file operations (in-process server, real sftp-server)', { skip },
     assert.deepEqual(readdirSync(join(ctx.root, 'r')), []);
   });
 
-  test('size mismatch is refused and the temp file removed', async () => {
+  test('a file shorter than expected (it shrank) is refused and the temp file removed', async () => {
     const local = join(ctx.base, 's.txt');
     writeFileSync(local, 'abc');
-    await rejectsWith(tr.put(local, join(ctx.root, 's.txt'), { size: 4 }), 'remote', /expected 4/);
+    await rejectsWith(
+      tr.put(local, join(ctx.root, 's.txt'), { size: 4 }),
+      'local',
+      /ended at 3 of 4 bytes: it changed while being uploaded/,
+    );
     assert.deepEqual(
       readdirSync(ctx.root).filter((f) => f.startsWith('.s.txt')),
       [],

@@ -30,6 +30,8 @@ export interface JobAddOptions extends CommonOpts {
   followSymlinks?: boolean;
   /** --allow-missing: accept a source that does not exist yet (a mount, a directory made later). */
   allowMissing?: boolean;
+
+  copyFirst?: boolean;
 }
 
 const CONFIG_HELP = 'config file (default: $OTPBACKUP_CONFIG or ~/.config/otpbackup/config.yaml)';
@@ -148,6 +150,7 @@ export async function addJob(name: string, opts: JobAddOptions, ctx: CliContext)
   if (opts.include?.length) job.include = opts.include;
   if (opts.exclude?.length) job.exclude = opts.exclude;
   if (opts.timezone) job.timezone = opts.timezone;
+  if (opts.copyFirst) job.copyFirst = true;
   if (keep !== undefined || days !== undefined) {
     job.retention = {};
     if (keep !== undefined) job.retention.keep = keep;
@@ -207,6 +210,7 @@ export async function showJob(name: string, opts: CommonOpts, ctx: CliContext): 
     `mode:       ${j.mode}${j.delete ? ', delete remote files gone locally' : ''}${j.checksum ? ', checksum' : ''}`,
     `symlinks:   ${j.symlinks}`,
   ];
+  if (j.copyFirst) lines.push('copy first: yes (a local copy of each file is uploaded)');
   if (j.include?.length) lines.push(`include:    ${j.include.join(', ')}`);
   if (j.exclude?.length) lines.push(`exclude:    ${j.exclude.join(', ')}`);
   if (j.retention) {
@@ -360,6 +364,11 @@ Examples:
     .option('--checksum', 'compare content hashes, not only size and mtime')
     .option('--follow-symlinks', 'back up what symbolic links point to (default: skip them)')
     .option('--allow-missing', 'accept a --source that does not exist yet (a mount, made later)')
+
+    .option(
+      '--copy-first',
+      'copy each file locally and upload the copy (for files rewritten all the time: mbox, VM images)',
+    )
     .option('--json', 'print JSON')
     .option('--config <path>', CONFIG_HELP)
     .addHelpText('after', ADD_EXAMPLES)

@@ -22,7 +22,12 @@ export interface RunOptions {
 }
 
 /** Logs in to an account: credentials and the one-time code are computed inside connect(). */
-export async function connectAccount(account: Account, config: Config, ctx: CliContext): Promise<Transport> {
+export async function connectAccount(
+  account: Account,
+  config: Config,
+  ctx: CliContext,
+  signal?: AbortSignal,
+): Promise<Transport> {
   const [{ accountTransport }, { resolveSecret }, { codePrompter }, { waitNotice }] = await Promise.all([
     import('../../transport/open.js'),
     import('../../secrets/resolve.js'),
@@ -46,7 +51,7 @@ export async function connectAccount(account: Account, config: Config, ctx: CliC
       loginStep = c.step ?? c.counter;
     },
   });
-  await transport.connect();
+  await transport.connect(signal);
   return Object.assign(transport, { loginStep });
 }
 
@@ -83,7 +88,7 @@ export async function runCommand(opts: RunOptions, ctx: CliContext): Promise<Run
       env: ctx.env,
       clock: ctx.clock,
       reporter: text ?? jsonReporter,
-      connect: (account) => connectAccount(account, config, ctx),
+      connect: (account, signal) => connectAccount(account, config, ctx, signal),
       job: opts.job,
       force: opts.force,
       dryRun: opts.dryRun,
@@ -147,8 +152,9 @@ async function nothingDue(config: Config, ctx: CliContext): Promise<string> {
 }
 
 /**
- * Ctrl-C / SIGTERM: the first one aborts the run (files in flight finish and are recorded);
- * a second one exits at once with 130, leaving only temp names the next run cleans up.
+ * Ctrl-C / SIGTERM: the first one aborts the run: transfers in flight stop within seconds (their
+ * temp files are dropped, nothing half-sent is recorded; a file already being committed lands and
+ * is recorded). A second one exits at once with 130, leaving only temp names the next run cleans up.
  */
 export function onInterrupt(ctx: CliContext): { signal: AbortSignal; dispose(): void } {
   const ac = new AbortController();
@@ -156,7 +162,7 @@ export function onInterrupt(ctx: CliContext): { signal: AbortSignal; dispose(): 
     if (ac.signal.aborted) process.exit(130);
     ac.abort();
     if (isInteractive(ctx))
-      ctx.stderr.write('\rinterrupted: finishing the files in flight (Ctrl-C again to quit now)\n');
+      ctx.stderr.write('\rinterrupted: stopping the transfers in flight (Ctrl-C again to quit now)\n');
   };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);

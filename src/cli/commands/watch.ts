@@ -1,5 +1,5 @@
 // `otpbackup watch`: back up jobs as their sources change. One login per account for the whole
-// session; Ctrl-C / SIGTERM finishes the files in flight, records them and exits 0.
+// session; Ctrl-C / SIGTERM stops the transfers in flight (not recorded: sent next time) and exits 0.
 import type { Command } from 'commander';
 import type { Job } from '../../config/types.js';
 import { OtpBackupError, usageError } from '../../errors.js';
@@ -129,7 +129,7 @@ export function register(program: Command, ctx: CliContext): void {
       `
 Every job (or each --job) is run once at start to catch up, then again after its sources
 have been quiet for --quiet-ms. One login per account is kept for the whole session; a lost
-connection logs in again with a fresh code. Ctrl-C finishes the file in flight and exits 0.
+connection logs in again with a fresh code. Ctrl-C stops the transfer in flight (it is sent next time) and exits 0.
 
 Examples:
   otpbackup watch                          # all jobs

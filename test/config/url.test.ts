@@ -33,12 +33,16 @@ test('/~ and /~/dir are the login directory and a path below it', () => {
   assert.equal(parseTargetUrl('sftp://u@h/a/~/x').remoteDir, '/a/~/x');
 });
 
+test('sftp:// may leave the user out (~/.ssh/config User or the login name decide, as `sftp host`)', () => {
+  assert.equal(parseTargetUrl('sftp://nas/srv').user, '');
+});
+
 test('refuses bad URLs with one-line usage errors', () => {
   const bad: [string, RegExp][] = [
     ['nonsense', /not a URL/],
     ['http://u@h/', /unsupported scheme "http"/],
     ['sftp://u:secretpw@h/', /contains a password/],
-    ['sftp://h/', /no user/],
+    ['ftp://h/', /no user/],
     ['sftp://u@h/x?y=1', /query/],
     ['sftp://u@h/a%0Ab', /control character/],
     ['sftp://u@h/%E0%A4%A', /percent-encoding/],

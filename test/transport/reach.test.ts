@@ -74,7 +74,7 @@ describe('unreachable servers fail fast with an honest message', () => {
     for (const scheme of ['ftp', 'sftp']) {
       const r = await upload(
         `${scheme}://u@127.0.0.1:${port}/`,
-        scheme === 'sftp' ? ['--host-key', 'SHA256:x'] : [],
+        scheme === 'sftp' ? ['--host-key', 'SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'] : [],
       );
       assert.equal(r.status, 1, r.stderr);
       assert.match(r.stderr, /127\.0\.0\.1:\d+: connection refused \(nothing listens on that port\)/);
@@ -104,7 +104,10 @@ describe('unreachable servers fail fast with an honest message', () => {
   test('sftp:// to an FTP greeting: named at once, one connection', async () => {
     const l = await listener('220 FTP server ready\r\n');
     try {
-      const r = await upload(`sftp://u@127.0.0.1:${l.port}/`, ['--host-key', 'SHA256:x']);
+      const r = await upload(`sftp://u@127.0.0.1:${l.port}/`, [
+        '--host-key',
+        'SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
+      ]);
       assert.equal(r.status, 2, r.stderr);
       assert.match(r.stderr, /speaks FTP \(it said "220 FTP server ready"\), not SSH/);
       assert.equal(l.conns, 1, 'not retried');
@@ -146,7 +149,10 @@ describe('the wrong protocol on a real server (ProFTPD)', { skip: missing }, () 
     assert.equal(ftp.status, 2, ftp.stderr);
     assert.match(ftp.stderr, /speaks SSH \(it said "SSH-2\.0-[^"]*"\), not FTP: this is an SSH\/SFTP port/);
     noStepWait(ftp);
-    const sftp = await upload(`sftp://${u}@127.0.0.1:${server.ports.ftp}/`, ['--host-key', 'SHA256:x']);
+    const sftp = await upload(`sftp://${u}@127.0.0.1:${server.ports.ftp}/`, [
+      '--host-key',
+      'SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
+    ]);
     assert.equal(sftp.status, 2, sftp.stderr);
     assert.match(sftp.stderr, /speaks FTP \(it said "220 [^"]*"\), not SSH: this is an FTP port/);
     noStepWait(sftp);

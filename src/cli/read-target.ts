@@ -6,38 +6,18 @@ import { OtpBackupError } from '../errors.js';
 import type { ReadTarget } from '../restore/target.js';
 import type { Transport } from '../transport/types.js';
 import type { CliContext } from './context.js';
+import { addTargetOptions } from './target-options.js';
 
 export interface ReadTargetOptions extends Partial<Omit<TargetOptions, 'to'>> {
   config?: string;
 }
 
-const collect = (v: string, prev: string[] = []) => [...prev, v];
-
-/** The flags of a URL target; ignored (refused) for jobs and accounts, which have their own. */
+/** The flags of a URL target (one table, shared with upload); refused for jobs and accounts, which have their own. */
 export function addUrlTargetOptions(cmd: Command): Command {
-  return cmd
-    .option('--password-env <VAR>', 'URL: variable holding the password (default OTPBACKUP_PASSWORD)')
-    .option(
-      '--totp-secret-env <VAR>',
-      'URL: variable holding the Base32 seed (default OTPBACKUP_TOTP_SECRET)',
-    )
-    .option(
-      '--otpauth-uri-env <VAR>',
-      'URL: variable holding an otpauth:// URI (default OTPBACKUP_OTPAUTH_URI)',
-    )
-    .option('--algorithm <alg>', 'URL: sha1, sha256 or sha512')
-    .option('--digits <n>', 'URL: code length')
-    .option('--period <seconds>', 'URL: TOTP step')
-    .option('--hotp-counter-file <file>', 'URL: HOTP counter file (advanced before each login)')
-    .option('--template <template>', "URL: login template, e.g. '${PASSWORD}${TOTP}'")
-    .option('--prompt <rule>', "URL, sftp: keyboard-interactive rule 'REGEX=TEMPLATE' (repeatable)", collect)
-    .option('--key <file>', 'URL, sftp: private key for publickey, then the code')
-    .option('--host-key <fingerprint>', 'sftp: accept this host key (SHA256:...; repeatable)', collect)
-    .option('--known-hosts <file>', 'sftp: known_hosts file to consult (repeatable)', collect)
-    .option('--ca <file>', 'ftps: PEM file of the CA to trust')
-    .option('--tls-fingerprint <fp>', 'ftps: accept this certificate (SHA256:AA:BB:...; repeatable)', collect)
-    .option('--otp-reuse <allow>', 'allow: the server accepts a code twice (no wait for a fresh step)')
-    .option('--config <path>', 'config file (default: $OTPBACKUP_CONFIG or ~/.config/otpbackup/config.yaml)');
+  return addTargetOptions(cmd).option(
+    '--config <path>',
+    'config file (default: $OTPBACKUP_CONFIG or ~/.config/otpbackup/config.yaml)',
+  );
 }
 
 const URL_ONLY = [

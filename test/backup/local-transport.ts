@@ -64,7 +64,10 @@ export class LocalTransport implements Transport {
       const final = this.local(remotePath);
       const err = this.failPut?.(remotePath);
       if (err) throw err;
-      const tmp = this.local(tempPathFor(remotePath, Date.now()));
+      // The job's temp journal names the temp file, as with the real transports (#14.7).
+      const tmpRemote =
+        opts?.temps?.next(this.abs(remotePath)) ?? tempPathFor(this.abs(remotePath), Date.now());
+      const tmp = this.local(tmpRemote);
       try {
         await copyFile(localPath, tmp);
       } catch (e) {
@@ -93,6 +96,7 @@ export class LocalTransport implements Transport {
         }
       }
       await rename(tmp, final);
+      opts?.temps?.gone(tmpRemote);
       this.puts.push(remotePath);
     } finally {
       this.inFlight--;

@@ -8,6 +8,7 @@ import { OtpBackupError, usageError } from '../../errors.js';
 import type { Transport } from '../../transport/types.js';
 import { type CliContext, isInteractive } from '../context.js';
 import { URL_PATH_HELP } from '../remote-help.js';
+import { addTargetOptions } from '../target-options.js';
 
 export interface UploadOptions extends Partial<TargetOptions> {
   account?: string;
@@ -216,7 +217,7 @@ export async function uploadCommand(
 }
 
 export function register(program: Command, ctx: CliContext): void {
-  program
+  const cmd = program
     .command('upload')
     .description('upload files once, e.g. from a CI pipeline (secrets from the environment; never prompts)')
     .addHelpText(
@@ -246,31 +247,6 @@ ${URL_PATH_HELP}`,
       '--remote-dir <dir>',
       "with --account: remote directory (relative: below the account's; ~/…: below the login directory; /…: absolute)",
     )
-    .option('--password-env <VAR>', 'environment variable holding the password (default OTPBACKUP_PASSWORD)')
-    .option(
-      '--totp-secret-env <VAR>',
-      'environment variable holding the Base32 seed (default OTPBACKUP_TOTP_SECRET)',
-    )
-    .option(
-      '--otpauth-uri-env <VAR>',
-      'environment variable holding an otpauth:// URI (default OTPBACKUP_OTPAUTH_URI)',
-    )
-    .option('--algorithm <alg>', 'sha1, sha256 or sha512')
-    .option('--digits <n>', 'code length: 6, 7 or 8')
-    .option('--period <seconds>', 'TOTP step')
-    .option('--hotp-counter-file <file>', 'HOTP: file holding the next counter (advanced before each login)')
-    .option(
-      '--template <template>',
-      'login template (default ${PASSWORD}${TOTP}, or ${TOTP} without a password)',
-    )
-    .option('--allow-no-code', 'sftp: accept a --template without ${TOTP}, ${HOTP} or ${OTP}')
-    .option('--prompt <rule>', "sftp: keyboard-interactive rule 'REGEX=TEMPLATE' (repeatable)", collect)
-    .option('--key <file>', 'sftp: private key for publickey, then the code')
-    .option('--host-key <fingerprint>', 'sftp: accept this host key (SHA256:...; repeatable)', collect)
-    .option('--known-hosts <file>', 'sftp: known_hosts file to consult (repeatable)', collect)
-    .option('--ca <file>', 'ftps: PEM file of the CA to trust')
-    .option('--tls-fingerprint <fp>', 'ftps: accept this certificate (SHA256:AA:BB:...; repeatable)', collect)
-    .option('--otp-reuse <allow>', 'allow: the server accepts a code twice (no wait for a fresh step)')
     .option('--delete', 'mirror: delete remote files missing locally (capped at half; --force to pass)')
     .option('--force', 'allow deleting more than half of the remote files')
     .option('--exclude <glob>', 'skip matching files (gitignore syntax; repeatable)', collect)
@@ -288,8 +264,8 @@ ${URL_PATH_HELP}`,
     .option('--dry-run', 'print what would be uploaded (and deleted); change nothing')
     .option('--json', 'print one JSON object: files, bytes, deleted, failed, durationMs')
     .option('--no-progress', 'no progress line, even on a terminal')
-    .option('--config <path>', 'config file for --account')
-    .action(async (sources: string[], opts: UploadOptions) => {
-      await uploadCommand(sources, opts, ctx);
-    });
+    .option('--config <path>', 'config file for --account');
+  addTargetOptions(cmd).action(async (sources: string[], opts: UploadOptions) => {
+    await uploadCommand(sources, opts, ctx);
+  });
 }

@@ -186,7 +186,8 @@ describe('fuzz: other inputs', () => {
       try {
         const t = parseTargetUrl(text);
         assert.ok(Number.isInteger(t.port) && t.port >= 0 && t.port <= 65535, `port ${t.port}`);
-        assert.ok(t.user.length > 0 && t.host.length > 0);
+        // sftp:// may leave the user to ~/.ssh/config (#17.3); every other scheme needs one.
+        assert.ok((t.user.length > 0 || t.protocol === 'sftp') && t.host.length > 0);
         assert.doesNotMatch(`${t.user}${t.remoteDir}`, /[\r\n\0]/);
         validateRemotePath(t.remoteDir);
         return 'ok';

@@ -1,8 +1,8 @@
-// The environment a hook (or any program otpbackup starts that needs no secret) gets: ours, less
-// every variable that holds or may hold a secret — otpbackup's own (passphrase, CI secrets), every
-// variable an `env:` reference of the config names, and any whose value is a secret in use.
+// The environment a hook gets: the shared childEnv() (no passphrase, no value that is a secret in
+// use), less what may hold a secret not read yet in this run — otpbackup's CI variables and every
+// variable an `env:` reference of the config names — and any value containing a secret.
 import type { Config } from '../config/types.js';
-import { isKnownSecret } from '../secrets/redact.js';
+import { childEnv, isKnownSecret } from '../secrets/redact.js';
 
 const OWN_SECRETS = [
   'OTPBACKUP_PASSPHRASE',
@@ -25,14 +25,14 @@ export function envRefNames(config: Config | undefined): string[] {
   return out;
 }
 
-export function childEnv(
+export function hookEnv(
   env: NodeJS.ProcessEnv,
   config?: Config,
   extra: Record<string, string> = {},
 ): NodeJS.ProcessEnv {
   const drop = new Set([...OWN_SECRETS, ...envRefNames(config)]);
   const out: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(env)) {
+  for (const [k, v] of Object.entries(childEnv(env))) {
     if (v === undefined || drop.has(k) || isKnownSecret(v)) continue;
     out[k] = v;
   }

@@ -6,7 +6,7 @@ import type { JobResult } from '../backup/types.js';
 import { isSecretRef } from '../config/schema.js';
 import type { Config, Hooks, Job, Notify } from '../config/types.js';
 import { OtpBackupError } from '../errors.js';
-import { childEnv } from './child-env.js';
+import { hookEnv } from './child-env.js';
 import { type HookKind, runHook } from './hooks.js';
 import { type NotifyTarget, ping } from './notify.js';
 
@@ -81,7 +81,7 @@ export class JobHooks {
     const argv = h[kind];
     if (!argv) return undefined;
     return runHook(argv, {
-      env: childEnv(this.deps.env, this.config, resultEnv(job.name, kind, r)),
+      env: hookEnv(this.deps.env, this.config, resultEnv(job.name, kind, r)),
       ...(h.timeout !== undefined ? { timeoutS: h.timeout } : {}),
       ...(this.deps.signal ? { signal: this.deps.signal } : {}),
     });

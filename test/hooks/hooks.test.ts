@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { runDue } from '../../src/backup/run-due.js';
 import type { Account, Config, Job } from '../../src/config/types.js';
-import { childEnv } from '../../src/hooks/child-env.js';
+import { hookEnv } from '../../src/hooks/child-env.js';
 import { runHook } from '../../src/hooks/hooks.js';
 import { ping } from '../../src/hooks/notify.js';
 import { FakeClock } from '../../src/schedule/clock.js';
@@ -74,7 +74,7 @@ describe('runHook', () => {
   });
 });
 
-describe('childEnv', () => {
+describe('hookEnv', () => {
   it('drops otpbackup secrets, variables named by env: references and any value that is a secret', () => {
     registerSecret('hunter2-registered');
     const cfg = {
@@ -82,7 +82,7 @@ describe('childEnv', () => {
       jobs: {},
       accounts: { a: { password: 'env:NAS_PW', otp: { secret: 'env:NAS_SEED' } } },
     } as unknown as Config;
-    const env = childEnv(
+    const env = hookEnv(
       {
         PATH: '/usr/bin',
         HOME: '/home/u',

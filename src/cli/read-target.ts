@@ -6,7 +6,7 @@ import { OtpBackupError } from '../errors.js';
 import type { ReadTarget } from '../restore/target.js';
 import type { Transport } from '../transport/types.js';
 import type { CliContext } from './context.js';
-import { addTargetOptions } from './target-options.js';
+import { addTargetOptions, withCliTrust } from './target-options.js';
 
 export interface ReadTargetOptions extends Partial<Omit<TargetOptions, 'to'>> {
   config?: string;
@@ -32,7 +32,7 @@ const URL_ONLY = [
   'key',
 ] as const;
 
-/** JOB or ACCOUNT from the config (jobs allowed unless `jobsOnly === false`), or a URL. */
+/** A JOB (or, with `allow.account`, an ACCOUNT) of the config, or (with `allow.url`) a URL. */
 export async function resolveReadTarget(
   spec: string,
   opts: ReadTargetOptions,
@@ -56,14 +56,7 @@ export async function resolveReadTarget(
   const { loadConfig } = await import('../config/load.js');
   const config = await loadConfig(ctx.env, opts.config);
   const t = allow.account ? namedTarget(config, spec) : jobTarget(config, spec);
-  // Trust given on the command line adds to the account's own.
-  const trust = { ...t.account.trust };
-  if (opts.hostKey?.length) trust.hostKeys = [...(trust.hostKeys ?? []), ...opts.hostKey];
-  if (opts.knownHosts?.length) trust.knownHosts = [...(trust.knownHosts ?? []), ...opts.knownHosts];
-  if (opts.ca) trust.ca = opts.ca;
-  if (opts.tlsFingerprint?.length)
-    trust.tlsFingerprints = [...(trust.tlsFingerprints ?? []), ...opts.tlsFingerprint];
-  const account = { ...t.account, trust };
+  const account = { ...t.account, trust: withCliTrust(t.account.trust, opts) };
   if (opts.otpReuse === 'allow') account.otp = { ...account.otp, reuse: 'allow' };
   return { ...t, account };
 }

@@ -2,6 +2,7 @@
 // parameters and trust — defined once for every command that takes one (`upload --to`, `download`,
 // `ls`), so their names, help and parsing cannot drift apart.
 import type { Command } from 'commander';
+import type { TrustSettings } from '../config/types.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -34,4 +35,17 @@ export function addTargetOptions(cmd: Command): Command {
     else cmd.option(flags, help);
   }
   return cmd;
+}
+
+/** Trust given on the command line adds to an account's own (pins and CA files, never replaces). */
+export function withCliTrust(
+  trust: TrustSettings,
+  o: { hostKey?: string[]; knownHosts?: string[]; ca?: string; tlsFingerprint?: string[] },
+): TrustSettings {
+  const t = { ...trust };
+  if (o.hostKey?.length) t.hostKeys = [...(t.hostKeys ?? []), ...o.hostKey];
+  if (o.knownHosts?.length) t.knownHosts = [...(t.knownHosts ?? []), ...o.knownHosts];
+  if (o.ca) t.ca = o.ca;
+  if (o.tlsFingerprint?.length) t.tlsFingerprints = [...(t.tlsFingerprints ?? []), ...o.tlsFingerprint];
+  return t;
 }

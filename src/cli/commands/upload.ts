@@ -8,7 +8,7 @@ import { OtpBackupError, usageError } from '../../errors.js';
 import type { Transport } from '../../transport/types.js';
 import { type CliContext, isInteractive } from '../context.js';
 import { URL_PATH_HELP } from '../remote-help.js';
-import { addTargetOptions } from '../target-options.js';
+import { addTargetOptions, withCliTrust } from '../target-options.js';
 
 export interface UploadOptions extends Partial<TargetOptions> {
   account?: string;
@@ -99,14 +99,7 @@ export async function uploadCommand(
     account = { ...mod.configAccount(config, opts.account) };
     if (opts.template) account.template = opts.template;
     if (opts.otpReuse === 'allow') account.otp = { ...account.otp, reuse: 'allow' };
-    // Trust given on the command line adds to the account's own.
-    const t = { ...account.trust };
-    if (opts.hostKey?.length) t.hostKeys = [...(t.hostKeys ?? []), ...opts.hostKey];
-    if (opts.knownHosts?.length) t.knownHosts = [...(t.knownHosts ?? []), ...opts.knownHosts];
-    if (opts.ca) t.ca = opts.ca;
-    if (opts.tlsFingerprint?.length)
-      t.tlsFingerprints = [...(t.tlsFingerprints ?? []), ...opts.tlsFingerprint];
-    account.trust = t;
+    account.trust = withCliTrust(account.trust, opts);
     if (opts.prompt?.length)
       account.prompts = [...opts.prompt.map(mod.parsePromptRule), ...(account.prompts ?? [])];
     if (opts.key) {

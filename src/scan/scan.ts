@@ -1,6 +1,7 @@
 // The change scanner: walks the sources and compares every file with the manifest on size, mtime
 // (ns), inode and ctime (like restic's fileChanged); with `checksum` the SHA-256 decides too.
 import type { BigIntStats } from 'node:fs';
+import { statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { OtpBackupError } from '../errors.js';
 import { makeFilter } from './filters.js';
@@ -177,8 +178,22 @@ export async function scan(
 
 /** The local source path of a manifest entry, from the job's source roots (as the scanner maps them). */
 export function sourcePathOf(roots: { abs: string; rel: string }[]): (rel: string) => string | undefined {
+  // A source that is a single file is its own entry, under its name (walk.ts), not a directory.
+  const files = new Set(
+    roots.filter((r) => {
+      try {
+        return statSync(r.abs).isFile();
+      } catch {
+        return false;
+      }
+    }),
+  );
   return (rel) => {
     for (const r of roots) {
+      if (files.has(r)) {
+        if (rel === (r.rel || basename(r.abs))) return r.abs;
+        continue;
+      }
       if (r.rel === '') return join(r.abs, ...rel.split('/'));
       if (rel.startsWith(`${r.rel}/`)) return join(r.abs, ...rel.slice(r.rel.length + 1).split('/'));
     }

@@ -113,6 +113,21 @@ for (const proto of ['ftp', 'sftp'] as const) {
       );
     });
 
+    test('a single file as the source: a second --sync sends nothing', async () => {
+      const file = join(box.dir, `single-${proto}.txt`);
+      writeFileSync(file, 'just one file\n');
+      const one = async () => {
+        // Its own remote directory: the --delete test below mirrors `dest`.
+        const own = args().map((a) => (a === url() ? `${url()}-single` : a));
+        const r = await cli(['upload', file, ...own, '--sync', '--json'], env());
+        assert.equal(r.status, 0, r.stderr);
+        return JSON.parse(r.stdout) as { files: number; unchanged: number };
+      };
+      assert.equal((await one()).files, 1);
+      const again = await one();
+      assert.deepEqual([again.files, again.unchanged], [0, 1]);
+    });
+
     test('a file changed on the server by hand is noticed and sent again', async () => {
       const onServer = join(p.home(p.users.totp.name), dest, 'about.html');
       writeFileSync(onServer, '<p>defaced by hand</p>\n');

@@ -304,7 +304,12 @@ async function waitFor(session: string, re: RegExp, ms = 15_000): Promise<string
 async function answer(session: string, prompt: RegExp, ...keys: string[]): Promise<void> {
   await waitFor(session, prompt);
   for (const k of keys)
-    tmux('send-keys', '-t', session, ...(['Enter', 'Down', 'C-c', 'BSpace'].includes(k) ? [k] : ['-l', k]));
+    tmux(
+      'send-keys',
+      '-t',
+      session,
+      ...(['Enter', 'Down', 'C-c', 'BSpace'].includes(k) ? [k] : ['-l', '--', k]),
+    );
 }
 
 describe('account edit on a terminal', { skip: (!hasTmux && 'tmux is missing') || noProftpd }, () => {

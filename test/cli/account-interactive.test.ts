@@ -57,7 +57,12 @@ async function waitFor(session: string, re: RegExp, ms = 15_000): Promise<string
 async function answer(session: string, prompt: RegExp, ...keys: string[]): Promise<void> {
   await waitFor(session, prompt);
   for (const k of keys)
-    tmux('send-keys', '-t', session, ...(k === 'Enter' || k === 'Down' || k === 'C-c' ? [k] : ['-l', k]));
+    tmux(
+      'send-keys',
+      '-t',
+      session,
+      ...(k === 'Enter' || k === 'Down' || k === 'C-c' ? [k] : ['-l', '--', k]),
+    );
 }
 
 /** Like answer(), for a question asked a second time: waits until the pane shows it twice. */

@@ -53,7 +53,7 @@ async function waitFor(s: string, re: RegExp, ms = 15_000): Promise<string> {
 async function answer(s: string, prompt: RegExp, ...keys: string[]): Promise<void> {
   await waitFor(s, prompt);
   for (const k of keys)
-    tmux('send-keys', '-t', s, ...(['Enter', 'Down', 'BSpace', 'C-c'].includes(k) ? [k] : ['-l', k]));
+    tmux('send-keys', '-t', s, ...(['Enter', 'Down', 'BSpace', 'C-c'].includes(k) ? [k] : ['-l', '--', k]));
 }
 
 describe('interactive add and edit keep secrets to themselves', {

@@ -79,7 +79,7 @@ describe('job add', () => {
     const send = async (re: RegExp, ...keys: string[]) => {
       await waitFor(re);
       for (const k of keys)
-        tmux('send-keys', '-t', 'job', ...(['Enter', 'Down', 'BSpace'].includes(k) ? [k] : ['-l', k]));
+        tmux('send-keys', '-t', 'job', ...(['Enter', 'Down', 'BSpace'].includes(k) ? [k] : ['-l', '--', k]));
     };
     await send(/Job name:/, 'docs', 'Enter');
     await send(/Sources/, src, 'Enter');

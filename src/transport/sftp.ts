@@ -16,7 +16,7 @@ import { type HostKeyVerdict, verifyHostKey } from './hostkeys.js';
 import { writeLocalAtomically } from './local-file.js';
 import { type CredentialSource, type Credentials, loginWithDiscipline } from './login.js';
 import { combinedPromptHint, type PromptLogEntry, PromptResponder } from './prompts.js';
-import { openSshSocket, reachTimeouts } from './reach.js';
+import { IO_TIMEOUT_S, openSshSocket, reachTimeouts } from './reach.js';
 import {
   ancestors,
   basename,
@@ -195,7 +195,7 @@ export class SftpTransport implements Transport {
     // Small files are round-trip bound (open, write, close, setstat, rename): keep many in flight.
     this.concurrency = opts.concurrency ?? 32;
     this.window = this.concurrency;
-    this.maxRetries = opts.maxRetries ?? 3;
+    this.maxRetries = opts.maxRetries ?? opts.account.retries ?? 3;
   }
 
   /** Runs one upload attempt within the window (see `window`). */
@@ -245,7 +245,11 @@ export class SftpTransport implements Transport {
     old?.destroy();
     if (this.key === null) this.key = account.privateKey ? await this.loadKey() : undefined;
     const key = this.key;
-    await loginWithDiscipline(this.opts.credentials, (c) => this.attempt(c, key, signal), { clock, signal });
+    await loginWithDiscipline(this.opts.credentials, (c) => this.attempt(c, key, signal), {
+      clock,
+      signal,
+      ...(account.retries !== undefined ? { maxNetworkRetries: account.retries } : {}),
+    });
     // Once: the home directory does not move between reconnects. Without an answer, relative paths go to
     // the server as they are, which resolves them against the same directory.
     this.home ??= await this.call<string>('realpath .', (s, cb) => s.realpath('.', cb))
@@ -653,9 +657,9 @@ export class SftpTransport implements Transport {
           // --debug: ssh2's protocol log (message names, never the answers; masked all the same).
           ...(this.opts.trace ? { debug: (m: string) => this.log(`ssh: ${redact(m)}`) } : {}),
           algorithms: SSH_ALGORITHMS,
-          readyTimeout: (account.timeout ?? 30) * 1000,
+          readyTimeout: (account.timeout ?? IO_TIMEOUT_S) * 1000,
           // A stalled connection (no reply to keepalives) is given up after about the account timeout.
-          keepaliveInterval: Math.min(15_000, Math.max(1000, ((account.timeout ?? 30) * 1000) / 3)),
+          keepaliveInterval: Math.min(15_000, Math.max(1000, ((account.timeout ?? IO_TIMEOUT_S) * 1000) / 3)),
           keepaliveCountMax: 3,
           hostVerifier: (keyBlob: Buffer) => {
             try {
@@ -928,6 +932,7 @@ export class SftpTransport implements Transport {
         requests: PUT_REQUESTS,
         what,
         ...(opts.signal ? { signal: opts.signal } : {}),
+        ...(opts.limiter ? { limiter: opts.limiter } : {}),
         write: (buf, len, pos) => this.call<void>(what, (x, cb) => x.write(h, buf, 0, len, pos, cb)),
         onAck: (total) => {
           if (this.sftp === s) this.progressed();
@@ -1050,9 +1055,11 @@ export class SftpTransport implements Transport {
       let received = 0;
       let eof = false;
       let settled = false;
+      const paced = new Set<NodeJS.Timeout>();
       const finish = (e?: unknown) => {
         if (settled) return;
         settled = true;
+        for (const t of paced) clearTimeout(t);
         this.pendingCalls.delete(onLost);
         opts.signal?.removeEventListener('abort', onAbort);
         if (e) reject(e);
@@ -1070,8 +1077,8 @@ export class SftpTransport implements Transport {
       const settleIfDone = () => {
         if (!settled && inFlight === 0 && (next >= size || eof)) finish();
       };
-      const readAt = (off: number, len: number, probe = false) => {
-        inFlight++;
+      const readAt = (off: number, len: number, probe = false, counted = false) => {
+        if (!counted) inFlight++;
         s.read(handle, Buffer.allocUnsafe(len), 0, len, off, (err, n, buf) => {
           if (settled) return;
           if (err) return finish(classifySftpError(err, what));
@@ -1112,11 +1119,24 @@ export class SftpTransport implements Transport {
           );
         });
       };
+      // --bwlimit: a READ is asked for only once the bucket has its bytes, so the server sends no
+      // faster than the rate (the wait counts as in flight, keeping GET_REQUESTS the cap).
+      const limiter = opts.limiter;
       const issue = () => {
         while (!settled && !eof && inFlight < GET_REQUESTS && next < size) {
           const len = Math.min(GET_CHUNK, size - next);
-          readAt(next, len);
+          const off = next;
           next += len;
+          const wait = limiter ? limiter.reserve(len) : 0;
+          if (wait <= 0) readAt(off, len);
+          else {
+            inFlight++;
+            const t = setTimeout(() => {
+              paced.delete(t);
+              if (!settled) readAt(off, len, false, true);
+            }, Math.ceil(wait));
+            paced.add(t);
+          }
         }
       };
       readAt(size, 1, true);

@@ -19,6 +19,8 @@ export interface BandwidthLimiter {
   reserve(bytes: number): number;
   /** reserve() and wait; rejects with the signal's reason when it aborts meanwhile. */
   take(bytes: number, signal?: AbortSignal): Promise<void>;
+  /** reserve() and call `go` once due (by this limiter's clock, never early); returns a cancel. */
+  after(bytes: number, go: () => void): () => void;
 }
 
 const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
@@ -76,23 +78,34 @@ export function createLimiter(
     tokens -= bytes;
     return tokens >= 0 ? 0 : (-tokens * 1000) / rate;
   };
+  // Timers may fire a little early by this clock (libuv caches its loop time): wait out the rest.
+  const at = (due: number, go: () => void): (() => void) => {
+    let timer: NodeJS.Timeout | undefined;
+    const tick = () => {
+      const left = due - now();
+      if (left <= 0) return go();
+      timer = setTimeout(tick, Math.ceil(left));
+    };
+    tick();
+    return () => clearTimeout(timer);
+  };
+  const after = (bytes: number, go: () => void): (() => void) => at(now() + reserve(bytes), go);
   return {
     rate,
     burst,
     reserve,
+    after,
     take(bytes, signal) {
       signal?.throwIfAborted();
-      const wait = reserve(bytes);
-      if (wait <= 0) return Promise.resolve();
       return new Promise<void>((resolve, reject) => {
         const onAbort = () => {
-          clearTimeout(timer);
+          cancel();
           reject(signal?.reason);
         };
-        const timer = setTimeout(() => {
+        const cancel = after(bytes, () => {
           signal?.removeEventListener('abort', onAbort);
           resolve();
-        }, Math.ceil(wait));
+        });
         signal?.addEventListener('abort', onAbort, { once: true });
       });
     },

@@ -1055,11 +1055,11 @@ export class SftpTransport implements Transport {
       let received = 0;
       let eof = false;
       let settled = false;
-      const paced = new Set<NodeJS.Timeout>();
+      const paced = new Set<() => void>();
       const finish = (e?: unknown) => {
         if (settled) return;
         settled = true;
-        for (const t of paced) clearTimeout(t);
+        for (const cancel of paced) cancel();
         this.pendingCalls.delete(onLost);
         opts.signal?.removeEventListener('abort', onAbort);
         if (e) reject(e);
@@ -1127,15 +1127,17 @@ export class SftpTransport implements Transport {
           const len = Math.min(GET_CHUNK, size - next);
           const off = next;
           next += len;
-          const wait = limiter ? limiter.reserve(len) : 0;
-          if (wait <= 0) readAt(off, len);
+          if (!limiter) readAt(off, len);
           else {
             inFlight++;
-            const t = setTimeout(() => {
-              paced.delete(t);
+            let went = false;
+            let cancel: (() => void) | undefined;
+            cancel = limiter.after(len, () => {
+              went = true;
+              if (cancel) paced.delete(cancel);
               if (!settled) readAt(off, len, false, true);
-            }, Math.ceil(wait));
-            paced.add(t);
+            });
+            if (!went) paced.add(cancel);
           }
         }
       };

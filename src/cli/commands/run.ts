@@ -58,8 +58,8 @@ export async function connectAccount(
 
 export async function runCommand(opts: RunOptions, ctx: CliContext): Promise<RunResult> {
   // Through the cache: the YAML parser and the schema load only when the config changed.
-  const config = await loadConfigCached(ctx.env, opts.config);
   const transfer = transferSettings(opts); // a bad --bwlimit etc. is refused before anything runs
+  const config = await loadConfigCached(ctx.env, opts.config);
   const due = await selectJobs(config, { env: ctx.env, clock: ctx.clock, job: opts.job });
   if (due.length === 0) {
     if ((ctx.verbose > 0 || ctx.debug || opts.dryRun) && !opts.json)

@@ -67,10 +67,13 @@ async function fake(mode: Mode): Promise<{ port: number; conns: number; close():
 
 async function upload(port: number, extra: string[]) {
   const t0 = performance.now();
-  const r = await cli(['upload', file, '--to', `ftp://u@127.0.0.1:${port}/`, '--otp-reuse', 'allow', ...extra], {
-    ...box.env,
-    OTPBACKUP_TOTP_SECRET: SEED,
-  });
+  const r = await cli(
+    ['upload', file, '--to', `ftp://u@127.0.0.1:${port}/`, '--otp-reuse', 'allow', ...extra],
+    {
+      ...box.env,
+      OTPBACKUP_TOTP_SECRET: SEED,
+    },
+  );
   return { ...r, ms: performance.now() - t0 };
 }
 

@@ -40,6 +40,17 @@ export function parseRate(text: string): number | undefined {
   return Math.floor(v);
 }
 
+/** Bytes per second as users write them: "1M", "500k", or the plain number (parseRate's inverse). */
+export function formatRate(bytes: number): string | number {
+  for (const [u, f] of [
+    ['G', 1024 ** 3],
+    ['M', 1024 ** 2],
+    ['k', 1024],
+  ] as const)
+    if (bytes >= f && bytes % f === 0) return `${bytes / f}${u}`;
+  return bytes;
+}
+
 /** Like parseRate, for a CLI flag or config value: a bad value is a one-line usage/config error. */
 export function rateOrThrow(
   text: string | number,

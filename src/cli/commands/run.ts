@@ -106,6 +106,14 @@ export async function runCommand(opts: RunOptions, ctx: CliContext): Promise<Run
     stop.dispose();
     text?.done();
   }
+  if (ctx.env.INVOCATION_ID) {
+    // Under systemd: this failure is reported (hooks, pings), so otpbackup-notify@ need not again.
+    const [{ recordRunReported }, { stateDir }] = await Promise.all([
+      import('../../hooks/unit-failure.js'),
+      import('../../config/paths.js'),
+    ]);
+    await recordRunReported(ctx.env, stateDir(ctx.env), result.exitCode, ctx.clock.now());
+  }
 
   const failure = result.exitCode !== 0 ? summaryError(result, ctx, Boolean(opts.json)) : undefined;
   if (opts.json) printJson(ctx, result, { error: failure, pretty: true });

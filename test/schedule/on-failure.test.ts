@@ -13,7 +13,8 @@ import { cli, type Sandbox, sandbox } from '../backup/e2e-helpers.js';
 import { freePort } from '../servers/free-port.js';
 
 const ANALYZE = '/usr/bin/systemd-analyze';
-if (!existsSync(ANALYZE) && process.env.CI === 'true') throw new Error('CI=true but systemd-analyze is missing');
+if (!existsSync(ANALYZE) && process.env.CI === 'true')
+  throw new Error('CI=true but systemd-analyze is missing');
 
 let box: Sandbox;
 let server: Server;
@@ -85,11 +86,15 @@ describe('schedule install --systemd: OnFailure and the notify template', () => 
     assert.match(notify, /^EnvironmentFile=-\S+systemd\.env$/m, 'the same secrets file as the run');
     assert.match(notify, new RegExp(`^Environment=XDG_CONFIG_HOME=${box.env.XDG_CONFIG_HOME}$`, 'm'));
     if (existsSync(ANALYZE)) {
-      const v = spawnSync(ANALYZE, ['verify', './otpbackup.service', './otpbackup.timer', './otpbackup-notify@.service'], {
-        cwd: dir,
-        encoding: 'utf8',
-        timeout: 60_000,
-      });
+      const v = spawnSync(
+        ANALYZE,
+        ['verify', './otpbackup.service', './otpbackup.timer', './otpbackup-notify@.service'],
+        {
+          cwd: dir,
+          encoding: 'utf8',
+          timeout: 60_000,
+        },
+      );
       assert.equal(v.status, 0, v.stderr);
       assert.equal(v.stderr.trim(), '', 'no warnings');
     }
@@ -147,4 +152,3 @@ describe('schedule install --systemd: OnFailure and the notify template', () => 
     assert.equal(pings.length, 3, 'another invocation (one that crashed) is reported');
   });
 });
-

@@ -190,6 +190,9 @@ export class SftpTransport implements Transport {
   /** Requests waiting for a reply: ssh2 never calls some of them back once the connection is gone. */
   private readonly pendingCalls = new Set<(e: Error) => void>();
   private readonly watched = new WeakSet<AbortSignal>();
+  /** When the server last answered anything (or a request was made after an idle spell). */
+  private heard = performance.now();
+  private idleTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: SftpTransportOptions) {
     // Small files are round-trip bound (open, write, close, setstat, rename): keep many in flight.
@@ -217,6 +220,27 @@ export class SftpTransport implements Transport {
   /** The server answered: the link works, so the losses so far do not count against the budget. */
   private progressed(): void {
     this.lossesSinceProgress = 0;
+    this.heard = performance.now();
+  }
+
+  /**
+   * --timeout for SFTP: requests waiting with no answer at all for the account timeout mean a hung
+   * session (a stopped sftp-server, a server disk that hangs) even while the SSH layer still answers
+   * keepalives; the connection is given up (a network fault: reconnect per --retries).
+   */
+  private watchIdle(): void {
+    if (this.idleTimer) return;
+    const ms = (this.opts.account.timeout ?? IO_TIMEOUT_S) * 1000;
+    this.idleTimer = setInterval(
+      () => {
+        if (this.lost || !this.client || this.pendingCalls.size === 0) return;
+        if (performance.now() - this.heard <= ms) return;
+        this.lostOne();
+        this.cut(`no answer from the server for ${ms / 1000} s`);
+      },
+      Math.max(250, Math.min(5000, ms / 4)),
+    );
+    this.idleTimer.unref();
   }
 
   private lostOne(): void {
@@ -624,6 +648,8 @@ export class SftpTransport implements Transport {
           this.client = client;
           this.sftp = sftp;
           this.lost = undefined;
+          this.heard = performance.now();
+          this.watchIdle();
           this.log(
             `sftp: connected to ${where} as ${c.user} (host key ${this.hostKey?.fingerprint} via ${this.hostKey?.source})`,
           );
@@ -751,9 +777,11 @@ export class SftpTransport implements Transport {
         );
       };
       if (this.lost) return fail(this.lost);
+      if (this.pendingCalls.size === 0) this.heard = performance.now(); // idle time is not silence
       this.pendingCalls.add(fail);
       const done = (err: Error | null | undefined, v?: T) => {
         if (!this.pendingCalls.delete(fail)) return; // already failed by the loss of the connection
+        this.heard = performance.now();
         if (!err) {
           this.progressed();
           return resolve(v as T);
@@ -1072,6 +1100,7 @@ export class SftpTransport implements Transport {
       const onAbort = () => finish(opts.signal?.reason ?? new OtpBackupError('interrupted', 'interrupted'));
       if (opts.signal?.aborted) return onAbort();
       opts.signal?.addEventListener('abort', onAbort, { once: true });
+      if (this.pendingCalls.size === 0) this.heard = performance.now();
       this.pendingCalls.add(onLost);
 
       const settleIfDone = () => {
@@ -1148,6 +1177,8 @@ export class SftpTransport implements Transport {
 
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.idleTimer);
+    this.idleTimer = undefined;
     const c = this.client;
     this.client = undefined;
     this.sftp = undefined;

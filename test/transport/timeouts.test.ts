@@ -4,11 +4,16 @@
 // that hangs up at once (--retries at login). Counts of connections, not wall-clock budgets; the only
 // times asserted are lower bounds (a timeout of N s waited at least N s) and the message's figure.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { cli, type Sandbox, sandbox } from '../backup/e2e-helpers.js';
+import { childPids } from '../servers/proftpd.js';
+import { sftpServerAvailable, startSshServer } from '../servers/ssh-inprocess.js';
+import { makeSftp, sftpAccount, tempEnv } from './sftp-helpers.js';
 
 const SEED = 'JBSWY3DPEHPK3PXP';
 let box: Sandbox;
@@ -145,5 +150,75 @@ describe('--connect-timeout and --retries at login', () => {
       assert.equal(r.status, 2, `${flag} ${v}: ${r.stderr}`);
       assert.match(r.stderr, new RegExp(`${flag} "${v}" is not`));
     }
+  });
+});
+
+describe('--timeout over SFTP: a session whose sftp-server hangs while SSH still answers keepalives', {
+  skip: sftpServerAvailable() ? false : 'openssh-sftp-server missing',
+}, () => {
+  /** The sftp-server processes this test process started (through the in-process SSH server). */
+  async function sftpServers(): Promise<number[]> {
+    const out: number[] = [];
+    for (const pid of await childPids(process.pid)) {
+      const comm = await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '');
+      if (comm.trim() === 'sftp-server') out.push(pid);
+    }
+    return out;
+  }
+
+  async function hungList(retries: number) {
+    const root = mkdtempSync(join(tmpdir(), 'otpbackup-hung-'));
+    const srv = await startSshServer({ style: 'sftpgo', root });
+    const t = tempEnv();
+    const lines: string[] = [];
+    const tr = makeSftp(srv, sftpAccount(srv, root, { timeout: 1, retries }), t.env, {
+      log: (l) => lines.push(l),
+    });
+    const stopped: number[] = [];
+    try {
+      await tr.connect();
+      writeFileSync(join(root, 'a.txt'), 'a');
+      assert.equal((await tr.list(root)).length, 1);
+      for (const pid of await sftpServers()) {
+        process.kill(pid, 'SIGSTOP'); // our own child: the session's file server stops answering
+        stopped.push(pid);
+      }
+      assert.ok(stopped.length > 0, 'found the session’s sftp-server');
+      const t0 = performance.now();
+      let guard: NodeJS.Timeout | undefined;
+      const outcome = await Promise.race([
+        tr.list(root).then(
+          (e) => ({ entries: e.length }),
+          (e: Error) => ({ error: e.message }),
+        ),
+        new Promise<{ hung: true }>((r) => {
+          guard = setTimeout(() => r({ hung: true }), 30_000);
+        }),
+      ]);
+      clearTimeout(guard);
+      return { outcome, ms: performance.now() - t0, lines };
+    } finally {
+      for (const pid of stopped) process.kill(pid, 'SIGCONT');
+      await tr.close().catch(() => {});
+      await srv.stop();
+      t.cleanup();
+      rmSync(root, { recursive: true, force: true });
+    }
+  }
+
+  test('the hung session is given up after the timeout; the listing succeeds on a new one', async () => {
+    const r = await hungList(3);
+    assert.deepEqual(r.outcome, { entries: 1 }, r.lines.join('\n'));
+    assert.ok(r.ms >= 1000, `gave up after ${r.ms} ms`);
+    assert.ok(
+      r.lines.some((l) => /no answer from the server for 1 s/.test(l)),
+      r.lines.join('\n'),
+    );
+  });
+
+  test('retries 0: the listing fails, naming the silence', async () => {
+    const r = await hungList(0);
+    assert.ok('error' in r.outcome, JSON.stringify(r.outcome));
+    assert.match((r.outcome as { error: string }).error, /no answer from the server for 1 s/);
   });
 });

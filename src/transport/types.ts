@@ -1,4 +1,5 @@
 // The Transport seam (DESIGN.md "Seams"). Every implementation passes test/transport/suite.ts.
+import type { BandwidthLimiter } from './bwlimit.js';
 import type { TempNamer } from './temp.js';
 
 export interface RemoteEntry {
@@ -39,6 +40,8 @@ export interface PutOptions {
    * hash where offered), else it starts afresh under a new name; others ignore it.
    */
   resumeFrom?: string;
+  /** --bwlimit: the run's shared token bucket, which paces this upload's data. */
+  limiter?: BandwidthLimiter;
 }
 
 export interface GetOptions {
@@ -49,6 +52,8 @@ export interface GetOptions {
   signal?: AbortSignal;
   /** Bytes received so far, for progress displays. */
   onProgress?: (bytes: number) => void;
+  /** --bwlimit: the run's shared token bucket, which paces this download's data. */
+  limiter?: BandwidthLimiter;
 }
 
 export interface Transport {

@@ -67,12 +67,9 @@ export async function connectReadTarget(
   opts: ReadTargetOptions,
   ctx: CliContext,
 ): Promise<Transport> {
-  if (t.config) {
-    const { connectAccount } = await import('./commands/run.js');
-    return connectAccount(t.account, t.config, ctx);
-  }
-  const { connect } = await import('./commands/upload.js');
-  return connect(t.account, opts, ctx);
+  if (t.config) return ctx.connect(t.account, { prompt: 'terminal', config: t.config });
+  const { connectOptions } = await import('./commands/upload.js');
+  return ctx.connect(t.account, connectOptions(t.account, opts));
 }
 
 /** Parses --at: ISO 8601 (with or without a zone: none means local time) or a Unix time in seconds. */

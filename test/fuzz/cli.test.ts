@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, describe, it } from 'node:test';
-import type { CliContext } from '../../src/cli/context.js';
+import { type CliContext, withServices } from '../../src/cli/context.js';
 import { main } from '../../src/cli/main.js';
 import { parseConfig } from '../../src/config/load.js';
 import { FakeClock } from '../../src/schedule/clock.js';
@@ -178,7 +178,7 @@ interface Case {
 async function runInProcess(argv: string[], extraEnv: Record<string, string>): Promise<Case> {
   let stdout = '';
   let stderr = '';
-  const ctx: CliContext = {
+  const ctx: CliContext = withServices({
     stdout: { write: (s: string) => (stdout += s) },
     stderr: { write: (s: string) => (stderr += s) },
     stdin: Readable.from([]) as unknown as CliContext['stdin'],
@@ -187,7 +187,7 @@ async function runInProcess(argv: string[], extraEnv: Record<string, string>): P
     cwd: tmp,
     debug: false,
     verbose: 0,
-  };
+  });
   clearSecretsForTests(); // each case is a fresh process: no secrets registered by earlier ones
   const code = await main(['node', 'otpbackup', ...argv], ctx);
   return { argv, env: extraEnv, code, stdout, stderr };

@@ -46,7 +46,7 @@ export async function watchCommand(opts: WatchOptions, ctx: CliContext): Promise
     return j;
   });
 
-  const [{ watchJobs }, { TextReporter }, { connectAccount, onInterrupt }, { jsonReporter }, { redact }] =
+  const [{ watchJobs }, { TextReporter }, { onInterrupt }, { jsonReporter }, { redact }] =
     await Promise.all([
       import('../../backup/watch.js'),
       import('../../ui/text.js'),
@@ -72,7 +72,7 @@ export async function watchCommand(opts: WatchOptions, ctx: CliContext): Promise
       env: ctx.env,
       clock: ctx.clock,
       reporter: json ? jsonReporter : text,
-      connect: (account) => connectAccount(account, config, ctx),
+      connect: (account) => ctx.connect(account, { prompt: 'terminal', config }),
       cwd: ctx.cwd,
       signal: stop.signal,
       quietMs,

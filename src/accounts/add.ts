@@ -3,7 +3,7 @@
 // storing or saving fails, the secrets already stored are deleted again.
 import { OtpBackupError, usageError } from '../errors.js';
 import type { WritableStore } from '../secrets/resolve.js';
-import { type AccountInput, type SecretWrite, toAccount } from './input.js';
+import { type AccountInput, checkName, type SecretWrite, toAccount } from './input.js';
 import type { ProbeResult } from './probe.js';
 import { refsOf } from './refs.js';
 import { type AccountServices, loadAccountsConfig, type TransactionOptions } from './services.js';
@@ -26,8 +26,9 @@ export async function addAccount(
   services: AccountServices,
   opts: TransactionOptions = {},
 ): Promise<AddResult> {
-  const config = await loadAccountsConfig(services);
   const name = input.name;
+  if (name !== undefined) checkName(name);
+  const config = await loadAccountsConfig(services);
   if (name !== undefined && config.accounts[name])
     throw usageError(`account "${name}" already exists`, 'remove it first, or pick another name');
   // Checked before the store is chosen: a bad flag is reported without asking D-Bus.

@@ -146,7 +146,9 @@ async function saveEdited(
   const { full, minimal } = save.accountToYaml(a);
   await save.editConfig(services.env, services.configPath, (doc) => {
     const accounts = doc.get('accounts', true);
-    const pair = isMap(accounts) ? accounts.items.find((p) => isScalar(p.key) && p.key.value === name) : undefined;
+    const pair = isMap(accounts)
+      ? accounts.items.find((p) => isScalar(p.key) && p.key.value === name)
+      : undefined;
     if (!pair || !isMap(pair.value))
       throw new OtpBackupError('config', `account "${name}" vanished from the config while editing`);
     if (a.name !== name) {

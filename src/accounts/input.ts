@@ -84,7 +84,11 @@ export function checkName(name: string, flag?: string): void {
  * refs.ts: a new secret goes to input.store, else the store the account already uses, else
  * `defaultStore` (when that is missing too, the draft says needsDefaultStore and names keychain refs).
  */
-export function toAccount(input: AccountInput, existing?: Account, defaultStore?: WritableStore): AccountDraft {
+export function toAccount(
+  input: AccountInput,
+  existing?: Account,
+  defaultStore?: WritableStore,
+): AccountDraft {
   const name = input.name ?? existing?.name;
   if (name === undefined) throw usageError('the account name is missing');
   if (!existing || name !== existing.name) checkName(name, existing ? '--rename' : undefined);

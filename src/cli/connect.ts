@@ -38,7 +38,11 @@ export interface ConnectOptions {
 }
 
 /** The transport options for `account` under `ctx` (what accountTransport and the probe take). */
-export async function openOptions(ctx: CliContext, account: Account, o: ConnectOptions): Promise<OpenOptions> {
+export async function openOptions(
+  ctx: CliContext,
+  account: Account,
+  o: ConnectOptions,
+): Promise<OpenOptions> {
   const [{ waitNotice }, { transportLogging }] = await Promise.all([
     import('./wait-notice.js'),
     import('./verbosity.js'),

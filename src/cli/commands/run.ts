@@ -53,7 +53,8 @@ export async function runCommand(opts: RunOptions, ctx: CliContext): Promise<Run
       env: ctx.env,
       clock: ctx.clock,
       reporter: text ?? jsonReporter,
-      connect: (account, signal) => ctx.connect(account, { prompt: 'terminal', config, ...(signal ? { signal } : {}) }),
+      connect: (account, signal) =>
+        ctx.connect(account, { prompt: 'terminal', config, ...(signal ? { signal } : {}) }),
       job: opts.job,
       force: opts.force,
       dryRun: opts.dryRun,

@@ -46,14 +46,13 @@ export async function watchCommand(opts: WatchOptions, ctx: CliContext): Promise
     return j;
   });
 
-  const [{ watchJobs }, { TextReporter }, { onInterrupt }, { jsonReporter }, { redact }] =
-    await Promise.all([
-      import('../../backup/watch.js'),
-      import('../../ui/text.js'),
-      import('./run.js'),
-      import('../../ui/json.js'),
-      import('../../secrets/redact.js'),
-    ]);
+  const [{ watchJobs }, { TextReporter }, { onInterrupt }, { jsonReporter }, { redact }] = await Promise.all([
+    import('../../backup/watch.js'),
+    import('../../ui/text.js'),
+    import('./run.js'),
+    import('../../ui/json.js'),
+    import('../../secrets/redact.js'),
+  ]);
   // --json: stdout carries only the JSON lines; no progress display, no text summaries.
   const json = Boolean(opts.json);
   const text = new TextReporter({

@@ -46,12 +46,15 @@ export interface CliContext {
 
 export type CliServices = Pick<CliContext, 'connect' | 'secrets' | 'prompts'>;
 
+/** A context as tests build it: the services default to the real ones (withServices). */
+export type CliContextInit = Omit<CliContext, keyof CliServices> & Partial<CliServices>;
+
 /**
  * A context built by hand (tests) completed with the real services. connect and secrets use the
  * context they are called on (so a `{ ...ctx, env }` copy logs in with its own env); the prompts
  * are bound to `base`'s streams: a copy with other streams passes its own.
  */
-export function withServices(base: Omit<CliContext, keyof CliServices> & Partial<CliServices>): CliContext {
+export function withServices(base: CliContextInit): CliContext {
   const ctx = base as CliContext;
   ctx.connect ??= async function (this: CliContext, account, opts) {
     return (await import('./connect.js')).connect(this, account, opts);

@@ -1,6 +1,8 @@
-// Interactive `account add` on a terminal: asks for what the flags did not give. Secrets are typed
-// masked and handed on in memory only (never argv, never the environment of another process).
-// Ctrl-C at any prompt ends with 'interrupted' (exit 130) before anything is stored.
+// Interactive `account add` and `account edit` on a terminal: asks for what the flags did not give
+// (add) or every field pre-filled with the current value (edit). Secrets are typed masked and handed
+// on in memory only (never argv, never the environment of another process); the answers become an
+// AccountInput in cli/commands/account/flags.ts. Ctrl-C at any prompt ends with 'interrupted'
+// (exit 130) before anything is stored.
 import { existsSync } from 'node:fs';
 import type { Account, Protocol } from '../config/types.js';
 import { OtpBackupError } from '../errors.js';

@@ -676,7 +676,10 @@ export class FtpTransport implements Transport, Hasher, ModTimer, MtimeKeeper {
 
   private async listWith(client: Client, dir: string): Promise<RemoteEntry[]> {
     const files = await client.list(dir);
-    return files.filter((f) => f.name !== '.' && f.name !== '..').map((f) => entryFrom(dir, f));
+    return files
+      .filter((f) => f.name !== '.' && f.name !== '..')
+      .map((f) => entryFrom(dir, f))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
   /**

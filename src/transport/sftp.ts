@@ -882,7 +882,7 @@ export class SftpTransport implements Transport {
     const st = await this.statRaw(p);
     if (!st) return;
     if (st.type === 'dir') {
-      for (const e of await this.listRaw(p)) await this.removeRaw(e.path);
+      // Not recursive (the Transport contract): a non-empty directory fails here.
       await this.call<void>(`rmdir ${p}`, (s, cb) => s.rmdir(p, cb));
       for (const d of this.knownDirs) if (d === p || d.startsWith(`${p}/`)) this.knownDirs.delete(d);
       return;

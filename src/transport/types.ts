@@ -64,13 +64,31 @@ export interface Transport {
    * remote file is OtpBackupError('remote').
    */
   get(remotePath: string, localPath: string, opts?: GetOptions): Promise<void>;
+  /**
+   * Creates `remoteDir` and its missing ancestors; an existing directory is no error. A file in the
+   * way is OtpBackupError('remote'). Implementations may remember directories they made or saw.
+   */
   mkdirp(remoteDir: string): Promise<void>;
-  /** undefined when the path does not exist. */
+  /**
+   * One entry without following a final symlink (type 'link'); undefined when the path does not
+   * exist. `mtime` is absent where the server cannot tell it to the second (see ModTimer).
+   */
   stat(remotePath: string): Promise<RemoteEntry | undefined>;
+  /**
+   * The entries of one directory, without `.` and `..`, sorted by name (UTF-16 code units, as
+   * `Array.prototype.sort`), each with its absolute path. Not recursive. A missing directory
+   * rejects with OtpBackupError('remote') or, where the server cannot tell it from an empty one
+   * (vsftpd's LIST), gives []: callers that must know use stat() first.
+   */
   list(remoteDir: string): Promise<RemoteEntry[]>;
-  /** Replaces `to` if it exists. */
+  /** Renames a file; replaces `to` if it is a file (atomically where the server can). */
   rename(from: string, to: string): Promise<void>;
+  /**
+   * Removes one file or one *empty* directory — never a tree, so a wrong path cannot take a backup
+   * with it. A path that does not exist is no error; a non-empty directory is OtpBackupError('remote').
+   */
   remove(remotePath: string): Promise<void>;
+  /** Logs out and closes every connection; safe to call twice, and after a failed connect(). */
   close(): Promise<void>;
   /** How many put() calls may run at once on this transport (SFTP: many; FTP: 1). */
   readonly concurrency: number;

@@ -40,6 +40,8 @@ interface Probes {
   vaultAtProbe: string[][];
   /** Runs after a successful probe login, e.g. to break the config so the save fails. */
   afterProbe?: () => void;
+  /** Accept without logging in: a secret the server would refuse can then reach the store. */
+  noLogin?: boolean;
 }
 
 function services(probes: Probes): AccountServices {
@@ -52,7 +54,18 @@ function services(probes: Probes): AccountServices {
     probe: async (account: Account, pins: string[], getSecret: (ref: string) => Promise<string>) => {
       probes.vaultAtProbe.push(existsSync(vaultPath(box.env)) ? await vault().list() : []);
       await establishTrust(account, { env: box.env, pins });
-      const r = await probeAccount(account, { env: box.env, clock: systemClock, getSecret });
+      const r = probes.noLogin
+        ? {
+            account: account.name,
+            server: '',
+            ok: true as const,
+            prompts: [],
+            loginMs: 0,
+            waitMs: 0,
+            rttMs: 0,
+            probe: '',
+          }
+        : await probeAccount(account, { env: box.env, clock: systemClock, getSecret });
       probes.afterProbe?.();
       return r;
     },
@@ -116,10 +129,11 @@ describe('account transactions', () => {
     const before = config();
     const probes: Probes = {
       vaultAtProbe: [],
+      noLogin: true,
       afterProbe: () => writeFileSync(configFile, `${before}\nbogus: [\n`),
     };
-    // The same seed given again counts as a new one: the login state is set aside for the test.
-    const change: AccountInput = { otp: { seed: { secret: parseSecret(server.secret) } } };
+    // A new seed: the login state is set aside, the vault entry overwritten, then the save fails.
+    const change: AccountInput = { otp: { seed: { secret: parseSecret('JBSWY3DPEHPK3PXP') } } };
     await assert.rejects(
       editAccount('box', change, services(probes)),
       (e) => isOtpBackupError(e) && e.code === 'config',
@@ -147,12 +161,27 @@ describe('account transactions', () => {
     assert.deepEqual([same.changed, same.tested], [[], false]);
   });
 
+  it('edit: a kept file: reference is read from its store for the test login and stays as it is', async () => {
+    const pwFile = join(box.dir, 'box2.pw');
+    writeFileSync(pwFile, `${server.password}\n`, { mode: 0o600 });
+    writeFileSync(configFile, config().replace('password: vault:box2/password', `password: file:${pwFile}`));
+    // A new seed: the probe logs in with it and the password from the file (the server checks both).
+    const r = await editAccount(
+      'box2',
+      { otp: { seed: { secret: parseSecret(server.secret) } } },
+      services({ vaultAtProbe: [] }),
+    );
+    assert.deepEqual([r.changed, r.tested], [['otp'], true]);
+    assert.equal(r.references?.password, `file:${pwFile}`);
+    assert.equal(readFileSync(pwFile, 'utf8'), `${server.password}\n`);
+  });
+
   it('remove: deletes otpbackup’s own entries and leaves env: references alone', async () => {
     writeFileSync(
       configFile,
       config()
         .replace(/jobs:[\s\S]*$/, '')
-        .replace('password: vault:box2/password', 'password: env:BOX_PW'),
+        .replace(/password: file:\S+/, 'password: env:BOX_PW'),
     );
     const r = await removeAccount('box2', services({ vaultAtProbe: [] }));
     assert.deepEqual(r, { removed: 'box2', deletedSecrets: ['vault:box2/otp'], keptSecrets: ['env:BOX_PW'] });

@@ -27,7 +27,8 @@ export function accountServices(ctx: CliContext, opts: CommonOpts): AccountServi
     ...(opts.config !== undefined ? { configPath: opts.config } : {}),
     secrets: (config) => ctx.secrets(config, { askPassphrase: true }),
     probe: async (account, pins, getSecret) => {
-      const [{ establishTrust, probeAccount }, { openOptions }] = await Promise.all([
+      const [{ establishTrust }, { probeAccount }, { openOptions }] = await Promise.all([
+        import('../../../accounts/trust.js'),
         import('../../../accounts/probe.js'),
         import('../../connect.js'),
       ]);

@@ -59,6 +59,7 @@ export function accountToYaml(a: Account): { full: Obj; minimal: Obj } {
     prompts: a.prompts?.map((p) => ({ pattern: p.pattern, answer: p.answer })),
     trust: Object.keys(trust).length ? trust : undefined,
     timeout: a.timeout,
+    connections: a.connections,
   });
   const minimal: Obj = { ...full, otp: otpMin };
   if (a.port === defaultPort(a.protocol)) delete minimal.port;

@@ -318,6 +318,7 @@ const ACCOUNT_KEYS = [
   'prompts',
   'trust',
   'timeout',
+  'connections',
 ] as const;
 const OTP_KEYS = [
   'type',
@@ -501,6 +502,9 @@ function readAccount(r: Reader, v: unknown, path: Path, name: string): Account |
   const prompts = readPrompts(r, o, path);
   const trust = readTrust(r, o.trust, [...path, 'trust']);
   const timeout = r.num(o, 'timeout', path, 0);
+  const connections = r.int(o, 'connections', path, 1, 16);
+  if (connections !== undefined && protocol === 'sftp')
+    r.add([...path, 'connections'], 'only applies to ftp, ftps and ftps-implicit');
   if (r.problems.length > start || !protocol || !host || !user || !otp) return undefined;
   const a: Account = {
     name,
@@ -519,6 +523,7 @@ function readAccount(r: Reader, v: unknown, path: Path, name: string): Account |
   if (privateKeyPassphrase) a.privateKeyPassphrase = privateKeyPassphrase;
   if (prompts) a.prompts = prompts;
   if (timeout !== undefined) a.timeout = timeout;
+  if (connections !== undefined) a.connections = connections;
   return a;
 }
 

@@ -72,6 +72,11 @@ export interface Account {
   trust: TrustSettings;
   /** Connection timeout in seconds. */
   timeout?: number;
+  /**
+   * FTP: control connections a run opens (1–16). Default 4 where one TOTP code may log in several
+   * times (otp.reuse: allow), else 1; more than 1 without reuse costs one fresh step per extra login.
+   */
+  connections?: number;
   /** SFTP, filled in from ~/.ssh/config at connect time (never from the YAML): the first ProxyJump hop. */
   jump?: { host: string; port: number; user: string; privateKey?: string };
   /** SFTP, at connect time: the ssh-agent socket (SSH_AUTH_SOCK) for the public-key step. */

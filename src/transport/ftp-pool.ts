@@ -5,8 +5,9 @@
 // password. Where it does not, extra sessions exist only when the user asks for them
 // (`connections`), and each waits for a step of its own (the credential source does the waiting).
 //
-// The first session logs in in connect(); the others log in one after another in the background,
-// so the run starts at once and they join as they are ready. A refused extra login is counted like
+// The first session logs in in connect(); the others once a call has to wait for a session (one
+// big file never pays for a second login), one after another in the background, so the run goes on
+// and they join as they are ready. A refused extra login is counted like
 // any refused login but never retried (login.ts retryRefused: false), and the pool goes on with the
 // sessions it has: a server that turned down one parallel login is not asked again in this run.
 // The engine just sees `concurrency`; each call takes an idle session and gives it back.
@@ -62,6 +63,8 @@ export class FtpPool implements Transport, Hasher, ModTimer, MtimeKeeper {
   private readonly idle: FtpTransport[] = [];
   private readonly waiting: Array<(t: FtpTransport) => void> = [];
   private growing: Promise<void> | undefined;
+  /** An extra login failed: no more in this run. */
+  private grown = false;
   private stopGrowing = new AbortController();
   private closed = false;
 
@@ -77,7 +80,7 @@ export class FtpPool implements Transport, Hasher, ModTimer, MtimeKeeper {
     return this.sessions.length;
   }
 
-  /** Resolves once the background logins have ended (all joined, or one failed). */
+  /** Resolves once the background logins under way have ended (all joined, or one failed). */
   whenGrown(): Promise<void> {
     return this.growing ?? Promise.resolve();
   }
@@ -90,10 +93,17 @@ export class FtpPool implements Transport, Hasher, ModTimer, MtimeKeeper {
     this.closed = false;
     await this.primary.connect(signal);
     if (!this.sessions.includes(this.primary)) this.add(this.primary);
-    if (this.concurrency > 1 && !this.growing) {
-      this.stopGrowing = new AbortController();
-      this.growing = this.grow(this.stopGrowing.signal);
-    }
+    this.stopGrowing = new AbortController();
+    this.grown = false;
+  }
+
+  /** Starts the background logins when calls wait and the pool may still grow. */
+  private demand(): void {
+    if (this.growing || this.grown || this.closed || this.sessions.length >= this.concurrency) return;
+    if (!this.sessions.includes(this.primary)) return; // not connected (yet, or any more)
+    this.growing = this.grow(this.stopGrowing.signal).finally(() => {
+      this.growing = undefined;
+    });
   }
 
   private add(t: FtpTransport): void {
@@ -104,6 +114,7 @@ export class FtpPool implements Transport, Hasher, ModTimer, MtimeKeeper {
   private async grow(signal: AbortSignal): Promise<void> {
     const log = this.opts.log ?? (() => {});
     const name = this.opts.account.name;
+    // Once calls ran in parallel, they will again: log in all of them.
     while (this.sessions.length < this.concurrency && !signal.aborted && !this.closed) {
       const t = new FtpTransport({ ...this.opts, loginGate: this.gate, extraSession: true });
       try {
@@ -111,6 +122,7 @@ export class FtpPool implements Transport, Hasher, ModTimer, MtimeKeeper {
       } catch (e) {
         await t.close().catch(() => {});
         if (signal.aborted) return;
+        this.grown = true;
         const why = isOtpBackupError(e) ? e.message.split('\n')[0] : String(e);
         log(
           isOtpBackupError(e) && e.code === 'auth'
@@ -133,7 +145,9 @@ export class FtpPool implements Transport, Hasher, ModTimer, MtimeKeeper {
     if (t) return Promise.resolve(t);
     // Before connect(), or all busy: the primary's own queue orders what comes.
     if (!this.sessions.length) return Promise.resolve(this.primary);
-    return new Promise((resolve) => this.waiting.push(resolve));
+    const p = new Promise<FtpTransport>((resolve) => this.waiting.push(resolve));
+    this.demand();
+    return p;
   }
 
   private release(t: FtpTransport): void {
@@ -211,7 +225,6 @@ export class FtpPool implements Transport, Hasher, ModTimer, MtimeKeeper {
     this.closed = true;
     this.stopGrowing.abort();
     await this.growing?.catch(() => {});
-    this.growing = undefined;
     const all = this.sessions.splice(0);
     this.idle.length = 0;
     // Calls still waiting for a session get the (closed) primary, which refuses them.

@@ -172,6 +172,12 @@ describe('FTP pool against ProFTPD (accepts a code again in its step)', { skip: 
     try {
       await t.connect();
       await t.whenGrown();
+      assert.equal(t.connected, 1, 'one call at a time needs no second login');
+      await t.stat('/');
+      assert.equal(t.connected, 1);
+      // Two calls at once: one waits, and the pool logs in the rest.
+      await Promise.all([t.stat('/'), t.stat('/')]);
+      await t.whenGrown();
       assert.equal(t.connected, 4);
       assert.equal(seen.length, 4, 'one login per session, none retried');
       assert.equal(new Set(seen.map((c) => c.step)).size, 1, 'all in one TOTP step');
@@ -214,6 +220,7 @@ describe('FTP pool against vsftpd refusing a reused code', { skip: noVsftpd ?? f
     const local = mkdtempSync(join(tmpdir(), 'otpbackup-pool-'));
     try {
       await t.connect();
+      await Promise.all([t.stat('/'), t.stat('/')]);
       await t.whenGrown();
       assert.equal(t.connected, 1, 'only the first login stands');
       assert.equal(seen.length, 2, 'the first login, and one parallel attempt: no second one');

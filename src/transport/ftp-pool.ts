@@ -12,9 +12,11 @@
 // sessions it has: a server that turned down one parallel login is not asked again in this run.
 // The engine just sees `concurrency`; each call takes an idle session and gives it back.
 import type { Account } from '../config/types.js';
-import { isOtpBackupError } from '../errors.js';
+import { isOtpBackupError, OtpBackupError } from '../errors.js';
+import { stepStartMs, totpStep } from '../otp/index.js';
 import { FtpTransport, type FtpTransportOptions } from './ftp.js';
 import { MtimeCache } from './ftp-mtimes.js';
+import type { CredentialSource, Credentials } from './login.js';
 import type {
   GetOptions,
   HashAlgorithm,
@@ -67,12 +69,68 @@ export class FtpPool implements Transport, Hasher, ModTimer, MtimeKeeper {
   private grown = false;
   private stopGrowing = new AbortController();
   private closed = false;
+  /** The credentials of the last login the account's own source handed out (to reuse their code). */
+  private lastCreds: Credentials | undefined;
+  /** A parallel login was refused in this run: none is attempted again. */
+  private refused = false;
 
   constructor(opts: FtpTransportOptions, connections: number) {
     // One MDTM cache for all sessions: the listing and the MDTM calls may run on different ones.
     this.opts = { ...opts, mtimes: opts.mtimes ?? new MtimeCache() };
     this.concurrency = Math.max(1, connections);
-    this.primary = new FtpTransport({ ...this.opts, loginGate: this.gate });
+    const own = opts.credentials;
+    const watched: CredentialSource = {
+      next: async (signal) => {
+        const c = await own.next(signal);
+        this.lastCreds = { ...c, vars: { ...c.vars } };
+        return c;
+      },
+      failed: (r) => own.failed(r),
+      succeeded: () => own.succeeded(),
+      unused: (c) => own.unused?.(c) ?? Promise.resolve(),
+    };
+    this.primary = new FtpTransport({ ...this.opts, credentials: watched, loginGate: this.gate });
+    this.extraCredentials = this.extraSource(watched);
+  }
+
+  private readonly extraCredentials: CredentialSource;
+
+  /**
+   * Credentials for the extra sessions. Where reuse is allowed and the clock is still in the step of
+   * the last login (and outside its end margin), the same code again, with no state write: one
+   * code, several sessions. Otherwise the account's own source (a fresh step where reuse is
+   * forbidden). A refusal is recorded like any; after one, no parallel login is attempted again.
+   */
+  private extraSource(watched: CredentialSource): CredentialSource {
+    const otp = this.opts.account.otp;
+    let fromSource = false;
+    return {
+      next: async (signal) => {
+        if (this.refused)
+          throw new OtpBackupError('auth', 'no more parallel logins: the server refused one in this run');
+        const last = this.lastCreds;
+        if (otp.type === 'totp' && otp.reuse === 'allow' && last?.step !== undefined && last.code) {
+          const now = this.opts.clock.now();
+          const marginMs = Math.min((otp.marginSeconds ?? 3) * 1000, (otp.period * 1000) / 2);
+          if (
+            totpStep(now, otp.period, otp.t0) === last.step &&
+            stepStartMs(last.step + 1, otp.period, otp.t0) - now >= marginMs
+          ) {
+            fromSource = false;
+            return { ...last, vars: { ...last.vars }, sent: false };
+          }
+        }
+        fromSource = true;
+        return watched.next(signal);
+      },
+      failed: async (r) => {
+        this.refused = true;
+        await watched.failed(r);
+      },
+      // The first login already recorded the success (and that the server accepts a reused code).
+      succeeded: () => (fromSource ? watched.succeeded() : Promise.resolve()),
+      unused: (c) => (fromSource ? (watched.unused?.(c) ?? Promise.resolve()) : Promise.resolve()),
+    };
   }
 
   /** Sessions logged in so far (for tests and -vv). */
@@ -116,7 +174,12 @@ export class FtpPool implements Transport, Hasher, ModTimer, MtimeKeeper {
     const name = this.opts.account.name;
     // Once calls ran in parallel, they will again: log in all of them.
     while (this.sessions.length < this.concurrency && !signal.aborted && !this.closed) {
-      const t = new FtpTransport({ ...this.opts, loginGate: this.gate, extraSession: true });
+      const t = new FtpTransport({
+        ...this.opts,
+        credentials: this.extraCredentials,
+        loginGate: this.gate,
+        extraSession: true,
+      });
       try {
         await t.connect(signal);
       } catch (e) {

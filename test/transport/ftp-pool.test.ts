@@ -179,9 +179,8 @@ describe('FTP pool against ProFTPD (accepts a code again in its step)', { skip: 
       await Promise.all([t.stat('/'), t.stat('/')]);
       await t.whenGrown();
       assert.equal(t.connected, 4);
-      assert.equal(seen.length, 4, 'one login per session, none retried');
-      assert.equal(new Set(seen.map((c) => c.step)).size, 1, 'all in one TOTP step');
-      assert.equal(new Set(seen.map((c) => c.code)).size, 1, 'with one code');
+      // One code was ever computed: the four sessions logged in with it, in its step.
+      assert.equal(seen.length, 1, 'one code for all sessions, no login retried');
       assert.equal(t.concurrency, 4);
       await t.mkdirp('/spread');
       const names = Array.from({ length: 24 }, (_, i) => `f${i}.txt`);
@@ -223,7 +222,7 @@ describe('FTP pool against vsftpd refusing a reused code', { skip: noVsftpd ?? f
       await Promise.all([t.stat('/'), t.stat('/')]);
       await t.whenGrown();
       assert.equal(t.connected, 1, 'only the first login stands');
-      assert.equal(seen.length, 2, 'the first login, and one parallel attempt: no second one');
+      assert.equal(seen.length, 1, 'the parallel attempt reused the first code');
       assert.equal(await v.failedLogins(), refusedBefore + 1);
       const state = JSON.parse(readFileSync(accountStatePath(env, 'noreuse'), 'utf8')) as {
         failures?: number[];

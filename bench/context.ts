@@ -40,6 +40,8 @@ export interface ToolStats {
   medianMs: number;
   /** Highest peak RSS over the runs, KiB. */
   rssKb?: number;
+  /** Median CPU time (user + system) of the tool's process tree, ms (GNU time). */
+  cpuMs?: number;
   landed?: Landed;
 }
 

@@ -70,13 +70,21 @@ export interface Account {
   /** SFTP keyboard-interactive rules, tried before the defaults. */
   prompts?: PromptRule[];
   trust: TrustSettings;
-  /** Connection timeout in seconds. */
+  /** Idle I/O timeout in seconds once connected (default 30); without connectTimeout it also bounds
+   *  the TCP connect and the greeting (reach.ts). */
   timeout?: number;
   /**
    * FTP: control connections a run opens (1–16). Default 4 where one TOTP code may log in several
    * times (otp.reuse: allow), else 1; more than 1 without reuse costs one fresh step per extra login.
    */
   connections?: number;
+  /** Seconds for the TCP connect and, again, for the server's greeting (default 4 and 10). */
+  connectTimeout?: number;
+  /** Reconnects after a network fault, at login and per operation (default 1 at login, 3 per
+   *  operation); 0 = one attempt. A refused login's one retry is the login discipline's, not this. */
+  retries?: number;
+  /** Bytes per second for this account's jobs (a job's own bwlimit wins; --bwlimit wins over both). */
+  bwlimit?: number;
   /** SFTP, filled in from ~/.ssh/config at connect time (never from the YAML): the first ProxyJump hop. */
   jump?: { host: string; port: number; user: string; privateKey?: string };
   /** SFTP, at connect time: the ssh-agent socket (SSH_AUTH_SOCK) for the public-key step. */
@@ -120,6 +128,9 @@ export interface Job {
   /** Override the global hooks / notify, key by key. */
   hooks?: Hooks;
   notify?: Notify;
+
+  /** Bytes per second for this job's transfers; 0 = no limit (over the account's). */
+  bwlimit?: number;
 
   /** Upload a local copy made while the file was at rest (files rewritten in place all the time). */
   copyFirst?: boolean;

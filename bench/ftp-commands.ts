@@ -3,7 +3,7 @@
 // each command's count. Pipelined groups count each command: the round trips are fewer (see
 // docs/design-decisions.md). Not part of `npm run bench`; run it under the bench lock:
 //   flock /work/briefs/bench.lock node --import tsx bench/ftp-commands.ts   (after npm run build)
-//   N=1000 SERVERS=vsftpd ARGS="--connections 1" DUMP=DIR NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" ...
+//   TRACE=0 (no --debug, for profiles) N=1000 SERVERS=vsftpd ARGS="--connections 1" DUMP=DIR NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" ...
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -38,7 +38,7 @@ for (const name of which) {
   const url = `ftp://${u.name}@127.0.0.1:${s.ports.ftp}/probe`;
   const extra = (process.env.ARGS ?? '').split(' ').filter(Boolean);
   for (const [label, args] of [
-    ['upload', ['upload', src, '--to', url, '--otp-reuse', 'allow', ...(BIG ? [] : ['--debug']), ...extra]],
+    ['upload', ['upload', src, '--to', url, '--otp-reuse', 'allow', ...(BIG || process.env.TRACE === '0' ? [] : ['--debug']), ...extra]],
     [
       'download',
       [
@@ -48,7 +48,7 @@ for (const name of which) {
         join(work, `dl-${name}`),
         '--otp-reuse',
         'allow',
-        ...(BIG ? [] : ['--debug']),
+        ...(BIG || process.env.TRACE === '0' ? [] : ['--debug']),
         ...extra,
       ],
     ],

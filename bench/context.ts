@@ -40,6 +40,8 @@ export interface ToolStats {
   medianMs: number;
   /** Highest peak RSS over the runs, KiB. */
   rssKb?: number;
+  /** Median CPU time (user + system) of the tool's process tree, ms (GNU time). */
+  cpuMs?: number;
   landed?: Landed;
 }
 
@@ -70,11 +72,17 @@ export interface CaseDef {
   prepare(ctx: BenchContext): Promise<PreparedCase>;
 }
 
-/** Ratio otpbackup / peer, checked against `max`, on the peer's row. */
-export function ratioCheck(stats: Map<string, ToolStats>, peer: string, max: number): Check[] {
-  const ours = stats.get('otpbackup');
+/** Ratio otpbackup (or the variant `ours`) / peer, checked against `max`, on the peer's row. */
+export function ratioCheck(
+  stats: Map<string, ToolStats>,
+  peer: string,
+  max: number,
+  oursName = 'otpbackup',
+): Check[] {
+  const ours = stats.get(oursName);
   const theirs = stats.get(peer);
   if (!ours || !theirs) return [];
   const r = ours.medianMs / theirs.medianMs;
-  return [{ tool: peer, target: `≤ ${max.toFixed(2)}×`, value: `${r.toFixed(2)}×`, met: r <= max }];
+  const who = oursName === 'otpbackup' ? '' : `${oursName.replace(/^otpbackup /, '')}: `;
+  return [{ tool: peer, target: `${who}≤ ${max.toFixed(2)}×`, value: `${r.toFixed(2)}×`, met: r <= max }];
 }

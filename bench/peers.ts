@@ -57,11 +57,12 @@ function which(cmd: string): string | undefined {
 
 /** The otpbackup CLI, `upload` logging in once with a TOTP code (seed, and the password where the
  * server wants it with the code, in the environment). */
-export function otpbackupPeer(ctx: BenchContext, proto: Proto): Peer {
+export function otpbackupPeer(ctx: BenchContext, proto: Proto, opts: { connections?: number } = {}): Peer {
   const s = ctx.server;
   const u = s.otp;
+  const extra = opts.connections ? ['--connections', String(opts.connections)] : [];
   return {
-    name: 'otpbackup',
+    name: opts.connections ? `otpbackup --connections ${opts.connections}` : 'otpbackup',
     user: u.user,
     totp: true,
     async cmd(src, dest) {
@@ -77,6 +78,7 @@ export function otpbackupPeer(ctx: BenchContext, proto: Proto): Peer {
           ...trust,
           '--otp-reuse',
           'allow',
+          ...extra,
         ],
         { OTPBACKUP_TOTP_SECRET: u.secret, ...(u.sendsPassword ? { OTPBACKUP_PASSWORD: u.password } : {}) },
       );

@@ -93,7 +93,10 @@ async function runCase(def: CaseDef, ctx: BenchContext, runs: number): Promise<C
   try {
     prepared = await def.prepare(ctx);
     result.input = prepared.input;
-    const samples = new Map<string, { ms: number[]; rss: number[]; landed?: ToolStats['landed'] }>();
+    const samples = new Map<
+      string,
+      { ms: number[]; rss: number[]; cpu: number[]; landed?: ToolStats['landed'] }
+    >();
     const tools = prepared.tools.filter((t) => !t.missing);
     for (const t of prepared.tools) if (t.missing) say(`[${def.id}] ${t.name}: skipped, ${t.missing}`);
     for (let run = 0; run < n; run++) {
@@ -106,12 +109,15 @@ async function runCase(def: CaseDef, ctx: BenchContext, runs: number): Promise<C
         const sample = await timed(cmd, ctx.scratch);
         const landed = await t.after?.(run);
         execFileSync('sync');
-        const s = samples.get(t.name) ?? { ms: [], rss: [] };
+        const s = samples.get(t.name) ?? { ms: [], rss: [], cpu: [] };
         s.ms.push(sample.ms);
         if (sample.rssKb !== undefined) s.rss.push(sample.rssKb);
+        if (sample.cpuMs !== undefined) s.cpu.push(sample.cpuMs);
         if (landed) s.landed = landed;
         samples.set(t.name, s);
-        line.push(`${t.name} ${seconds(sample.ms)}`);
+        line.push(
+          `${t.name} ${seconds(sample.ms)}${sample.cpuMs !== undefined ? ` (cpu ${seconds(sample.cpuMs)})` : ''}`,
+        );
       }
       say(`[${def.id}] run ${run + 1}/${n}: ${line.join(' · ')}`);
     }
@@ -124,6 +130,7 @@ async function runCase(def: CaseDef, ctx: BenchContext, runs: number): Promise<C
       }
       const st: ToolStats = { samplesMs: s.ms.map((x) => Math.round(x)), medianMs: Math.round(median(s.ms)) };
       if (s.rss.length) st.rssKb = Math.max(...s.rss);
+      if (s.cpu.length) st.cpuMs = Math.round(median(s.cpu));
       if (s.landed) st.landed = s.landed;
       stats.set(t.name, st);
       result.tools.push({ tool: t.name, ...st });

@@ -14,7 +14,14 @@ import type { Cmd } from '../measure.js';
 import { bytesText, countText } from '../scale.js';
 import { type Proto, SERVER_PROTOS, SERVERS } from '../servers.js';
 
-type Tool = 'otpbackup' | 'curl' | 'openssh-sftp' | 'lftp' | 'rclone';
+type Tool =
+  | 'otpbackup'
+  | 'otpbackup --connections 1'
+  | 'curl'
+  | 'openssh-sftp'
+  | 'lftp'
+  | 'lftp --parallel=4'
+  | 'rclone';
 
 const SSH_OPTS = [
   '-o',
@@ -44,7 +51,7 @@ function command(
   dest: string,
 ): Cmd | Promise<Cmd> {
   const s = ctx.server;
-  if (tool === 'otpbackup') {
+  if (tool === 'otpbackup' || tool === 'otpbackup --connections 1') {
     const u = s.otp;
     const path = s.urlPath(u.user, single ? `${remote}/${single}` : remote);
     return ctx.otpbackup(
@@ -56,6 +63,7 @@ function command(
         ...(proto === 'sftp' ? ['--host-key', s.sshHostKeyFingerprint ?? ''] : []),
         '--otp-reuse',
         'allow',
+        ...(tool === 'otpbackup' ? [] : ['--connections', '1']),
       ],
       { OTPBACKUP_TOTP_SECRET: u.secret, ...(u.sendsPassword ? { OTPBACKUP_PASSWORD: u.password } : {}) },
     );
@@ -101,6 +109,7 @@ function command(
         };
       })();
     case 'lftp':
+    case 'lftp --parallel=4':
       return (async () => {
         const script = ctx.scratchFile('lftp-script');
         const lines = ['set net:max-retries 1', 'set cmd:fail-exit yes'];
@@ -110,7 +119,9 @@ function command(
         }
         lines.push(`open -u ${user},${password} ${proto}://127.0.0.1:${port}`);
         lines.push(
-          single ? `get ${remote}/${single} -o ${dest}/${single}` : `mirror ${remote} ${dest}/${remote}`,
+          single
+            ? `get ${remote}/${single} -o ${dest}/${single}`
+            : `mirror${tool === 'lftp' ? '' : ' --parallel=4'} ${remote} ${dest}/${remote}`,
         );
         await mkdir(dest, { recursive: true });
         await writeFile(script, `${lines.join('\n')}\n`, { mode: 0o600 });
@@ -154,10 +165,10 @@ function prepared(
     input,
     checks,
     tools: tools.map((tool): ToolRun => {
-      const dest = (run: number) => join(ctx.work, `dl-${tool}-r${run}`);
+      const dest = (run: number) => join(ctx.work, `dl-${tool.replace(/[^a-z0-9]+/gi, '-')}-r${run}`);
       return {
         name: tool,
-        ...(tool === 'otpbackup' ? { totp: true } : {}),
+        ...(tool.startsWith('otpbackup') ? { totp: true } : {}),
         cmd: async (run) => {
           await stage(ctx, data, remote);
           return command(ctx, tool, proto, remote, single, dest(run));
@@ -194,10 +205,10 @@ const baseCases: BaseCase[] = [
         const peers: Tool[] =
           proto === 'sftp'
             ? ['otpbackup', 'openssh-sftp', 'rclone', 'lftp']
-            : ['otpbackup', 'curl', 'lftp', 'rclone'];
+            : ['otpbackup', 'otpbackup --connections 1', 'curl', 'lftp', 'rclone'];
         return prepared(ctx, proto, data, 'dl-big', 'big.bin', peers, (s) => {
           const fastest = peers
-            .filter((p) => p !== 'otpbackup' && s.get(p))
+            .filter((p) => !p.startsWith('otpbackup') && s.get(p))
             .sort((a, b) => (s.get(a)?.medianMs ?? 0) - (s.get(b)?.medianMs ?? 0))[0];
           return fastest ? ratioCheck(s, fastest, 1.05) : [];
         });
@@ -216,8 +227,17 @@ const baseCases: BaseCase[] = [
           manyFiles(join(ctx.work, 'dl-small'), ctx.scale.smallFiles, ctx.scale.smallBytes),
         );
         const peers: Tool[] =
-          proto === 'sftp' ? ['otpbackup', 'lftp', 'openssh-sftp', 'rclone'] : ['otpbackup', 'lftp'];
-        return prepared(ctx, proto, data, 'dl-small', undefined, peers, (s) => ratioCheck(s, 'lftp', 1.0));
+          proto === 'sftp'
+            ? ['otpbackup', 'lftp', 'openssh-sftp', 'rclone']
+            : ['otpbackup', 'otpbackup --connections 1', 'lftp', 'lftp --parallel=4'];
+        return prepared(ctx, proto, data, 'dl-small', undefined, peers, (s) =>
+          proto === 'sftp'
+            ? ratioCheck(s, 'lftp', 1.0)
+            : [
+                ...ratioCheck(s, 'lftp', 1.0, 'otpbackup --connections 1'),
+                ...ratioCheck(s, 'lftp --parallel=4', 1.0),
+              ],
+        );
       },
     }),
   ),

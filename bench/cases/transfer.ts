@@ -60,6 +60,8 @@ const huge = (ctx: BenchContext) =>
 
 const peersOf = (ctx: BenchContext, proto: Proto, names: (PeerName | [PeerName, number])[]) => [
   otpbackupPeer(ctx, proto),
+  // FTP: the same client on one control connection (the default opens 4 where a code may be reused).
+  ...(proto === 'ftp' ? [otpbackupPeer(ctx, proto, { connections: 1 })] : []),
   ...names.map((n) => (Array.isArray(n) ? peer(ctx, n[0], proto, { parallel: n[1] }) : peer(ctx, n, proto))),
 ];
 
@@ -111,7 +113,10 @@ const baseCases: BaseCase[] = [
         await small(ctx), // rclone's FTP backend takes ~20 ms per small file here (a data connection and a listing each):
         // ten times the others, so it is left out to keep the full bench under half an hour.
         peersOf(ctx, 'ftp', ['lftp', ['lftp', 4]]),
-        (s) => ratioCheck(s, 'lftp', 1.0),
+        (s) => [
+          ...ratioCheck(s, 'lftp', 1.0, 'otpbackup --connections 1'),
+          ...ratioCheck(s, 'lftp --parallel=4', 1.0),
+        ],
       ),
   },
   ...(['sftp', 'ftp'] as const).map(

@@ -51,6 +51,7 @@ export interface TargetOptions {
   ca?: string;
   tlsFingerprint?: string[];
   otpReuse?: string;
+  connections?: string;
 }
 
 const isSet = (env: NodeJS.ProcessEnv, name: string) => Boolean(env[name]);
@@ -61,6 +62,19 @@ function intFlag(flag: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   if (!/^\d+$/.test(v)) throw usageError(`${flag}: expected a whole number, got "${v}"`);
   return Number(v);
+}
+
+/**
+ * `--connections N` (FTP only, 1–16) over an account's own setting; undefined leaves the account's.
+ * Throws a usage error naming the flag for anything else.
+ */
+export function withConnectionsFlag(account: Account, v: string | undefined): Account {
+  const n = intFlag('--connections', v);
+  if (n === undefined) return account;
+  if (n < 1 || n > 16) throw usageError(`--connections: expected 1 to 16, got ${n}`);
+  if (account.protocol === 'sftp')
+    throw usageError('--connections only applies to ftp://, ftpes:// and ftps:// targets');
+  return { ...account, connections: n };
 }
 
 /** `REGEX=TEMPLATE`; split at the last "=" since templates never contain one but regexes may. */
@@ -195,7 +209,7 @@ export function accountFromTarget(o: TargetOptions, env: NodeJS.ProcessEnv): Acc
   if (o.knownHosts?.length) account.trust.knownHosts = o.knownHosts;
   if (o.ca) account.trust.ca = o.ca;
   if (o.tlsFingerprint?.length) account.trust.tlsFingerprints = o.tlsFingerprint;
-  return account;
+  return withConnectionsFlag(account, o.connections);
 }
 
 /** Reads the HOTP counter file: one non-negative integer; a missing file means 0. */

@@ -59,7 +59,8 @@ export async function resolveReadTarget(
   const t = allow.account ? namedTarget(config, spec) : jobTarget(config, spec);
   const account = { ...t.account, trust: withCliTrust(t.account.trust, opts) };
   if (opts.otpReuse === 'allow') account.otp = { ...account.otp, reuse: 'allow' };
-  return { ...t, account };
+  const { withConnectionsFlag } = await import('../backup/upload.js');
+  return { ...t, account: withConnectionsFlag(account, opts.connections) };
 }
 
 /** One login for the whole command, under the account's login discipline. */

@@ -27,6 +27,10 @@ export const TARGET_OPTIONS: readonly [string, string, boolean?][] = [
   ['--ca <file>', 'ftps: PEM file of the CA to trust'],
   ['--tls-fingerprint <fp>', 'ftps: accept this certificate (SHA256:AA:BB:...; repeatable)', true],
   ['--otp-reuse <allow>', 'allow: the server accepts a code twice (no wait for a fresh step)'],
+  [
+    '--connections <n>',
+    'ftp: control connections (1-16; default 4 with --otp-reuse allow, else 1: each extra login then waits for a fresh step)',
+  ],
 ];
 
 export function addTargetOptions(cmd: Command): Command {

@@ -60,6 +60,7 @@ export function accountToYaml(a: Account): { full: Obj; minimal: Obj } {
     prompts: a.prompts?.map((p) => ({ pattern: p.pattern, answer: p.answer })),
     trust: Object.keys(trust).length ? trust : undefined,
     timeout: a.timeout,
+    connections: a.connections,
     connectTimeout: a.connectTimeout,
     retries: a.retries,
     bwlimit: a.bwlimit ? formatRate(a.bwlimit) : undefined,

@@ -339,6 +339,7 @@ const ACCOUNT_KEYS = [
   'prompts',
   'trust',
   'timeout',
+  'connections',
   'connectTimeout',
   'retries',
   'bwlimit',
@@ -526,6 +527,9 @@ function readAccount(r: Reader, v: unknown, path: Path, name: string): Account |
   const prompts = readPrompts(r, o, path);
   const trust = readTrust(r, o.trust, [...path, 'trust']);
   const timeout = r.num(o, 'timeout', path, 0);
+  const connections = r.int(o, 'connections', path, 1, 16);
+  if (connections !== undefined && protocol === 'sftp')
+    r.add([...path, 'connections'], 'only applies to ftp, ftps and ftps-implicit');
   const connectTimeout = r.num(o, 'connectTimeout', path, 0);
   const retries = r.int(o, 'retries', path, 0, 100);
   const bwlimit = r.rate(o, 'bwlimit', path);
@@ -547,6 +551,7 @@ function readAccount(r: Reader, v: unknown, path: Path, name: string): Account |
   if (privateKeyPassphrase) a.privateKeyPassphrase = privateKeyPassphrase;
   if (prompts) a.prompts = prompts;
   if (timeout !== undefined) a.timeout = timeout;
+  if (connections !== undefined) a.connections = connections;
   if (connectTimeout !== undefined) a.connectTimeout = connectTimeout;
   if (retries !== undefined) a.retries = retries;
   if (bwlimit) a.bwlimit = bwlimit;

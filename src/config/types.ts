@@ -83,6 +83,11 @@ export interface Account {
   /** Idle I/O timeout in seconds once connected (default 30); without connectTimeout it also bounds
    *  the TCP connect and the greeting (reach.ts). */
   timeout?: number;
+  /**
+   * FTP: control connections a run opens (1–16). Default 4 where one TOTP code may log in several
+   * times (otp.reuse: allow), else 1; more than 1 without reuse costs one fresh step per extra login.
+   */
+  connections?: number;
   /** Seconds for the TCP connect and, again, for the server's greeting (default 4 and 10). */
   connectTimeout?: number;
   /** Reconnects after a network fault, at login and per operation (default 1 at login, 3 per

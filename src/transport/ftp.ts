@@ -14,6 +14,7 @@ import { redact } from '../secrets/redact.js';
 import { ABORT_GRACE_MS, untilAborted, uploadInterrupted } from './abort.js';
 import { throttledReadable, throttledWritable } from './bwlimit.js';
 import { guardPinnedDataSockets } from './ftp-data-trust.js';
+import { MtimeCache } from './ftp-mtimes.js';
 import {
   awaitFinalReply,
   epsvPort,
@@ -65,6 +66,15 @@ export interface FtpTransportOptions {
   keepAliveMs?: number;
   /** Reconnects per operation after a network fault. */
   maxRetries?: number;
+  /**
+   * Runs each login (the whole disciplined attempt) inside it: a pool of sessions sharing one
+   * credential source passes a mutex, so two logins never interleave their claims of a step.
+   */
+  loginGate?: <T>(login: () => Promise<T>) => Promise<T>;
+  /** An optional extra session (ftp-pool.ts): a refused login is final and a network fault not retried. */
+  extraSession?: boolean;
+  /** MDTM answers fetched ahead (ftp-mtimes.ts); a pool's sessions share one. */
+  mtimes?: MtimeCache;
 }
 
 const NETWORK_CODES = new Set([
@@ -212,6 +222,9 @@ export class FtpTransport implements Transport, Hasher, ModTimer, MtimeKeeper {
   private readonly trace: boolean;
   private readonly keepAliveMs: number;
   private readonly maxRetries: number;
+  private readonly loginGate: <T>(login: () => Promise<T>) => Promise<T>;
+  private readonly extraSession: boolean;
+  private readonly mtimes: MtimeCache;
   private client: Client | undefined;
   private features = new Map<string, string>();
   private home = '/';
@@ -237,6 +250,9 @@ export class FtpTransport implements Transport, Hasher, ModTimer, MtimeKeeper {
     this.trace = opts.trace ?? false;
     this.keepAliveMs = opts.keepAliveMs ?? 60_000;
     this.maxRetries = opts.maxRetries ?? opts.account.retries ?? 3;
+    this.loginGate = opts.loginGate ?? ((login) => login());
+    this.extraSession = opts.extraSession ?? false;
+    this.mtimes = opts.mtimes ?? new MtimeCache();
   }
 
   private get where(): string {
@@ -262,11 +278,17 @@ export class FtpTransport implements Transport, Hasher, ModTimer, MtimeKeeper {
 
   private async reconnect(signal?: AbortSignal): Promise<Client> {
     this.dropClient();
-    const client = await loginWithDiscipline(this.credentials, (c) => this.open(c, signal), {
-      clock: this.clock,
-      signal,
-      ...(this.account.retries !== undefined ? { maxNetworkRetries: this.account.retries } : {}),
-    });
+    const client = await this.loginGate(() =>
+      loginWithDiscipline(this.credentials, (c) => this.open(c, signal), {
+        clock: this.clock,
+        signal,
+        ...(this.extraSession
+          ? { retryRefused: false, maxNetworkRetries: 0 }
+          : this.account.retries !== undefined
+            ? { maxNetworkRetries: this.account.retries }
+            : {}),
+      }),
+    );
     this.client = client;
     this.lastActivity = Date.now();
     this.startKeepAlive();
@@ -439,9 +461,7 @@ export class FtpTransport implements Transport, Hasher, ModTimer, MtimeKeeper {
       await client.sendIgnoringError('OPTS UTF8 ON');
       c.sent = true; // from here on the code may have reached the server
       await client.login(c.user, pass);
-      await client.useDefaultSettings();
-      this.features = await client.features();
-      this.home = normalize(await client.pwd().catch(() => '/'));
+      await this.settle(client);
       return client;
     } catch (e) {
       client.close();
@@ -450,6 +470,33 @@ export class FtpTransport implements Transport, Hasher, ModTimer, MtimeKeeper {
     } finally {
       signal?.removeEventListener('abort', abort);
     }
+  }
+
+  /**
+   * What basic-ftp's useDefaultSettings() does, in two round trips instead of up to eight: FEAT
+   * once (it asked twice, and so did we), then TYPE, STRU, OPTS, PBSZ/PROT and PWD in one write.
+   * Each extra session of a pool pays this, so it is part of the per-connection cost.
+   */
+  private async settle(client: Client): Promise<void> {
+    this.features = await client.features();
+    const mlsd = this.features.has('MLST');
+    client.availableListCommands = mlsd ? ['MLSD', 'LIST -a', 'LIST'] : ['LIST -a', 'LIST'];
+    const group = [
+      'TYPE I',
+      'STRU F',
+      'OPTS UTF8 ON',
+      ...(mlsd
+        ? ['OPTS MLST type;size;modify;unique;unix.mode;unix.owner;unix.group;unix.ownername;unix.groupname;']
+        : []),
+      ...(client.ftp.hasTLS ? ['PBSZ 0', 'PROT P'] : []),
+      'PWD',
+    ];
+    const replies = await pipelined(client, group);
+    const type = replies[0];
+    if (type instanceof FTPError) throw type; // binary mode is not optional
+    const pwd = replies[replies.length - 1];
+    const m = pwd && !(pwd instanceof FTPError) ? /"(.+)"/.exec(pwd.message) : null;
+    this.home = normalize(m?.[1] ?? '/');
   }
 
   private dropClient(): void {
@@ -685,10 +732,15 @@ export class FtpTransport implements Transport, Hasher, ModTimer, MtimeKeeper {
 
   private async listWith(client: Client, dir: string): Promise<RemoteEntry[]> {
     const files = await client.list(dir);
-    return files
+    const out = files
       .filter((f) => f.name !== '.' && f.name !== '..')
       .map((f) => entryFrom(dir, f))
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    this.mtimes.noteListing(
+      dir,
+      out.filter((e) => e.type === 'file' && !e.mtime).map((e) => e.path),
+    );
+    return out;
   }
 
   /**
@@ -730,6 +782,7 @@ export class FtpTransport implements Transport, Hasher, ModTimer, MtimeKeeper {
     const final = this.abs(remotePath);
     // Only the first attempt may resume: a retry starts afresh under a new name.
     let resumeFrom = small || !opts.resumeFrom || this.appendRefused ? undefined : this.abs(opts.resumeFrom);
+    this.mtimes.forget();
     const limiter = opts.limiter;
     const paced = (r: Readable): Readable => (limiter ? throttledReadable(r, limiter, opts.signal) : r);
     await this.op(
@@ -893,12 +946,27 @@ export class FtpTransport implements Transport, Hasher, ModTimer, MtimeKeeper {
     return this.features.has('MFMT');
   }
 
-  /** `MDTM`: "213 YYYYMMDDHHMMSS" in UTC (RFC 3659). */
+  /**
+   * `MDTM`: "213 YYYYMMDDHHMMSS" in UTC (RFC 3659). The first call in a listed directory asks for
+   * the files listed after it too, in one write (ftp-mtimes.ts); the next calls are answered from that.
+   */
   async modTime(remotePath: string): Promise<Date | undefined> {
     const p = this.abs(remotePath);
+    const held = this.mtimes.take(p);
+    if (held.hit) return held.mtime;
     return this.op(`modification time of ${p}`, async (client) => {
-      const r = await client.sendIgnoringError(`MDTM ${p}`);
-      return r.code === 213 ? mlstTime(lastLine(r.message).replace(/^213\s+/, '')) : undefined;
+      const batch = this.mtimes.batchFor(p, dirname(p));
+      const replies = await pipelined(
+        client,
+        batch.map((x) => `MDTM ${x}`),
+      );
+      const times = replies.map((r) =>
+        r instanceof FTPError || r.code !== 213
+          ? undefined
+          : mlstTime(lastLine(r.message).replace(/^213\s+/, '')),
+      );
+      for (let i = 1; i < batch.length; i++) this.mtimes.store(batch[i]!, times[i]);
+      return times[0];
     });
   }
 
@@ -998,12 +1066,14 @@ export class FtpTransport implements Transport, Hasher, ModTimer, MtimeKeeper {
   async rename(from: string, to: string): Promise<void> {
     const f = this.abs(from);
     const t = this.abs(to);
+    this.mtimes.forget();
     await this.op(`rename of ${f} to ${t}`, (client) => this.renameWith(client, f, t));
   }
 
   /** Removes a file or an empty directory; a path that does not exist is not an error. */
   async remove(remotePath: string): Promise<void> {
     const p = this.abs(remotePath);
+    this.mtimes.forget();
     await this.op(`removal of ${p}`, async (client) => {
       const r = await client.sendIgnoringError(`DELE ${p}`);
       if (r.code < 400) return;

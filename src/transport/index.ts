@@ -3,6 +3,7 @@ import type { Account } from '../config/types.js';
 import { OtpBackupError } from '../errors.js';
 import type { Clock } from '../schedule/clock.js';
 import { FtpTransport } from './ftp.js';
+import { FtpPool, ftpConnections } from './ftp-pool.js';
 import type { CredentialSource } from './login.js';
 import type { Transport } from './types.js';
 
@@ -28,14 +29,17 @@ export async function createTransport(account: Account, deps: TransportDeps): Pr
   switch (account.protocol) {
     case 'ftp':
     case 'ftps':
-    case 'ftps-implicit':
-      return new FtpTransport({
+    case 'ftps-implicit': {
+      const opts = {
         account,
         credentials: deps.credentials,
         clock: deps.clock,
         log: deps.log,
         trace: deps.trace,
-      });
+      };
+      const n = ftpConnections(account);
+      return n > 1 ? new FtpPool(opts, n) : new FtpTransport(opts);
+    }
     case 'sftp': {
       const { SftpTransport } = await import('./sftp.js');
       const opts: ConstructorParameters<typeof SftpTransport>[0] = {

@@ -98,7 +98,13 @@ export const LOGIN_NETWORK_RETRIES = 1;
 export async function loginWithDiscipline<T>(
   source: CredentialSource,
   attempt: (c: Credentials) => Promise<T>,
-  opts: { clock: Clock; signal?: AbortSignal; maxNetworkRetries?: number },
+  opts: {
+    clock: Clock;
+    signal?: AbortSignal;
+    maxNetworkRetries?: number;
+    /** false: a refused login is final (counted, never retried): an optional extra session's login. */
+    retryRefused?: boolean;
+  },
 ): Promise<T> {
   const maxNet = opts.maxNetworkRetries ?? LOGIN_NETWORK_RETRIES;
   let netFailures = 0;
@@ -126,7 +132,8 @@ export async function loginWithDiscipline<T>(
         await source.failed(e.message);
         const n = (runFailures.get(source) ?? 0) + 1;
         runFailures.set(source, n);
-        if (n < MAX_FAILED_PER_RUN) continue; // once more, in a fresh step (next() waits for it)
+        // Once more, in a fresh step (next() waits for it).
+        if (n < MAX_FAILED_PER_RUN && opts.retryRefused !== false) continue;
         throw new OtpBackupError(
           'auth',
           `${e.message}; refused ${n} times, local time ${utcNow(opts.clock)} UTC (a skewed clock is a common cause)`,

@@ -529,4 +529,18 @@ describe('otpbackup upload usage errors (no server)', () => {
     assert.equal(r.status, 2);
     assert.match(r.stderr, /--to/);
   });
+
+  test('--connections: 1 to 16, FTP only; anything else is one line naming the flag, exit 2', async () => {
+    const env = { OTPBACKUP_TOTP_SECRET: 'JBSWY3DPEHPK3PXP' };
+    for (const [to, n, why] of [
+      ['ftp://u@127.0.0.1:1/x', '0', /--connections: expected 1 to 16, got 0/],
+      ['ftp://u@127.0.0.1:1/x', 'four', /--connections: expected a whole number, got "four"/],
+      ['sftp://u@127.0.0.1:1/x', '2', /--connections only applies to ftp/],
+    ] as const) {
+      const r = await run(['.', '--to', to, '--connections', n], env);
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, why);
+      assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    }
+  });
 });

@@ -74,6 +74,7 @@ export async function uploadCommand(
     account = { ...mod.configAccount(config, opts.account) };
     if (opts.template) account.template = opts.template;
     if (opts.otpReuse === 'allow') account.otp = { ...account.otp, reuse: 'allow' };
+    account = mod.withConnectionsFlag(account, opts.connections);
     account.trust = withCliTrust(account.trust, opts);
     if (opts.prompt?.length)
       account.prompts = [...opts.prompt.map(mod.parsePromptRule), ...(account.prompts ?? [])];

@@ -9,6 +9,8 @@
 //   BENCH_OUT=DIR                 where latest.md/json go (default bench/results)
 //   BENCH_NODE_ARGS="..."         extra node flags for otpbackup (e.g. --cpu-prof --cpu-prof-dir=DIR)
 //   BENCH_SERVERS=proftpd,sshd    only these servers (default all: proftpd, sshd, vsftpd)
+//   BENCH_VARIANTS="a:K=V b:K=V,K2=V2"  A/B levers in one process: each label adds an otpbackup row
+//                                 "otpbackup[label]" run with those extra environment variables
 //   --case ID[,ID]                only these cases: an id (big-sftp/sshd), a case number (2), or a
 //                                 prefix (big-sftp: on every server; rss)
 import { execFileSync } from 'node:child_process';
@@ -18,7 +20,7 @@ import { join } from 'node:path';
 import { downloadCases } from './cases/download.js';
 import { runCases } from './cases/run.js';
 import { transferCases } from './cases/transfer.js';
-import type { BenchContext, CaseDef, ToolStats } from './context.js';
+import type { BenchContext, CaseDef, ToolRun, ToolStats } from './context.js';
 import { machine, toolVersions } from './machine.js';
 import { median, rssMethod, running, timed } from './measure.js';
 import { type BenchReport, type CaseResult, markdown, seconds, writeReport } from './report.js';
@@ -64,6 +66,39 @@ function diskNeeded(cases: CaseDef[], s: Scale): number {
   return need;
 }
 
+/** BENCH_VARIANTS "label:K=V,K=V label2:K=V": extra otpbackup rows, each with its own environment. */
+function variantsFrom(env: NodeJS.ProcessEnv): { label: string; env: Record<string, string> }[] {
+  return (env.BENCH_VARIANTS ?? '')
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((v) => {
+      const [label, kvs = ''] = v.split(/:(.*)/s) as [string, string?];
+      const vars: Record<string, string> = {};
+      for (const kv of kvs.split(',').filter(Boolean)) {
+        const [k, val = ''] = kv.split(/=(.*)/s) as [string, string?];
+        vars[k] = val;
+      }
+      return { label, env: vars };
+    });
+}
+
+/** The otpbackup row once more per variant, its command run with the variant's extra environment. */
+function withVariants(tools: ToolRun[]): ToolRun[] {
+  const variants = variantsFrom(process.env);
+  const out = [...tools];
+  for (const t of tools.filter((x) => x.name === 'otpbackup'))
+    for (const v of variants)
+      out.push({
+        ...t,
+        name: `otpbackup[${v.label}]`,
+        cmd: async (run) => {
+          const c = await t.cmd(run);
+          return { ...c, env: { ...c.env, ...v.env } };
+        },
+      });
+  return out;
+}
+
 const say = (line: string) => process.stderr.write(`${line}\n`);
 
 /**
@@ -94,6 +129,7 @@ async function runCase(def: CaseDef, ctx: BenchContext, runs: number): Promise<C
     prepared = await def.prepare(ctx);
     result.input = prepared.input;
     const samples = new Map<string, { ms: number[]; rss: number[]; landed?: ToolStats['landed'] }>();
+    prepared.tools = withVariants(prepared.tools);
     const tools = prepared.tools.filter((t) => !t.missing);
     for (const t of prepared.tools) if (t.missing) say(`[${def.id}] ${t.name}: skipped, ${t.missing}`);
     for (let run = 0; run < n; run++) {

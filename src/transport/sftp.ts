@@ -27,9 +27,9 @@ import {
   validateRemotePath,
 } from './remote-path.js';
 import { type Channel, ChannelPool } from './sftp-channels.js';
+import { type SftpTuning, sftpTuning } from './sftp-tuning.js';
 import { sendFile } from './sftp-upload.js';
 import { downgradeError, SSH_ALGORITHMS } from './ssh-algorithms.js';
-import { type SftpTuning, sftpTuning } from './sftp-tuning.js';
 import { tempPathFor } from './temp.js';
 import type { GetOptions, PutOptions, RemoteEntry, Transport } from './types.js';
 

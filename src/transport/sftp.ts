@@ -192,6 +192,11 @@ export class SftpTransport implements Transport {
 
   private readonly tuning: SftpTuning;
 
+  /** SFTP channels open on the current connection (tests, --debug). */
+  get channelCount(): number {
+    return this.pool?.channels.length ?? (this.sftp ? 1 : 0);
+  }
+
   constructor(private readonly opts: SftpTransportOptions) {
     this.tuning = sftpTuning(opts.env);
     // Small files are round-trip bound (open, write, close, setstat, rename): keep many in flight.

@@ -16,6 +16,9 @@ export interface Sample {
   ms: number;
   /** Peak resident set size in KiB, when it could be measured. */
   rssKb?: number;
+  /** User + system CPU of the command and the children it waited for (GNU time %U %S), ms: on a
+   *  busy machine the figure that does not depend on how many cores the others left. */
+  cpuMs?: number;
 }
 
 const GNU_TIME = '/usr/bin/time';
@@ -29,7 +32,9 @@ let seq = 0;
 export async function timed(c: Cmd, scratch: string, timeoutMs = 30 * 60_000): Promise<Sample> {
   const useTime = existsSync(GNU_TIME);
   const rssFile = join(scratch, `rss-${process.pid}-${seq++}`);
-  const [cmd, args] = useTime ? [GNU_TIME, ['-f', '%M', '-o', rssFile, c.cmd, ...c.args]] : [c.cmd, c.args];
+  const [cmd, args] = useTime
+    ? [GNU_TIME, ['-f', '%U %S %M', '-o', rssFile, c.cmd, ...c.args]]
+    : [c.cmd, c.args];
   const t0 = process.hrtime.bigint();
   const child = spawn(cmd, args, {
     env: c.env ?? process.env,
@@ -65,18 +70,23 @@ export async function timed(c: Cmd, scratch: string, timeoutMs = 30 * 60_000): P
   });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   let rssKb: number | undefined = hwm || undefined;
+  let cpuMs: number | undefined;
   if (useTime) {
     const text = await readFile(rssFile, 'utf8').catch(() => '');
     await rm(rssFile, { force: true });
     // GNU time writes "Command exited with non-zero status N" before the figure when it fails.
     const last = text.trim().split('\n').pop() ?? '';
-    if (/^\d+$/.test(last)) rssKb = Number(last);
+    const m = /^([\d.]+) ([\d.]+) (\d+)$/.exec(last);
+    if (m) {
+      cpuMs = Math.round((Number(m[1]) + Number(m[2])) * 1000);
+      rssKb = Number(m[3]);
+    }
   }
   if (code !== 0) {
     const tail = stderr.trim().split('\n').slice(-5).join('\n  ');
     throw new Error(`${c.cmd} exited with ${signal ?? code}${tail ? `:\n  ${tail}` : ''}`);
   }
-  return rssKb === undefined ? { ms } : { ms, rssKb };
+  return { ms, ...(rssKb === undefined ? {} : { rssKb }), ...(cpuMs === undefined ? {} : { cpuMs }) };
 }
 
 export function median(xs: number[]): number {

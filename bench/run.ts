@@ -14,6 +14,7 @@
 //   --case ID[,ID]                only these cases: an id (big-sftp/sshd), a case number (2), or a
 //                                 prefix (big-sftp: on every server; rss)
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, statfs } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -99,6 +100,21 @@ function withVariants(tools: ToolRun[]): ToolRun[] {
   return out;
 }
 
+/** CPU (ms) of the finished children of `pids` (/proc/PID/stat cutime + cstime, 100 Hz ticks). */
+function childCpuMs(pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(f[13]) + Number(f[14]); // fields 16 and 17 of proc(5)
+    } catch {
+      // gone
+    }
+  }
+  return ticks * 10;
+}
+
 const say = (line: string) => process.stderr.write(`${line}\n`);
 
 /**
@@ -139,15 +155,20 @@ async function runCase(def: CaseDef, ctx: BenchContext, runs: number): Promise<C
       for (const t of order) {
         const cmd = await t.cmd(run);
         if (t.totp) await awaitFreshStep();
+        const srv0 = childCpuMs(ctx.server.pids);
         const sample = await timed(cmd, ctx.scratch);
         const landed = await t.after?.(run);
+        // The session processes have been reaped by now (after() took a listing or a walk).
+        const srvMs = childCpuMs(ctx.server.pids) - srv0;
         execFileSync('sync');
         const s = samples.get(t.name) ?? { ms: [], rss: [] };
         s.ms.push(sample.ms);
         if (sample.rssKb !== undefined) s.rss.push(sample.rssKb);
         if (landed) s.landed = landed;
         samples.set(t.name, s);
-        line.push(`${t.name} ${seconds(sample.ms)}`);
+        line.push(
+          `${t.name} ${seconds(sample.ms)}${sample.cpuMs === undefined ? '' : ` (cpu ${seconds(sample.cpuMs)}, server ${seconds(srvMs)})`}`,
+        );
       }
       say(`[${def.id}] run ${run + 1}/${n}: ${line.join(' · ')}`);
     }

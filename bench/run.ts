@@ -115,6 +115,20 @@ function childCpuMs(pids: number[]): number {
   return ticks * 10;
 }
 
+/** Waits (at most 3 s) until the daemons have reaped their session processes: only then is their
+ *  CPU in the listener's cutime (sshd ends a session a little after the client has gone). */
+async function sessionsGone(pids: number[]): Promise<void> {
+  const busy = () =>
+    pids.some((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim() !== '';
+      } catch {
+        return false;
+      }
+    });
+  for (let i = 0; i < 60 && busy(); i++) await new Promise((r) => setTimeout(r, 50));
+}
+
 const say = (line: string) => process.stderr.write(`${line}\n`);
 
 /**
@@ -158,7 +172,7 @@ async function runCase(def: CaseDef, ctx: BenchContext, runs: number): Promise<C
         const srv0 = childCpuMs(ctx.server.pids);
         const sample = await timed(cmd, ctx.scratch);
         const landed = await t.after?.(run);
-        // The session processes have been reaped by now (after() took a listing or a walk).
+        await sessionsGone(ctx.server.pids);
         const srvMs = childCpuMs(ctx.server.pids) - srv0;
         execFileSync('sync');
         const s = samples.get(t.name) ?? { ms: [], rss: [] };

@@ -4,17 +4,41 @@
 import { OtpBackupError } from '../errors.js';
 
 export interface SftpTuning {
-  /** SFTP channels (sessions) opened on the one SSH connection; sshd runs one sftp-server each. */
-  channels: number;
+  /** SFTP channels (sessions) opened on the one SSH connection; sshd runs one sftp-server each.
+   *  Undefined: 4 on OpenSSH (one process per channel spreads the work), 1 elsewhere (ProFTPD
+   *  serves every channel of a session from one process: more channels only cost). */
+  channels?: number;
   /** Bytes per WRITE / READ request (capped by the server's limits@openssh.com lengths). */
   chunk: number;
-  /** WRITE / READ requests in flight per file. */
-  requests: number;
+  /** WRITE / READ requests in flight per file; undefined: IN_FLIGHT_BYTES / chunk, at most 64. */
+  requests?: number;
   /** Cipher offered first (else ssh2's order: AES-GCM where the CPU has AES-NI). */
   cipher?: string;
+  /** Gather the SSH packets written in one tick into one socket write (writev). */
+  cork: boolean;
 }
 
-export const SFTP_DEFAULTS: SftpTuning = { channels: 1, chunk: 32 * 1024, requests: 64 };
+/**
+ * Measured A/B in one process (docs/design-decisions.md, "SFTP speed"): 255 KiB requests (what
+ * OpenSSH's sftp-server accepts, limits@openssh.com) cost 40 % less client CPU per MiB than 32 KiB
+ * ones; ssh2 caps them at 31,952 bytes on other servers. Corking cuts the write syscalls.
+ */
+export const SFTP_DEFAULTS: SftpTuning = { chunk: 261_120, cork: true };
+/** Bytes of READs/WRITEs in flight per file: the 2 MiB channel window sshd and ssh2 announce
+ *  (64 x 32 KiB, OpenSSH sftp's depth, as before; more only waits in ssh2's buffers). */
+export const IN_FLIGHT_BYTES = 2 * 1024 * 1024;
+/** Channels on an OpenSSH server unless OTPBACKUP_SFTP_CHANNELS says otherwise. */
+export const OPENSSH_CHANNELS = 4;
+
+/** Requests in flight per file for requests of `chunk` bytes. */
+export function requestsFor(t: SftpTuning, chunk: number): number {
+  return t.requests ?? Math.max(1, Math.min(64, Math.floor(IN_FLIGHT_BYTES / chunk)));
+}
+
+/** Channels to open on a server that says `ident` ("OpenSSH_9.2p1", the software part of its ident). */
+export function channelsFor(t: SftpTuning, ident: string | undefined): number {
+  return t.channels ?? (/^(SSH-2\.0-)?OpenSSH_/.test(ident ?? '') ? OPENSSH_CHANNELS : 1);
+}
 
 function int(env: NodeJS.ProcessEnv, name: string, min: number, max: number, dflt: number): number {
   const v = env[name];
@@ -39,15 +63,20 @@ const CIPHERS = [
 
 export function sftpTuning(env: NodeJS.ProcessEnv): SftpTuning {
   const cipher = env.OTPBACKUP_SFTP_CIPHER || undefined;
+  const given = (name: string, min: number, max: number) =>
+    env[name] ? int(env, name, min, max, 0) : undefined;
+  const channels = given('OTPBACKUP_SFTP_CHANNELS', 1, 16);
+  const requests = given('OTPBACKUP_SFTP_REQUESTS', 1, 1024);
   if (cipher && !CIPHERS.includes(cipher))
     throw new OtpBackupError(
       'config',
       `OTPBACKUP_SFTP_CIPHER: "${cipher}" is not one of ${CIPHERS.join(', ')}`,
     );
   return {
-    channels: int(env, 'OTPBACKUP_SFTP_CHANNELS', 1, 16, SFTP_DEFAULTS.channels),
+    ...(channels === undefined ? {} : { channels }),
+    ...(requests === undefined ? {} : { requests }),
     chunk: int(env, 'OTPBACKUP_SFTP_CHUNK', 1024, 1024 * 1024, SFTP_DEFAULTS.chunk),
-    requests: int(env, 'OTPBACKUP_SFTP_REQUESTS', 1, 1024, SFTP_DEFAULTS.requests),
+    cork: int(env, 'OTPBACKUP_SFTP_CORK', 0, 1, SFTP_DEFAULTS.cork ? 1 : 0) === 1,
     ...(cipher ? { cipher } : {}),
   };
 }

@@ -27,7 +27,7 @@ import {
   validateRemotePath,
 } from './remote-path.js';
 import { type Channel, ChannelPool } from './sftp-channels.js';
-import { type SftpTuning, sftpTuning } from './sftp-tuning.js';
+import { channelsFor, requestsFor, type SftpTuning, sftpTuning } from './sftp-tuning.js';
 import { sendFile } from './sftp-upload.js';
 import { downgradeError, SSH_ALGORITHMS } from './ssh-algorithms.js';
 import { tempPathFor } from './temp.js';
@@ -151,6 +151,28 @@ function openLocal(path: string): Promise<number> {
       else resolve(fd);
     });
   });
+}
+
+/**
+ * ssh2 writes every SSH packet to the socket on its own (a WRITE of 32 KiB is two packets, each a
+ * syscall under TCP_NODELAY). Corking on the first write of a tick and uncorking on the next hands
+ * all of them to one writev.
+ */
+function corkPerTick(sock: NodeJS.WritableStream & { cork(): void; uncork(): void }): void {
+  const write = sock.write.bind(sock) as (...a: unknown[]) => boolean;
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    sock.uncork();
+  };
+  (sock as { write: unknown }).write = (...args: unknown[]) => {
+    if (!corked) {
+      corked = true;
+      sock.cork();
+      process.nextTick(uncork);
+    }
+    return write(...args);
+  };
 }
 
 export class SftpTransport implements Transport {
@@ -491,6 +513,7 @@ export class SftpTransport implements Transport {
       const hint = combinedPromptHint(this.promptLog.slice(firstPrompt), c, passwordSent);
       return hint && e.code === 'auth' ? new OtpBackupError('auth', e.message, { hint, cause: e }) : e;
     };
+    if (this.tuning.cork) corkPerTick(sock);
     const client = new Client();
     let failure: OtpBackupError | undefined; // set by callbacks; reported instead of ssh2's generic error
     let last: string | undefined;
@@ -644,7 +667,7 @@ export class SftpTransport implements Transport {
           sftp.on('close', () => onGone(new Error('SFTP session closed')));
           this.pool = new ChannelPool({
             first: sftp,
-            max: this.tuning.channels,
+            max: channelsFor(this.tuning, (client as unknown as { _remoteVer?: string })._remoteVer),
             open: () => new Promise<SFTPWrapper>((res, rej) => client.sftp((e, x) => (e ? rej(e) : res(x)))),
             // One channel closing alone is as good as the connection lost: its requests get no answer.
             added: (x) => x.on('close', () => onGone(new Error('SFTP session closed'))),
@@ -981,11 +1004,12 @@ export class SftpTransport implements Transport {
       fd = await openLocal(localPath);
       const h = await this.call<Buffer>(what, (x, cb) => x.open(tmp, 'w', cb), s);
       handle = h;
+      const chunk = this.chunkFor(s, '_maxWriteLen');
       const acked = await sendFile({
         fd,
         size: want,
-        chunk: this.chunkFor(s, '_maxWriteLen'),
-        requests: this.tuning.requests,
+        chunk,
+        requests: requestsFor(this.tuning, chunk),
         what,
         ...(opts.signal ? { signal: opts.signal } : {}),
         write: (buf, len, pos) => this.call<void>(what, (x, cb) => x.write(h, buf, 0, len, pos, cb), s),
@@ -1123,6 +1147,7 @@ export class SftpTransport implements Transport {
     what: string,
   ): Promise<number> {
     const chunk = this.chunkFor(s, '_maxReadLen');
+    const requests = requestsFor(this.tuning, chunk);
     return new Promise<number>((resolve, reject) => {
       let next = 0;
       let inFlight = 0;
@@ -1192,7 +1217,7 @@ export class SftpTransport implements Transport {
         });
       };
       const issue = () => {
-        while (!settled && !eof && inFlight < this.tuning.requests && next < size) {
+        while (!settled && !eof && inFlight < requests && next < size) {
           const len = Math.min(chunk, size - next);
           readAt(next, len);
           next += len;

@@ -1,8 +1,8 @@
 // The SFTP channel pool (#18): several SFTP channels on the one SSH connection, one login and one
 // code for all of them. Against stock OpenSSH sshd (one sftp-server per channel, counted in its
-// VERBOSE log) and ProFTPD mod_sftp; a server that refuses the extra channels (sshd MaxSessions 1)
-// leaves the transport on one, without an error. Skipped locally when a server is missing; a
-// failure when CI=true.
+// VERBOSE log; 4 by default there) and ProFTPD mod_sftp (1 by default); a server that refuses the
+// extra channels (sshd MaxSessions 1) leaves the transport on one, without an error. Skipped
+// locally when a server is missing; a failure when CI=true.
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -62,12 +62,11 @@ describe('SFTP channel pool against OpenSSH sshd', { skip: noSshd ?? false }, ()
     t.cleanup();
   });
 
-  test('4 channels, one login: files in flight spread over 4 sftp-server processes', async () => {
+  test('by default 4 channels, one login: files in flight spread over 4 sftp-server processes', async () => {
     const u = s.users.totp; // DISALLOW_REUSE: a second login in the same step would need a new code
     const srv = sshdServer(s, u);
     const codes: string[] = [];
-    const env = { ...t.env, OTPBACKUP_SFTP_CHANNELS: '4' };
-    const tr = makeSftp(srv, sftpAccount(srv, s.home(u.name), { name: 'pool4' }), env, {}, codes);
+    const tr = makeSftp(srv, sftpAccount(srv, s.home(u.name), { name: 'pool4' }), t.env, {}, codes);
     try {
       await tr.connect();
       await roundTrip(tr, join(t.dir, 'pool4'), `${s.home(u.name)}/pool4`, join(s.home(u.name), 'pool4'));
@@ -79,10 +78,11 @@ describe('SFTP channel pool against OpenSSH sshd', { skip: noSshd ?? false }, ()
     assert.deepEqual(await sshdCounts(s, u.name), { logins: 1, sftpServers: 4 });
   });
 
-  test('one channel by default: a single sftp-server', async () => {
+  test('OTPBACKUP_SFTP_CHANNELS=1: a single sftp-server', async () => {
     const u = s.users.reuse;
     const srv = sshdServer(s, u);
-    const tr = makeSftp(srv, sftpAccount(srv, s.home(u.name), { name: 'pool1' }), t.env);
+    const env = { ...t.env, OTPBACKUP_SFTP_CHANNELS: '1' };
+    const tr = makeSftp(srv, sftpAccount(srv, s.home(u.name), { name: 'pool1' }), env);
     try {
       await tr.connect();
       await roundTrip(tr, join(t.dir, 'pool1'), `${s.home(u.name)}/pool1`, join(s.home(u.name), 'pool1'));
@@ -109,8 +109,7 @@ describe('SFTP channel pool against sshd with MaxSessions 1', { skip: noSshd ?? 
     const u = s.users.totp;
     const srv = sshdServer(s, u);
     const lines: string[] = [];
-    const env = { ...t.env, OTPBACKUP_SFTP_CHANNELS: '4' };
-    const tr = makeSftp(srv, sftpAccount(srv, s.home(u.name), { name: 'max1' }), env, {
+    const tr = makeSftp(srv, sftpAccount(srv, s.home(u.name), { name: 'max1' }), t.env, {
       log: (l) => lines.push(l),
     });
     try {
@@ -136,15 +135,32 @@ describe('SFTP channel pool against ProFTPD mod_sftp', { skip: noProftpd ?? fals
     t.cleanup();
   });
 
-  test('4 channels on one login in the chroot', async () => {
+  const server = () => {
     const u = p.users.totp;
-    const srv = {
+    return {
       port: p.ports.sftpKbd,
       user: u.name,
       password: u.password,
       secret: u.secret,
       hostKeyFingerprint: p.sshHostKeyFingerprint,
     };
+  };
+
+  test('one channel by default (mod_sftp serves them all from one process)', async () => {
+    const srv = server();
+    const tr = makeSftp(srv, sftpAccount(srv, '/', { name: 'proftpd1' }), t.env);
+    try {
+      await tr.connect();
+      await roundTrip(tr, join(t.dir, 'p1'), '/pool1', join(p.home(p.users.totp.name), 'pool1'));
+      assert.equal(tr.channelCount, 1);
+    } finally {
+      await tr.close();
+    }
+  });
+
+  test('OTPBACKUP_SFTP_CHANNELS=4: 4 channels on one login in the chroot', async () => {
+    const u = p.users.totp;
+    const srv = server();
     const codes: string[] = [];
     const env = { ...t.env, OTPBACKUP_SFTP_CHANNELS: '4' };
     const tr = makeSftp(srv, sftpAccount(srv, '/', { name: 'proftpd4' }), env, {}, codes);

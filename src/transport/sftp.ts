@@ -658,6 +658,7 @@ export class SftpTransport implements Transport {
           const onGone = (e?: Error) => {
             // A late event of a replaced connection must not mark the new one lost.
             if (this.client !== client) return;
+            this.pool?.close(); // a channel open failing now is the loss, not a refusal
             if (!this.lost) this.lostOne();
             this.lost ??= e ?? new Error('connection closed');
             for (const fail of [...this.pendingCalls]) fail(this.lost);

@@ -40,13 +40,13 @@ export function channelsFor(t: SftpTuning, ident: string | undefined): number {
   return t.channels ?? (/^(SSH-2\.0-)?OpenSSH_/.test(ident ?? '') ? OPENSSH_CHANNELS : 1);
 }
 
-function int(env: NodeJS.ProcessEnv, name: string, min: number, max: number, dflt: number): number {
+function int(env: NodeJS.ProcessEnv, name: string, min: number, max: number, dflt?: number): number {
   const v = env[name];
-  if (v === undefined || v === '') return dflt;
+  if (v === undefined || v === '') return dflt ?? min;
   const n = Number(v);
   if (!Number.isInteger(n) || n < min || n > max)
     throw new OtpBackupError('config', `${name}: expected a whole number from ${min} to ${max}, got "${v}"`, {
-      hint: `unset ${name} to use the default (${dflt})`,
+      hint: `unset ${name} to use the default${dflt === undefined ? '' : ` (${dflt})`}`,
     });
   return n;
 }
@@ -64,7 +64,7 @@ const CIPHERS = [
 export function sftpTuning(env: NodeJS.ProcessEnv): SftpTuning {
   const cipher = env.OTPBACKUP_SFTP_CIPHER || undefined;
   const given = (name: string, min: number, max: number) =>
-    env[name] ? int(env, name, min, max, 0) : undefined;
+    env[name] ? int(env, name, min, max) : undefined;
   const channels = given('OTPBACKUP_SFTP_CHANNELS', 1, 16);
   const requests = given('OTPBACKUP_SFTP_REQUESTS', 1, 1024);
   if (cipher && !CIPHERS.includes(cipher))

@@ -39,14 +39,14 @@ export class ChannelPool {
   }
 
   /**
-   * The least busy channel, counted busy until `release`. Taking the last idle one starts opening
-   * another (if allowed), for the files that come next.
+   * The least busy channel, counted busy until `release`. A file that finds no idle channel starts
+   * opening another (if allowed) for the files that come next; one file at a time never does.
    */
   acquire(): Channel {
     let best = this.channels[0] as Channel;
     for (const c of this.channels) if (c.busy < best.busy) best = c;
+    if (best.busy > 0) this.grow();
     best.busy++;
-    if (best.busy > 1 || this.channels.every((c) => c.busy > 0)) this.grow();
     return best;
   }
 

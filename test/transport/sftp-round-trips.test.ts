@@ -43,7 +43,7 @@ async function traced(make: (log: (l: string) => void) => SftpTransport, local: 
     writeFileSync(local, 'x'.repeat(4096));
     const from = lines.length;
     await tr.put(local, remote, { mtime: MTIME });
-    return roundTrips(lines.slice(from));
+    return { trips: roundTrips(lines.slice(from)), channels: tr.channelCount };
   } finally {
     await tr.close();
   }
@@ -69,12 +69,14 @@ describe('SFTP round trips per small upload: OpenSSH sshd', { skip: noSshd ?? fa
       secret: u.secret,
       hostKeyFingerprint: s.sshHostKeyFingerprint,
     };
-    const trips = await traced(
+    const { trips, channels } = await traced(
       (log) => makeSftp(srv, sftpAccount(srv, s.home(u.name)), t.env, { trace: true, log }),
       join(t.dir, 'a'),
       `${s.home(u.name)}/a`,
     );
     assert.deepEqual(trips, [['OPEN'], ['WRITE'], ['FSETSTAT', 'CLOSE'], ['posix-rename@openssh.com']]);
+    // One file at a time opens no second channel (it only would on a file finding none idle).
+    assert.equal(channels, 1);
     assert.equal(statSync(join(s.home(u.name), 'a')).mtime.toISOString(), MTIME.toISOString());
   });
 });
@@ -99,7 +101,7 @@ describe('SFTP round trips per small upload: ProFTPD', { skip: noProftpd ?? fals
       secret: u.secret,
       hostKeyFingerprint: p.sshHostKeyFingerprint,
     };
-    const trips = await traced(
+    const { trips } = await traced(
       (log) => makeSftp(srv, sftpAccount(srv, '/'), t.env, { trace: true, log }),
       join(t.dir, 'a'),
       '/a',

@@ -71,6 +71,7 @@ export class ChannelPool {
         }
         this.o.added?.(s);
         this.channels.push({ sftp: s, busy: 0 });
+        this.o.log?.(`sftp: SFTP channel ${this.channels.length} of ${this.o.max} open`);
       },
       (e: Error) => {
         this.opening--;

@@ -27,7 +27,7 @@ import {
   validateRemotePath,
 } from './remote-path.js';
 import { type Channel, ChannelPool } from './sftp-channels.js';
-import { channelsFor, requestsFor, type SftpTuning, sftpTuning } from './sftp-tuning.js';
+import { channelsFor, raiseLimits, requestsFor, type SftpTuning, sftpTuning } from './sftp-tuning.js';
 import { sendFile } from './sftp-upload.js';
 import { downgradeError, SSH_ALGORITHMS } from './ssh-algorithms.js';
 import { tempPathFor } from './temp.js';
@@ -649,6 +649,8 @@ export class SftpTransport implements Transport {
       client.on('ready', () => {
         client.sftp((err, sftp) => {
           if (err) return settle(classifySftpError(err, `${where}: opening the SFTP session`));
+          const software = (client as unknown as { _remoteVer?: string })._remoteVer;
+          raiseLimits(sftp, software);
           this.client = client;
           this.sftp = sftp;
           this.lost = undefined;
@@ -668,8 +670,15 @@ export class SftpTransport implements Transport {
           sftp.on('close', () => onGone(new Error('SFTP session closed')));
           this.pool = new ChannelPool({
             first: sftp,
-            max: channelsFor(this.tuning, (client as unknown as { _remoteVer?: string })._remoteVer),
-            open: () => new Promise<SFTPWrapper>((res, rej) => client.sftp((e, x) => (e ? rej(e) : res(x)))),
+            max: channelsFor(this.tuning, software),
+            open: () =>
+              new Promise<SFTPWrapper>((res, rej) =>
+                client.sftp((e, x) => {
+                  if (e) return rej(e);
+                  raiseLimits(x, software);
+                  res(x);
+                }),
+              ),
             // One channel closing alone is as good as the connection lost: its requests get no answer.
             added: (x) => x.on('close', () => onGone(new Error('SFTP session closed'))),
             log: (l) => this.log(l),

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import type { Account } from '../../src/config/types.js';
 import type { SftpTransport } from '../../src/transport/sftp.js';
 import { type ProftpdHandle, proftpdUnavailable, startProftpd } from '../servers/proftpd.js';
 import { type SshdHandle, sshdUnavailable, startSshd } from '../servers/sshd.js';
@@ -17,6 +18,9 @@ if ((noSshd || noProftpd) && process.env.CI === 'true')
   throw new Error(`CI=true but a server cannot run: ${noSshd ?? noProftpd}`);
 
 const MTIME = new Date('2020-01-02T03:04:05Z');
+
+/** These servers take a code again within its window: the second login need not wait a step. */
+const allowReuse = (a: Account): Account => ({ ...a, otp: { ...a.otp, reuse: 'allow' } as Account['otp'] });
 
 /** The SFTP requests of the trace, grouped by round trip: [['OPEN'], ['WRITE'], ...]. */
 function roundTrips(trace: string[]): string[][] {
@@ -35,15 +39,21 @@ function roundTrips(trace: string[]): string[][] {
   return out;
 }
 
-async function traced(make: (log: (l: string) => void) => SftpTransport, local: string, remote: string) {
+async function traced(
+  make: (log: (l: string) => void) => SftpTransport,
+  local: string,
+  remote: string,
+  size = 4096,
+) {
   const lines: string[] = [];
   const tr = make((l) => lines.push(l));
   try {
     await tr.connect();
-    writeFileSync(local, 'x'.repeat(4096));
+    writeFileSync(local, 'x'.repeat(size));
     const from = lines.length;
     await tr.put(local, remote, { mtime: MTIME });
-    return { trips: roundTrips(lines.slice(from)), channels: tr.channelCount };
+    const writes = lines.slice(from).filter((l) => /SFTP: Outbound: \S+ WRITE/.test(l)).length;
+    return { trips: roundTrips(lines.slice(from)), channels: tr.channelCount, writes };
   } finally {
     await tr.close();
   }
@@ -77,6 +87,24 @@ describe('SFTP round trips per small upload: OpenSSH sshd', { skip: noSshd ?? fa
     assert.deepEqual(trips, [['OPEN'], ['WRITE'], ['FSETSTAT', 'CLOSE'], ['posix-rename@openssh.com']]);
     // One file at a time opens no second channel (it only would on a file finding none idle).
     assert.equal(channels, 1);
+  });
+
+  test('1 MiB goes in 5 WRITEs of up to 255 KiB (limits@openssh.com)', async () => {
+    const u = s.users.reuse;
+    const srv = {
+      port: s.ports.kbd,
+      user: u.name,
+      password: u.password,
+      secret: u.secret,
+      hostKeyFingerprint: s.sshHostKeyFingerprint,
+    };
+    const { writes } = await traced(
+      (log) => makeSftp(srv, allowReuse(sftpAccount(srv, s.home(u.name))), t.env, { trace: true, log }),
+      join(t.dir, 'm'),
+      `${s.home(u.name)}/m`,
+      2 ** 20,
+    );
+    assert.equal(writes, 5);
     assert.equal(statSync(join(s.home(u.name), 'a')).mtime.toISOString(), MTIME.toISOString());
   });
 });
@@ -112,5 +140,24 @@ describe('SFTP round trips per small upload: ProFTPD', { skip: noProftpd ?? fals
       `no SETSTAT by path: ${JSON.stringify(trips)}`,
     );
     assert.equal(statSync(join(p.home(u.name), 'a')).mtime.toISOString(), MTIME.toISOString());
+  });
+
+  test('1 MiB goes in 5 WRITEs of up to 255 KiB (ssh2 alone split each 32 KiB one in two)', async () => {
+    const u = p.users.totp;
+    const srv = {
+      port: p.ports.sftpKbd,
+      user: u.name,
+      password: u.password,
+      secret: u.secret,
+      hostKeyFingerprint: p.sshHostKeyFingerprint,
+    };
+    const { writes } = await traced(
+      (log) => makeSftp(srv, allowReuse(sftpAccount(srv, '/')), t.env, { trace: true, log }),
+      join(t.dir, 'm'),
+      '/m',
+      2 ** 20,
+    );
+    assert.equal(writes, 5);
+    assert.equal(statSync(join(p.home(u.name), 'm')).size, 2 ** 20);
   });
 });

@@ -38,7 +38,19 @@ for (const name of which) {
   const url = `ftp://${u.name}@127.0.0.1:${s.ports.ftp}/probe`;
   const extra = (process.env.ARGS ?? '').split(' ').filter(Boolean);
   for (const [label, args] of [
-    ['upload', ['upload', src, '--to', url, '--otp-reuse', 'allow', ...(BIG || process.env.TRACE === '0' ? [] : ['--debug']), ...extra]],
+    [
+      'upload',
+      [
+        'upload',
+        src,
+        '--to',
+        url,
+        '--otp-reuse',
+        'allow',
+        ...(BIG || process.env.TRACE === '0' ? [] : ['--debug']),
+        ...extra,
+      ],
+    ],
     [
       'download',
       [

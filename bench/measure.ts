@@ -16,8 +16,8 @@ export interface Sample {
   ms: number;
   /** Peak resident set size in KiB, when it could be measured. */
   rssKb?: number;
-  /** CPU time (user + system) of the command and the children it waited for, with GNU time. On a
-   *  busy machine this says what the client itself costs, where wall time mostly says how busy. */
+  /** User + system CPU of the command and the children it waited for (GNU time %U %S), ms: on a
+   *  busy machine the figure that does not depend on how many cores the others left. */
   cpuMs?: number;
 }
 
@@ -33,7 +33,7 @@ export async function timed(c: Cmd, scratch: string, timeoutMs = 30 * 60_000): P
   const useTime = existsSync(GNU_TIME);
   const rssFile = join(scratch, `rss-${process.pid}-${seq++}`);
   const [cmd, args] = useTime
-    ? [GNU_TIME, ['-f', '%M %U %S', '-o', rssFile, c.cmd, ...c.args]]
+    ? [GNU_TIME, ['-f', '%U %S %M', '-o', rssFile, c.cmd, ...c.args]]
     : [c.cmd, c.args];
   const t0 = process.hrtime.bigint();
   const child = spawn(cmd, args, {
@@ -76,10 +76,10 @@ export async function timed(c: Cmd, scratch: string, timeoutMs = 30 * 60_000): P
     await rm(rssFile, { force: true });
     // GNU time writes "Command exited with non-zero status N" before the figure when it fails.
     const last = text.trim().split('\n').pop() ?? '';
-    const m = /^(\d+) ([\d.]+) ([\d.]+)$/.exec(last);
+    const m = /^([\d.]+) ([\d.]+) (\d+)$/.exec(last);
     if (m) {
-      rssKb = Number(m[1]);
-      cpuMs = Math.round((Number(m[2]) + Number(m[3])) * 1000);
+      cpuMs = Math.round((Number(m[1]) + Number(m[2])) * 1000);
+      rssKb = Number(m[3]);
     }
   }
   if (code !== 0) {

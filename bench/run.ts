@@ -9,16 +9,19 @@
 //   BENCH_OUT=DIR                 where latest.md/json go (default bench/results)
 //   BENCH_NODE_ARGS="..."         extra node flags for otpbackup (e.g. --cpu-prof --cpu-prof-dir=DIR)
 //   BENCH_SERVERS=proftpd,sshd    only these servers (default all: proftpd, sshd, vsftpd)
+//   BENCH_VARIANTS="a:K=V b:K=V,K2=V2"  A/B levers in one process: each label adds an otpbackup row
+//                                 "otpbackup[label]" run with those extra environment variables
 //   --case ID[,ID]                only these cases: an id (big-sftp/sshd), a case number (2), or a
 //                                 prefix (big-sftp: on every server; rss)
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, statfs } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { downloadCases } from './cases/download.js';
 import { runCases } from './cases/run.js';
 import { transferCases } from './cases/transfer.js';
-import type { BenchContext, CaseDef, ToolStats } from './context.js';
+import type { BenchContext, CaseDef, ToolRun, ToolStats } from './context.js';
 import { machine, toolVersions } from './machine.js';
 import { median, rssMethod, running, timed } from './measure.js';
 import { type BenchReport, type CaseResult, markdown, seconds, writeReport } from './report.js';
@@ -64,6 +67,68 @@ function diskNeeded(cases: CaseDef[], s: Scale): number {
   return need;
 }
 
+/** BENCH_VARIANTS "label:K=V,K=V label2:K=V": extra otpbackup rows, each with its own environment. */
+function variantsFrom(env: NodeJS.ProcessEnv): { label: string; env: Record<string, string> }[] {
+  return (env.BENCH_VARIANTS ?? '')
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((v) => {
+      const [label, kvs = ''] = v.split(/:(.*)/s) as [string, string?];
+      const vars: Record<string, string> = {};
+      for (const kv of kvs.split(',').filter(Boolean)) {
+        const [k, val = ''] = kv.split(/=(.*)/s) as [string, string?];
+        vars[k] = val;
+      }
+      return { label, env: vars };
+    });
+}
+
+/** The otpbackup row once more per variant, its command run with the variant's extra environment. */
+function withVariants(tools: ToolRun[]): ToolRun[] {
+  const variants = variantsFrom(process.env);
+  const out = [...tools];
+  for (const t of tools.filter((x) => x.name === 'otpbackup'))
+    for (const v of variants)
+      out.push({
+        ...t,
+        name: `otpbackup[${v.label}]`,
+        cmd: async (run) => {
+          const c = await t.cmd(run);
+          return { ...c, env: { ...c.env, ...v.env } };
+        },
+      });
+  return out;
+}
+
+/** CPU (ms) of the finished children of `pids` (/proc/PID/stat cutime + cstime, 100 Hz ticks). */
+function childCpuMs(pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(f[13]) + Number(f[14]); // fields 16 and 17 of proc(5)
+    } catch {
+      // gone
+    }
+  }
+  return ticks * 10;
+}
+
+/** Waits (at most 3 s) until the daemons have reaped their session processes: only then is their
+ *  CPU in the listener's cutime (sshd ends a session a little after the client has gone). */
+async function sessionsGone(pids: number[]): Promise<void> {
+  const busy = () =>
+    pids.some((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim() !== '';
+      } catch {
+        return false;
+      }
+    });
+  for (let i = 0; i < 60 && busy(); i++) await new Promise((r) => setTimeout(r, 50));
+}
+
 const say = (line: string) => process.stderr.write(`${line}\n`);
 
 /**
@@ -97,6 +162,7 @@ async function runCase(def: CaseDef, ctx: BenchContext, runs: number): Promise<C
       string,
       { ms: number[]; rss: number[]; cpu: number[]; landed?: ToolStats['landed'] }
     >();
+    prepared.tools = withVariants(prepared.tools);
     const tools = prepared.tools.filter((t) => !t.missing);
     for (const t of prepared.tools) if (t.missing) say(`[${def.id}] ${t.name}: skipped, ${t.missing}`);
     for (let run = 0; run < n; run++) {
@@ -106,8 +172,11 @@ async function runCase(def: CaseDef, ctx: BenchContext, runs: number): Promise<C
       for (const t of order) {
         const cmd = await t.cmd(run);
         if (t.totp) await awaitFreshStep();
+        const srv0 = childCpuMs(ctx.server.pids);
         const sample = await timed(cmd, ctx.scratch);
         const landed = await t.after?.(run);
+        await sessionsGone(ctx.server.pids);
+        const srvMs = childCpuMs(ctx.server.pids) - srv0;
         execFileSync('sync');
         const s = samples.get(t.name) ?? { ms: [], rss: [], cpu: [] };
         s.ms.push(sample.ms);
@@ -116,7 +185,7 @@ async function runCase(def: CaseDef, ctx: BenchContext, runs: number): Promise<C
         if (landed) s.landed = landed;
         samples.set(t.name, s);
         line.push(
-          `${t.name} ${seconds(sample.ms)}${sample.cpuMs !== undefined ? ` (cpu ${seconds(sample.cpuMs)})` : ''}`,
+          `${t.name} ${seconds(sample.ms)}${sample.cpuMs === undefined ? '' : ` (cpu ${seconds(sample.cpuMs)}, server ${seconds(srvMs)})`}`,
         );
       }
       say(`[${def.id}] run ${run + 1}/${n}: ${line.join(' · ')}`);

@@ -38,6 +38,8 @@ export interface BenchServer {
   plain: Login;
   sshHostKeyFingerprint?: string;
   clientKeyPath?: string;
+  /** The daemons' listener processes: their children's CPU (cutime+cstime) is the server's work. */
+  pids: number[];
   stop(): Promise<void>;
 }
 
@@ -72,6 +74,7 @@ function proftpd(p: ProftpdHandle): BenchServer {
     },
     sshHostKeyFingerprint: p.sshHostKeyFingerprint,
     clientKeyPath: p.clientKeyPath,
+    pids: [p.pid],
     stop: () => p.stop(),
   };
 }
@@ -96,6 +99,7 @@ function sshd(s: SshdHandle): BenchServer {
     plain: { user: s.users.plain.name, password: s.users.plain.password, ports: { sftp: s.ports.plain } },
     sshHostKeyFingerprint: s.sshHostKeyFingerprint,
     clientKeyPath: s.clientKeyPath,
+    pids: [s.pids.otp, s.pids.plain],
     stop: () => s.stop(),
   };
 }
@@ -116,6 +120,7 @@ function vsftpd(v: VsftpdHandle): BenchServer {
       ports: { ftp: v.ports.ftp },
     },
     plain: { user: v.users.plain.name, password: v.users.plain.password, ports: { ftp: v.ports.plain } },
+    pids: [v.pids.ftp, v.pids.ftps, v.pids.plain],
     stop: () => v.stop(),
   };
 }

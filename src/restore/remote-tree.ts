@@ -53,7 +53,7 @@ export async function readRemoteTree(
 ): Promise<RemoteTree> {
   const tree: RemoteTree = { files: [], versions: [], skipped: [] };
   const top = await t.stat(root);
-  if (!top || top.type !== 'dir') {
+  if (top?.type !== 'dir') {
     throw new OtpBackupError('remote', `${root} is not a directory on the server`, {
       hint: 'check the job or URL: nothing was backed up there yet, or the path is wrong',
     });

@@ -909,7 +909,7 @@ export class FtpTransport implements Transport, Hasher, ModTimer, MtimeKeeper {
           expected = r.code < 400 ? sizeFromReply(r) : undefined;
           if (expected === undefined) {
             const st = await this.statWith(client, src);
-            if (!st || st.type !== 'file')
+            if (st?.type !== 'file')
               throw new OtpBackupError('remote', `${what}: no such file`, {
                 hint: 'check the path with `otpbackup ls`',
               });

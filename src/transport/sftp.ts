@@ -26,6 +26,8 @@ import {
   resolveRemote,
   validateRemotePath,
 } from './remote-path.js';
+import { type Channel, ChannelPool } from './sftp-channels.js';
+import { channelsFor, raiseLimits, requestsFor, type SftpTuning, sftpTuning } from './sftp-tuning.js';
 import { sendFile } from './sftp-upload.js';
 import { downgradeError, SSH_ALGORITHMS } from './ssh-algorithms.js';
 import { tempPathFor } from './temp.js';
@@ -60,13 +62,8 @@ const S_IFDIR = 0o040000;
 const S_IFREG = 0o100000;
 const S_IFLNK = 0o120000;
 
-/** Pipelined write requests per file: 64 x 32 KiB = 2 MiB in flight per put (OpenSSH sftp's default
- * depth), whatever the file size; 16 left the pipe idle on fast links (bench/, issue #7). */
-const PUT_REQUESTS = 64;
-const PUT_CHUNK = 32 * 1024;
-/** Read requests in flight per download: 64 x 32 KiB, like the upload side (and OpenSSH sftp). */
-const GET_REQUESTS = 64;
-const GET_CHUNK = 32 * 1024;
+// Requests in flight per file and their size: sftp-tuning.ts (64 x 32 KiB by default, OpenSSH
+// sftp's depth; 16 left the pipe idle on fast links, bench/, issue #7).
 /** Reconnects one transport may make in all, however much progress is made between them. */
 const MAX_RECONNECTS = 100;
 
@@ -156,6 +153,28 @@ function openLocal(path: string): Promise<number> {
   });
 }
 
+/**
+ * ssh2 writes every SSH packet to the socket on its own (a WRITE of 32 KiB is two packets, each a
+ * syscall under TCP_NODELAY). Corking on the first write of a tick and uncorking on the next hands
+ * all of them to one writev.
+ */
+function corkPerTick(sock: NodeJS.WritableStream & { cork(): void; uncork(): void }): void {
+  const write = sock.write.bind(sock) as (...a: unknown[]) => boolean;
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    sock.uncork();
+  };
+  (sock as { write: unknown }).write = (...args: unknown[]) => {
+    if (!corked) {
+      corked = true;
+      sock.cork();
+      process.nextTick(uncork);
+    }
+    return write(...args);
+  };
+}
+
 export class SftpTransport implements Transport {
   readonly concurrency: number;
   /** Which rule answered which keyboard-interactive prompt, over all attempts (no answer values). */
@@ -165,6 +184,8 @@ export class SftpTransport implements Transport {
 
   private client: Client | undefined;
   private sftp: SFTPWrapper | undefined;
+  /** The SFTP channels of this connection (the first is `sftp`); see sftp-channels.ts. */
+  private pool: ChannelPool | undefined;
   private lost: Error | undefined;
   private readonly knownDirs = new Set<string>();
   /** The login directory (REALPATH "." after the first login); "~" and relative paths are below it. */
@@ -194,7 +215,15 @@ export class SftpTransport implements Transport {
   private heard = performance.now();
   private idleTimer: NodeJS.Timeout | undefined;
 
+  private readonly tuning: SftpTuning;
+
+  /** SFTP channels open on the current connection (tests, --debug). */
+  get channelCount(): number {
+    return this.pool?.channels.length ?? (this.sftp ? 1 : 0);
+  }
+
   constructor(private readonly opts: SftpTransportOptions) {
+    this.tuning = sftpTuning(opts.env);
     // Small files are round-trip bound (open, write, close, setstat, rename): keep many in flight.
     this.concurrency = opts.concurrency ?? 32;
     this.window = this.concurrency;
@@ -265,6 +294,8 @@ export class SftpTransport implements Transport {
     const old = this.client;
     this.client = undefined;
     this.sftp = undefined;
+    this.pool?.close();
+    this.pool = undefined;
     for (const fail of [...this.pendingCalls]) fail(this.lost ?? new Error('connection replaced'));
     old?.destroy();
     if (this.key === null) this.key = account.privateKey ? await this.loadKey() : undefined;
@@ -510,6 +541,7 @@ export class SftpTransport implements Transport {
       const hint = combinedPromptHint(this.promptLog.slice(firstPrompt), c, passwordSent);
       return hint && e.code === 'auth' ? new OtpBackupError('auth', e.message, { hint, cause: e }) : e;
     };
+    if (this.tuning.cork) corkPerTick(sock);
     const client = new Client();
     let failure: OtpBackupError | undefined; // set by callbacks; reported instead of ssh2's generic error
     let last: string | undefined;
@@ -645,6 +677,8 @@ export class SftpTransport implements Transport {
       client.on('ready', () => {
         client.sftp((err, sftp) => {
           if (err) return settle(classifySftpError(err, `${where}: opening the SFTP session`));
+          const software = (client as unknown as { _remoteVer?: string })._remoteVer;
+          raiseLimits(sftp, software);
           this.client = client;
           this.sftp = sftp;
           this.lost = undefined;
@@ -656,6 +690,7 @@ export class SftpTransport implements Transport {
           const onGone = (e?: Error) => {
             // A late event of a replaced connection must not mark the new one lost.
             if (this.client !== client) return;
+            this.pool?.close(); // a channel open failing now is the loss, not a refusal
             if (!this.lost) this.lostOne();
             this.lost ??= e ?? new Error('connection closed');
             for (const fail of [...this.pendingCalls]) fail(this.lost);
@@ -663,6 +698,21 @@ export class SftpTransport implements Transport {
           client.on('close', () => onGone());
           client.on('error', onGone);
           sftp.on('close', () => onGone(new Error('SFTP session closed')));
+          this.pool = new ChannelPool({
+            first: sftp,
+            max: channelsFor(this.tuning, software),
+            open: () =>
+              new Promise<SFTPWrapper>((res, rej) =>
+                client.sftp((e, x) => {
+                  if (e) return rej(e);
+                  raiseLimits(x, software);
+                  res(x);
+                }),
+              ),
+            // One channel closing alone is as good as the connection lost: its requests get no answer.
+            added: (x) => x.on('close', () => onGone(new Error('SFTP session closed'))),
+            log: (l) => this.log(l),
+          });
           settle();
         });
       });
@@ -682,7 +732,7 @@ export class SftpTransport implements Transport {
           username: c.user,
           // --debug: ssh2's protocol log (message names, never the answers; masked all the same).
           ...(this.opts.trace ? { debug: (m: string) => this.log(`ssh: ${redact(m)}`) } : {}),
-          algorithms: SSH_ALGORITHMS,
+          algorithms: this.algorithms(),
           readyTimeout: (account.timeout ?? IO_TIMEOUT_S) * 1000,
           // A stalled connection (no reply to keepalives) is given up after about the account timeout.
           keepaliveInterval: Math.min(15_000, Math.max(1000, ((account.timeout ?? IO_TIMEOUT_S) * 1000) / 3)),
@@ -713,6 +763,23 @@ export class SftpTransport implements Transport {
         settle(new OtpBackupError('config', `${where}: ${(e as Error).message}`));
       }
     });
+  }
+
+  /**
+   * Bytes per READ/WRITE: the tuning's, within the lengths the server accepts (limits@openssh.com
+   * where offered, else ssh2's 34000-byte guess): ssh2 splits a longer request into pieces sent one
+   * after the other, each waiting for the last one's reply.
+   */
+  private chunkFor(s: SFTPWrapper, which: '_maxWriteLen' | '_maxReadLen'): number {
+    const max = (s as unknown as Record<string, number>)[which];
+    return typeof max === 'number' && max > 0 ? Math.min(this.tuning.chunk, max) : this.tuning.chunk;
+  }
+
+  /** SSH_ALGORITHMS, with OTPBACKUP_SFTP_CIPHER (if one of them) offered first. */
+  private algorithms(): ssh2.Algorithms {
+    const first = this.tuning.cipher;
+    if (!first) return SSH_ALGORITHMS;
+    return { ...SSH_ALGORITHMS, cipher: { append: [], prepend: [first as never], remove: [] } };
   }
 
   private connectError(e: SshError, where: string): OtpBackupError {
@@ -759,14 +826,38 @@ export class SftpTransport implements Transport {
     return this.sftp;
   }
 
+  /** True while `s` is a channel of the live connection. */
+  private live(s: SFTPWrapper): boolean {
+    return !this.lost && this.sftp !== undefined && (this.sftp === s || this.pool?.has(s) === true);
+  }
+
+  /** A channel for one file's requests (its handle is valid on that channel only); see release. */
+  private acquire(): Channel {
+    const s = this.session();
+    return this.pool?.acquire() ?? { sftp: s, busy: 1 };
+  }
+
+  private release(c: Channel): void {
+    this.pool?.release(c);
+  }
+
+  /** One SFTP request on `on` (default: the first channel), failed with the connection. */
   private call<T>(
     what: string,
     fn: (s: SFTPWrapper, cb: (err: Error | null | undefined, v?: T) => void) => void,
+    on?: SFTPWrapper,
   ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       let s: SFTPWrapper;
       try {
         s = this.session();
+        if (on) {
+          if (!this.live(on))
+            throw new OtpBackupError('network', `${what}: connection lost (channel replaced)`, {
+              retryable: true,
+            });
+          s = on;
+        }
       } catch (e) {
         return reject(e);
       }
@@ -787,7 +878,7 @@ export class SftpTransport implements Transport {
           return resolve(v as T);
         }
         // Whatever ssh2 says about a request on a session that died meanwhile, it is a network fault.
-        if (this.lost || this.sftp !== s)
+        if (!this.live(s))
           return reject(
             new OtpBackupError('network', `${what}: connection lost (${(this.lost ?? err).message})`, {
               cause: err,
@@ -885,14 +976,14 @@ export class SftpTransport implements Transport {
     return this.op(`rename ${a}`, () => this.renameRaw(a, b), undefined, dirname(b));
   }
 
-  private async renameRaw(a: string, b: string): Promise<void> {
-    const s = this.session();
+  private async renameRaw(a: string, b: string, on?: SFTPWrapper): Promise<void> {
+    const s = on ?? this.session();
     // posix-rename replaces the target atomically; plain SFTP rename refuses an existing target.
     if (
       (s as unknown as { _extensions: Record<string, string> })._extensions['posix-rename@openssh.com'] !==
       undefined
     ) {
-      await this.call<void>(`rename ${a} to ${b}`, (x, cb) => x.ext_openssh_rename(a, b, cb));
+      await this.call<void>(`rename ${a} to ${b}`, (x, cb) => x.ext_openssh_rename(a, b, cb), on);
       return;
     }
     try {
@@ -948,27 +1039,40 @@ export class SftpTransport implements Transport {
     const what = `upload ${target}`;
     let fd: number | undefined;
     let handle: Buffer | undefined;
+    // Every request of this file goes on one channel: its handle is valid there only.
+    const ch = this.acquire();
+    const s = ch.sftp;
     try {
       fd = await openLocal(localPath);
-      const h = await this.call<Buffer>(what, (s, cb) => s.open(tmp, 'w', cb));
+      const h = await this.call<Buffer>(what, (x, cb) => x.open(tmp, 'w', cb), s);
       handle = h;
-      const s = this.session();
+      const chunk = this.chunkFor(s, '_maxWriteLen');
       const acked = await sendFile({
         fd,
         size: want,
-        chunk: PUT_CHUNK,
-        requests: PUT_REQUESTS,
+        chunk,
+        requests: requestsFor(this.tuning, chunk),
         what,
         ...(opts.signal ? { signal: opts.signal } : {}),
         ...(opts.limiter ? { limiter: opts.limiter } : {}),
-        write: (buf, len, pos) => this.call<void>(what, (x, cb) => x.write(h, buf, 0, len, pos, cb)),
+        write: (buf, len, pos) => this.call<void>(what, (x, cb) => x.write(h, buf, 0, len, pos, cb), s),
         onAck: (total) => {
-          if (this.sftp === s) this.progressed();
+          if (this.live(s)) this.progressed();
           opts.onProgress?.(total);
         },
       });
       handle = undefined;
-      await this.call<void>(what, (x, cb) => x.close(h, cb));
+      // The mtime goes by handle (FSETSTAT) and CLOSE right behind it, one round trip for both, once
+      // every WRITE is answered (a server may run requests out of order, but not before answering
+      // them): open, write, fsetstat+close, rename instead of five round trips per small file.
+      const t = opts.mtime;
+      const [timeSet, closed] = await Promise.allSettled([
+        t
+          ? this.call<void>(`set time of ${target}`, (x, cb) => x.futimes(h, t, t, cb), s)
+          : Promise.resolve(),
+        this.call<void>(what, (x, cb) => x.close(h, cb), s),
+      ]);
+      if (closed.status === 'rejected') throw closed.reason;
       if (opts.signal?.aborted) throw uploadInterrupted(what);
       // Every WRITE was answered OK for its own offset and length, so the bytes acknowledged are the
       // bytes the server holds: no STAT round trip needed (unlike FTP, where a cut data connection
@@ -983,19 +1087,19 @@ export class SftpTransport implements Transport {
         );
       }
       await opts.beforeCommit?.();
-      if (opts.mtime) {
-        const t = opts.mtime;
-        await this.call<void>(`set time of ${target}`, (x, cb) => x.utimes(tmp, t, t, cb)).catch((e) =>
+      if (t && timeSet.status === 'rejected') {
+        // A server without FSETSTAT (or that refused it): by path, as before.
+        await this.call<void>(`set time of ${target}`, (x, cb) => x.utimes(tmp, t, t, cb), s).catch((e) =>
           this.log(`sftp: ${(e as Error).message}`),
         );
       }
-      await this.renameRaw(tmp, target);
+      await this.renameRaw(tmp, target, s);
       opts.temps?.gone(tmp);
     } catch (e) {
       // A temp file left behind (connection lost) stays in the temp journal; the engine removes it.
       if (!this.lost) {
         const h = handle;
-        if (h) await this.call<void>('cleanup', (x, cb) => x.close(h, cb)).catch(() => {});
+        if (h) await this.call<void>('cleanup', (x, cb) => x.close(h, cb), s).catch(() => {});
         await this.call<void>('cleanup', (x, cb) => x.unlink(tmp, cb)).then(
           () => opts.temps?.gone(tmp),
           () => {},
@@ -1003,6 +1107,7 @@ export class SftpTransport implements Transport {
       }
       throw e;
     } finally {
+      this.release(ch);
       if (fd !== undefined) closeSync(fd);
     }
   }
@@ -1049,34 +1154,43 @@ export class SftpTransport implements Transport {
 
   private async getOnce(src: string, localPath: string, opts: GetOptions): Promise<void> {
     const what = `download ${src}`;
-    const handle = await this.call<Buffer>(what, (s, cb) => s.open(src, 'r', cb));
+    const ch = this.acquire();
+    const on = ch.sftp;
     try {
-      const size =
-        opts.size ?? (await this.call<{ size: number }>(what, (s, cb) => s.fstat(handle, cb as never))).size;
-      await writeLocalAtomically(localPath, (fh) => this.readInto(handle, fh, size, opts, what), {
-        expected: size,
-        what,
-        ...(opts.mtime ? { mtime: opts.mtime } : {}),
-      });
+      const handle = await this.call<Buffer>(what, (s, cb) => s.open(src, 'r', cb), on);
+      try {
+        const size =
+          opts.size ??
+          (await this.call<{ size: number }>(what, (s, cb) => s.fstat(handle, cb as never), on)).size;
+        await writeLocalAtomically(localPath, (fh) => this.readInto(on, handle, fh, size, opts, what), {
+          expected: size,
+          what,
+          ...(opts.mtime ? { mtime: opts.mtime } : {}),
+        });
+      } finally {
+        if (!this.lost) await this.call<void>('close', (s, cb) => s.close(handle, cb), on).catch(() => {});
+      }
     } finally {
-      if (!this.lost) await this.call<void>('close', (s, cb) => s.close(handle, cb)).catch(() => {});
+      this.release(ch);
     }
   }
 
   /**
-   * Our own read loop (not ssh2's fastGet, whose loop cannot be stopped): up to GET_REQUESTS reads
-   * of GET_CHUNK in flight, each written at its offset as it arrives, plus one read just past the
+   * Our own read loop (not ssh2's fastGet, whose loop cannot be stopped): up to tuning.requests reads
+   * of tuning.chunk in flight, each written at its offset as it arrives, plus one read just past the
    * expected end, which must find EOF. Resolves with the bytes written; a remote file shorter than
    * expected resolves short (the caller's size check fails it), a longer one fails here.
    */
   private readInto(
+    s: SFTPWrapper,
     handle: Buffer,
     fh: FileHandle,
     size: number,
     opts: GetOptions,
     what: string,
   ): Promise<number> {
-    const s = this.session();
+    const chunk = this.chunkFor(s, '_maxReadLen');
+    const requests = requestsFor(this.tuning, chunk);
     return new Promise<number>((resolve, reject) => {
       let next = 0;
       let inFlight = 0;
@@ -1111,7 +1225,7 @@ export class SftpTransport implements Transport {
         s.read(handle, Buffer.allocUnsafe(len), 0, len, off, (err, n, buf) => {
           if (settled) return;
           if (err) return finish(classifySftpError(err, what));
-          if (this.sftp === s) this.progressed();
+          if (this.live(s)) this.progressed();
           if (probe) {
             inFlight--;
             if (n > 0)
@@ -1149,11 +1263,11 @@ export class SftpTransport implements Transport {
         });
       };
       // --bwlimit: a READ is asked for only once the bucket has its bytes, so the server sends no
-      // faster than the rate (the wait counts as in flight, keeping GET_REQUESTS the cap).
+      // faster than the rate (the wait counts as in flight, keeping `requests` the cap).
       const limiter = opts.limiter;
       const issue = () => {
-        while (!settled && !eof && inFlight < GET_REQUESTS && next < size) {
-          const len = Math.min(GET_CHUNK, size - next);
+        while (!settled && !eof && inFlight < requests && next < size) {
+          const len = Math.min(chunk, size - next);
           const off = next;
           next += len;
           if (!limiter) readAt(off, len);
@@ -1182,6 +1296,8 @@ export class SftpTransport implements Transport {
     const c = this.client;
     this.client = undefined;
     this.sftp = undefined;
+    this.pool?.close();
+    this.pool = undefined;
     if (!c) return;
     if (this.lost) {
       c.destroy(); // nothing to say goodbye to

@@ -84,6 +84,8 @@ export interface SshdHandle {
 export interface SshdStartOptions {
   keepDir?: boolean;
   startTimeoutMs?: number;
+  /** Extra sshd_config lines for the OTP daemon (ports kbd and keyKbd), e.g. "MaxSessions 1". */
+  otpConfig?: string;
 }
 
 /** Why stock sshd cannot run here, or undefined. Tests skip locally and fail when CI=true. */
@@ -227,6 +229,7 @@ async function startOnce(opts: SshdStartOptions): Promise<SshdHandle> {
 KbdInteractiveAuthentication yes
 PubkeyAuthentication yes
 AuthenticationMethods keyboard-interactive
+${opts.otpConfig ?? ''}
 Match LocalPort ${keyKbd}
   AuthenticationMethods publickey,keyboard-interactive
 `,

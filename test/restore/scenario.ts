@@ -7,7 +7,16 @@
 // codes, so they run the round trip only). Skipped locally without the server; a failure under CI=true.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -314,6 +323,34 @@ export function restoreScenario(sc: Scenario): void {
     });
 
     if (sc.roundTripOnly) return;
+
+    // Issue #15: restore RSS ≤ 120 MB. VmHWM is the process's peak RSS so far, so polling it until
+    // the process exits gives the peak up to the last poll, however slow the machine.
+    test('restoring the large file keeps peak RSS within 120 MB', {
+      skip: sc.bigMb < 50 || process.platform !== 'linux',
+    }, async () => {
+      const to = join(box.dir, `rss-${sc.name}`);
+      const s = start(['restore', job, 'big.bin', '--to', to], box.env);
+      let peakKb = 0;
+      const poll = () => {
+        try {
+          const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${s.child.pid}/status`, 'utf8'));
+          if (m) peakKb = Math.max(peakKb, Number(m[1]));
+        } catch {
+          // exited between polls
+        }
+      };
+      const timer = setInterval(poll, 20);
+      const r = await s.done;
+      clearInterval(timer);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(statSync(join(to, 'big.bin')).size, sc.bigMb * 1024 * 1024);
+      const mb = (peakKb * 1024) / 1e6;
+      process.stderr.write(`restore of ${sc.bigMb} MiB over ${sc.name}: peak RSS ${mb.toFixed(0)} MB\n`);
+      assert.ok(peakKb > 0, 'the peak was read');
+      assert.ok(mb <= 120, `peak RSS ${mb.toFixed(0)} MB`);
+      rmSync(to, { recursive: true, force: true });
+    });
 
     test('restore never replaces a local file that differs, unless --overwrite', async () => {
       const to = join(box.dir, `over-${sc.name}`);

@@ -473,7 +473,7 @@ export function transportSuite(name: string, setup: () => Promise<SuiteTarget>):
 
     // #13.1: uploads to the login directory itself ("." and "~", as `--to ftp://u@h/` and accounts
     // without remoteDir give) must work, not only to sub-directories named by absolute paths.
-    test('the login directory: relative, "." and "~/" paths put, stat, list, rename and remove there', async () => {
+    test('the login directory: relative, "." and "~/" paths put, get, stat, list, rename and remove there', async () => {
       const tag = randomBytes(4).toString('hex');
       const home = target.loginDir;
       const a = `login-${tag}.txt`;
@@ -489,6 +489,12 @@ export function transportSuite(name: string, setup: () => Promise<SuiteTarget>):
       );
       await t.put(localFile(b, Buffer.from('b')), `~/${b}`);
       assert.equal(readFileSync(localJoin(home.local, b), 'utf8'), 'b', '"~/name" lands there too');
+      // get from the login directory by a relative and a "~/" name.
+      const back = localJoin(local, `back-${a}`);
+      await t.get(a, back, { size: data.length });
+      assert.ok(readFileSync(back).equals(data), 'get of a relative name');
+      await t.get(`~/${b}`, back);
+      assert.equal(readFileSync(back, 'utf8'), 'b', 'get of a "~/" name');
       assert.equal((await t.stat(`~/${a}`))?.size, data.length);
       assert.equal((await t.stat(`./${b}`))?.type, 'file');
       assert.equal((await t.stat('.'))?.type, 'dir');

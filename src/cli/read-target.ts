@@ -7,8 +7,9 @@ import type { ReadTarget } from '../restore/target.js';
 import type { Transport } from '../transport/types.js';
 import type { CliContext } from './context.js';
 import { addTargetOptions, withCliTrust } from './target-options.js';
+import type { TransferFlags } from './transfer-options.js';
 
-export interface ReadTargetOptions extends Partial<Omit<TargetOptions, 'to'>> {
+export interface ReadTargetOptions extends Partial<Omit<TargetOptions, 'to'>>, TransferFlags {
   config?: string;
 }
 
@@ -67,12 +68,11 @@ export async function connectReadTarget(
   opts: ReadTargetOptions,
   ctx: CliContext,
 ): Promise<Transport> {
-  if (t.config) {
-    const { connectAccount } = await import('./commands/run.js');
-    return connectAccount(t.account, t.config, ctx);
-  }
-  const { connect } = await import('./commands/upload.js');
-  return connect(t.account, opts, ctx);
+  const { transferSettings } = await import('./transfer-options.js');
+  const account = transferSettings(opts).apply(t.account);
+  if (t.config) return ctx.connect(account, { prompt: 'terminal', config: t.config });
+  const { connectOptions } = await import('./commands/upload.js');
+  return ctx.connect(account, connectOptions(account, opts));
 }
 
 /** Parses --at: ISO 8601 (with or without a zone: none means local time) or a Unix time in seconds. */

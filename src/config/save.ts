@@ -5,6 +5,7 @@ import { chmod, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { type Document, isMap, isScalar, isSeq, YAMLMap } from 'yaml';
 import { OtpBackupError } from '../errors.js';
+import { formatRate } from '../transport/bwlimit.js';
 import { checkDocument, configProblemsError, parseYaml } from './load.js';
 import { configDir, configPath } from './paths.js';
 import { DEFAULTS, defaultPort, defaultTemplate } from './schema.js';
@@ -59,6 +60,9 @@ export function accountToYaml(a: Account): { full: Obj; minimal: Obj } {
     prompts: a.prompts?.map((p) => ({ pattern: p.pattern, answer: p.answer })),
     trust: Object.keys(trust).length ? trust : undefined,
     timeout: a.timeout,
+    connectTimeout: a.connectTimeout,
+    retries: a.retries,
+    bwlimit: a.bwlimit ? formatRate(a.bwlimit) : undefined,
   });
   const minimal: Obj = { ...full, otp: otpMin };
   if (a.port === defaultPort(a.protocol)) delete minimal.port;
@@ -81,6 +85,9 @@ export function jobToYaml(j: Job): { full: Obj; minimal: Obj } {
     delete: j.delete,
     checksum: j.checksum,
     retention: j.retention && Object.keys(clean(j.retention)).length ? clean(j.retention) : undefined,
+    hooks: j.hooks,
+    notify: j.notify,
+    bwlimit: j.bwlimit !== undefined ? formatRate(j.bwlimit) : undefined,
     copyFirst: j.copyFirst ? true : undefined,
   });
   const minimal: Obj = {};

@@ -9,6 +9,7 @@ import {
   parseTemplate,
 } from '../otp/index.js';
 import { validateSchedule } from '../schedule/due.js';
+import { parseRate } from '../transport/bwlimit.js';
 import { HOST_KEY_FINGERPRINT } from '../transport/hostkeys.js';
 import type {
   Account,
@@ -165,6 +166,26 @@ class Reader {
     return v;
   }
 
+  /** A bandwidth: bytes per second as a number, or "500k" / "1M" / "1.5G"; 0 or "off" = no limit. */
+  rate(o: Obj, key: string, path: Path): number | undefined {
+    const v = o[key];
+    if (v === undefined || v === null) return undefined;
+    const r =
+      typeof v === 'number' && Number.isFinite(v) && v >= 0
+        ? Math.floor(v)
+        : typeof v === 'string'
+          ? parseRate(v)
+          : undefined;
+    if (r === undefined) {
+      this.add(
+        [...path, key],
+        `expected bytes per second such as 500k, 1M or 1.5G (0 = no limit), got ${show(v)}`,
+      );
+      return undefined;
+    }
+    return r;
+  }
+
   num(o: Obj, key: string, path: Path, min: number): number | undefined {
     const v = o[key];
     if (v === undefined || v === null) return undefined;
@@ -318,6 +339,9 @@ const ACCOUNT_KEYS = [
   'prompts',
   'trust',
   'timeout',
+  'connectTimeout',
+  'retries',
+  'bwlimit',
 ] as const;
 const OTP_KEYS = [
   'type',
@@ -347,6 +371,7 @@ const JOB_KEYS = [
   'retention',
   'hooks',
   'notify',
+  'bwlimit',
 
   'copyFirst',
 ] as const;
@@ -501,6 +526,9 @@ function readAccount(r: Reader, v: unknown, path: Path, name: string): Account |
   const prompts = readPrompts(r, o, path);
   const trust = readTrust(r, o.trust, [...path, 'trust']);
   const timeout = r.num(o, 'timeout', path, 0);
+  const connectTimeout = r.num(o, 'connectTimeout', path, 0);
+  const retries = r.int(o, 'retries', path, 0, 100);
+  const bwlimit = r.rate(o, 'bwlimit', path);
   if (r.problems.length > start || !protocol || !host || !user || !otp) return undefined;
   const a: Account = {
     name,
@@ -519,6 +547,9 @@ function readAccount(r: Reader, v: unknown, path: Path, name: string): Account |
   if (privateKeyPassphrase) a.privateKeyPassphrase = privateKeyPassphrase;
   if (prompts) a.prompts = prompts;
   if (timeout !== undefined) a.timeout = timeout;
+  if (connectTimeout !== undefined) a.connectTimeout = connectTimeout;
+  if (retries !== undefined) a.retries = retries;
+  if (bwlimit) a.bwlimit = bwlimit;
   return a;
 }
 
@@ -604,6 +635,8 @@ function readJob(r: Reader, v: unknown, path: Path, name: string, accounts: Obj)
     if (n) job.notify = n;
   }
 
+  const bwlimit = r.rate(o, 'bwlimit', path);
+  if (bwlimit !== undefined) job.bwlimit = bwlimit;
   if (r.bool(o, 'copyFirst', path)) job.copyFirst = true;
   if (o.retention != null) {
     const rp = [...path, 'retention'];

@@ -34,6 +34,16 @@ export interface PromptRule {
   answer: string;
 }
 
+/**
+ * How the config names a protocol, and the URL scheme each comes from (config/url.ts):
+ *   'ftp'            ftp://    plain FTP (password and code unencrypted)
+ *   'ftps'           ftpes://  explicit FTPS: connect to port 21, then AUTH TLS
+ *   'ftps-implicit'  ftps://   implicit FTPS: TLS from the first byte, port 990
+ *   'sftp'           sftp://   SFTP over SSH, port 22
+ * The names differ from the schemes on purpose: config files say what happens on the wire, and
+ * `ftps` there is the common explicit kind, while the URL scheme ftps:// means implicit (as in curl
+ * and lftp). Only url.ts and the account prompts translate between the two.
+ */
 export type Protocol = 'ftp' | 'ftps' | 'ftps-implicit' | 'sftp';
 export type SftpAuthMethod = 'password' | 'keyboard-interactive' | 'publickey';
 
@@ -70,8 +80,16 @@ export interface Account {
   /** SFTP keyboard-interactive rules, tried before the defaults. */
   prompts?: PromptRule[];
   trust: TrustSettings;
-  /** Connection timeout in seconds. */
+  /** Idle I/O timeout in seconds once connected (default 30); without connectTimeout it also bounds
+   *  the TCP connect and the greeting (reach.ts). */
   timeout?: number;
+  /** Seconds for the TCP connect and, again, for the server's greeting (default 4 and 10). */
+  connectTimeout?: number;
+  /** Reconnects after a network fault, at login and per operation (default 1 at login, 3 per
+   *  operation); 0 = one attempt. A refused login's one retry is the login discipline's, not this. */
+  retries?: number;
+  /** Bytes per second for this account's jobs (a job's own bwlimit wins; --bwlimit wins over both). */
+  bwlimit?: number;
   /** SFTP, filled in from ~/.ssh/config at connect time (never from the YAML): the first ProxyJump hop. */
   jump?: { host: string; port: number; user: string; privateKey?: string };
   /** SFTP, at connect time: the ssh-agent socket (SSH_AUTH_SOCK) for the public-key step. */
@@ -115,6 +133,9 @@ export interface Job {
   /** Override the global hooks / notify, key by key. */
   hooks?: Hooks;
   notify?: Notify;
+
+  /** Bytes per second for this job's transfers; 0 = no limit (over the account's). */
+  bwlimit?: number;
 
   /** Upload a local copy made while the file was at rest (files rewritten in place all the time). */
   copyFirst?: boolean;

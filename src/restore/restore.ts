@@ -4,9 +4,11 @@
 // unless asked: an identical one (same size and mtime) counts as restored, a different one fails.
 // Durability: one flush of everything restored at the end (not an fsync per file), before the
 // result says the files are there.
+
 import { lstat, mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OtpBackupError } from '../errors.js';
+import type { BandwidthLimiter } from '../transport/bwlimit.js';
 import { flushLocal, isPartName } from '../transport/local-file.js';
 import type { Transport } from '../transport/types.js';
 import type { RemoteFile } from './remote-tree.js';
@@ -21,6 +23,8 @@ export interface RestoreOptions {
   onFile?: (done: number, bytes: number) => void;
   /** Bytes of the file in flight. */
   onBytes?: (bytes: number) => void;
+  /** --bwlimit: the bucket every download takes its bytes from. */
+  limiter?: BandwidthLimiter;
 }
 
 export interface RestoreResult {
@@ -163,6 +167,7 @@ export async function restoreFiles(
       ...(f.mtime ? { mtime: f.mtime } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(opts.onBytes ? { onProgress: opts.onBytes } : {}),
+      ...(opts.limiter ? { limiter: opts.limiter } : {}),
     });
     written.push(local);
     result.restored++;

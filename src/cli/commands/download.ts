@@ -10,6 +10,7 @@ import {
   type ReadTargetOptions,
   resolveReadTarget,
 } from '../read-target.js';
+import { addTransferOptions } from '../transfer-options.js';
 
 interface DownloadOptions extends ReadTargetOptions {
   to?: string;
@@ -48,7 +49,10 @@ export async function downloadCommand(
       'run download once per server',
     );
   const spec = parts[0]!.spec;
+  const { accountLimiter, transferSettings } = await import('../transfer-options.js');
+  const transfer = transferSettings(opts); // a bad --bwlimit etc. is refused before connecting
   const target = await resolveReadTarget(spec, opts, ctx, { url: true, account: true });
+  const limiter = accountLimiter(transfer, target.account);
   // A URL's path follows the URL rules of upload (config/url.ts: below the login directory for FTP,
   // absolute for SFTP, /~/ for the home); an ACCOUNT:PATH is below the account's remote directory.
   const { parseTargetUrl } = await import('../../config/url.js');
@@ -86,6 +90,7 @@ export async function downloadCommand(
       }
       const r = await restoreFiles(t, files, into, {
         existing: opts.overwrite ? 'overwrite' : opts.skipExisting ? 'skip' : 'refuse',
+        ...(limiter ? { limiter } : {}),
       });
       total = {
         restored: total.restored + r.restored,
@@ -147,7 +152,7 @@ Examples:
   OTPBACKUP_PASSWORD=… OTPBACKUP_TOTP_SECRET=… otpbackup download sftp://ci@host:22/srv/artifacts/build.tar.gz --to dist/
   otpbackup download nas:reports/2026 --to ./reports`,
     );
-  addUrlTargetOptions(cmd).action(async (sources: string[], opts: DownloadOptions) => {
+  addTransferOptions(addUrlTargetOptions(cmd)).action(async (sources: string[], opts: DownloadOptions) => {
     await downloadCommand(sources, opts, ctx);
   });
 }

@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import type { RestoreResult } from '../../restore/restore.js';
 import { type CliContext, isInteractive } from '../context.js';
 import { connectReadTarget, parseAt, type ReadTargetOptions, resolveReadTarget } from '../read-target.js';
+import { addTransferOptions } from '../transfer-options.js';
 
 interface RestoreOptions extends ReadTargetOptions {
   to?: string;
@@ -30,7 +31,10 @@ export async function restoreCommand(
     );
   if (opts.overwrite && opts.skipExisting) throw usageError('use either --overwrite or --skip-existing');
   const atMs = opts.at !== undefined ? parseAt(opts.at) : undefined;
+  const { accountLimiter, transferSettings } = await import('../transfer-options.js');
+  const transfer = transferSettings(opts); // a bad --bwlimit etc. is refused before connecting
   const target = await resolveReadTarget(job, opts, ctx, { url: false, account: false });
+  const limiter = accountLimiter(transfer, target.account);
   const [
     { resolve },
     tree,
@@ -75,6 +79,7 @@ export async function restoreCommand(
       progress?.start(job);
       result = await restoreFiles(opts.dryRun ? undefined : t, sel.files, toDir, {
         existing: opts.overwrite ? 'overwrite' : opts.skipExisting ? 'skip' : 'refuse',
+        ...(limiter ? { limiter } : {}),
         dryRun: Boolean(opts.dryRun),
         signal: stop.signal,
         onFile: (n, bytes) => progress?.update(job, n, bytes, total),
@@ -115,7 +120,7 @@ export async function restoreCommand(
 }
 
 export function register(program: Command, ctx: CliContext): void {
-  program
+  const cmd = program
     .command('restore')
     .description("get a job's files back from the server (all, some, or as they were at a time)")
     .argument('<job>', 'the job whose backup to restore')
@@ -142,8 +147,8 @@ Examples:
   otpbackup restore documents --to ~/restored
   otpbackup restore documents reports/2026 --to /tmp/r --dry-run
   otpbackup restore documents --to ~/restored --at '2026-11-30T14:00'`,
-    )
-    .action(async (job: string, paths: string[], opts: RestoreOptions) => {
-      await restoreCommand(job, paths, opts, ctx);
-    });
+    );
+  addTransferOptions(cmd).action(async (job: string, paths: string[], opts: RestoreOptions) => {
+    await restoreCommand(job, paths, opts, ctx);
+  });
 }

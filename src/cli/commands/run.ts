@@ -6,13 +6,13 @@ import type { Command } from 'commander';
 import { selectJobs } from '../../backup/select.js';
 import type { RunResult } from '../../backup/types.js';
 import { loadConfigCached } from '../../config/cache.js';
-import type { Account, Config } from '../../config/types.js';
+import type { Config } from '../../config/types.js';
 import { OtpBackupError } from '../../errors.js';
-import type { Transport } from '../../transport/types.js';
 import { type CliContext, isInteractive } from '../context.js';
 import { printJson } from '../report.js';
+import { addTransferOptions, type TransferFlags, transferSettings } from '../transfer-options.js';
 
-export interface RunOptions {
+export interface RunOptions extends TransferFlags {
   job?: string;
   dryRun?: boolean;
   force?: boolean;
@@ -21,42 +21,9 @@ export interface RunOptions {
   verify?: boolean;
 }
 
-/** Logs in to an account: credentials and the one-time code are computed inside connect(). */
-export async function connectAccount(
-  account: Account,
-  config: Config,
-  ctx: CliContext,
-  signal?: AbortSignal,
-): Promise<Transport> {
-  const [{ accountTransport }, { resolveSecret }, { codePrompter }, { waitNotice }] = await Promise.all([
-    import('../../transport/open.js'),
-    import('../../secrets/resolve.js'),
-    import('../prompt-code.js'),
-    import('../wait-notice.js'),
-  ]);
-  const onWait = waitNotice(ctx, `otpbackup account edit ${account.name} --otp-reuse allow`);
-  const secretDeps = { env: ctx.env, config };
-  const { transportLogging } = await import('../verbosity.js');
-  let loginStep: number | undefined;
-  const transport = await accountTransport(account, {
-    env: ctx.env,
-    clock: ctx.clock,
-    getSecret: (ref) => resolveSecret(ref, secretDeps),
-    ...transportLogging(ctx, account.name),
-    ...(onWait ? { onWait } : {}),
-    // otp.type: prompt asks the person at the terminal (none: a clear error at login).
-    promptCode: codePrompter(ctx),
-    // Remember which TOTP step / HOTP counter the login spent, for the result (never the code).
-    onCredentials: (c) => {
-      loginStep = c.step ?? c.counter;
-    },
-  });
-  await transport.connect(signal);
-  return Object.assign(transport, { loginStep });
-}
-
 export async function runCommand(opts: RunOptions, ctx: CliContext): Promise<RunResult> {
   // Through the cache: the YAML parser and the schema load only when the config changed.
+  const transfer = transferSettings(opts); // a bad --bwlimit etc. is refused before anything runs
   const config = await loadConfigCached(ctx.env, opts.config);
   const due = await selectJobs(config, { env: ctx.env, clock: ctx.clock, job: opts.job });
   if (due.length === 0) {
@@ -88,7 +55,9 @@ export async function runCommand(opts: RunOptions, ctx: CliContext): Promise<Run
       env: ctx.env,
       clock: ctx.clock,
       reporter: text ?? jsonReporter,
-      connect: (account, signal) => connectAccount(account, config, ctx, signal),
+      connect: (account, signal) =>
+        ctx.connect(transfer.apply(account), { prompt: 'terminal', config, ...(signal ? { signal } : {}) }),
+      ...(transfer.limiter ? { limiter: transfer.limiter } : transfer.unlimited ? { limiter: 'none' } : {}),
       job: opts.job,
       force: opts.force,
       dryRun: opts.dryRun,
@@ -102,6 +71,14 @@ export async function runCommand(opts: RunOptions, ctx: CliContext): Promise<Run
   } finally {
     stop.dispose();
     text?.done();
+  }
+  if (ctx.env.INVOCATION_ID) {
+    // Under systemd: this failure is reported (hooks, pings), so otpbackup-notify@ need not again.
+    const [{ recordRunReported }, { stateDir }] = await Promise.all([
+      import('../../hooks/unit-failure.js'),
+      import('../../config/paths.js'),
+    ]);
+    await recordRunReported(ctx.env, stateDir(ctx.env), result.exitCode, ctx.clock.now());
   }
 
   const failure = result.exitCode !== 0 ? summaryError(result, ctx, Boolean(opts.json)) : undefined;
@@ -204,7 +181,7 @@ function summaryError(result: RunResult, ctx: CliContext, json: boolean): OtpBac
 }
 
 export function register(program: Command, ctx: CliContext): void {
-  program
+  const cmd = program
     .command('run')
     .description('back up every job that is due (for cron), or one job now with --job')
     .addHelpText(
@@ -225,8 +202,8 @@ Examples:
       '--verify',
       'after each job, check the server against the manifest (same login; exit 3 on a difference)',
     )
-    .option('--config <path>', 'config file (default: $OTPBACKUP_CONFIG or ~/.config/otpbackup/config.yaml)')
-    .action(async (opts: RunOptions) => {
-      await runCommand(opts, ctx);
-    });
+    .option('--config <path>', 'config file (default: $OTPBACKUP_CONFIG or ~/.config/otpbackup/config.yaml)');
+  addTransferOptions(cmd).action(async (opts: RunOptions) => {
+    await runCommand(opts, ctx);
+  });
 }

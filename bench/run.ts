@@ -64,6 +64,9 @@ function diskNeeded(cases: CaseDef[], s: Scale): number {
   if (groups.has(2)) need += 2 * s.smallFiles * (s.smallBytes + 4096);
   if (groups.has(3)) need += 2 * s.treeFiles * 4096;
   if (groups.has(5)) need += 2 * s.rssBytes;
+  if (groups.has(6)) need += 3 * s.bigBytes + 3 * s.smallFiles * (s.smallBytes + 4096);
+  // The data set, its copies in both users' homes (stage()), one landed copy.
+  if (groups.has(7)) need += 4 * s.rssBytes;
   return need;
 }
 

@@ -241,6 +241,30 @@ const baseCases: BaseCase[] = [
       },
     }),
   ),
+  // Issue #15: "restore RSS ≤ 120 MB". The file is the upload RSS case's size (4 GiB at full scale):
+  // a download whose memory grew with the file would show here.
+  ...(['sftp', 'ftp'] as const).map(
+    (proto): BaseCase => ({
+      id: `get-rss-${proto}`,
+      proto,
+      group: 7,
+      runs: 1,
+      title: (s) => `peak RSS downloading ${bytesText(s.rssBytes)}, ${proto.toUpperCase()}`,
+      prepare: async (ctx) => {
+        const data = await once('dl-rss', () =>
+          bigFile(join(ctx.work, 'dl-rss'), 'huge.bin', ctx.scale.rssBytes),
+        );
+        return prepared(ctx, proto, data, 'dl-rss', 'huge.bin', ['otpbackup'], (s) => {
+          const kb = s.get('otpbackup')?.rssKb;
+          if (kb === undefined) return [];
+          const mb = (kb * 1024) / 1e6;
+          return [
+            { tool: 'otpbackup', target: 'peak RSS ≤ 120 MB', value: `${mb.toFixed(0)} MB`, met: mb <= 120 },
+          ];
+        });
+      },
+    }),
+  ),
 ];
 
 /** Every download case on every server that speaks its protocol. */

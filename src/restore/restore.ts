@@ -2,12 +2,14 @@
 // Transport.get() (temporary name, size check, mtime, rename), so a killed restore leaves no partial
 // file under a final name and a rerun finishes the job. Existing local files are never replaced
 // unless asked: an identical one (same size and mtime) counts as restored, a different one fails.
+// Durability: one flush of everything restored at the end (not an fsync per file), before the
+// result says the files are there.
 
 import { lstat, mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OtpBackupError } from '../errors.js';
 import type { BandwidthLimiter } from '../transport/bwlimit.js';
-import { isPartName } from '../transport/local-file.js';
+import { flushLocal, isPartName } from '../transport/local-file.js';
 import type { Transport } from '../transport/types.js';
 import type { RemoteFile } from './remote-tree.js';
 
@@ -119,7 +121,7 @@ function reason(e: unknown): string {
  * Downloads `files` below `toDir` (created if missing), up to `transport.concurrency` at once.
  * A failed file is reported and the rest go on; a fault that ends the session (network after
  * retries, auth, interrupt) stops the restore once the files in flight settle, and is returned as
- * `error` beside what was done.
+ * `error` beside what was done. Every file restored is fsync'd once all are in (flushLocal).
  */
 export async function restoreFiles(
   transport: Transport | undefined,
@@ -135,6 +137,7 @@ export async function restoreFiles(
   if (!opts.dryRun) await sweepParts(toDir);
   const known = new Set<string>([toDir]);
   let fatal: OtpBackupError | undefined;
+  const written: string[] = [];
   let next = 0;
   let done = 0;
   const one = async (f: RemoteFile): Promise<void> => {
@@ -166,6 +169,7 @@ export async function restoreFiles(
       ...(opts.onBytes ? { onProgress: opts.onBytes } : {}),
       ...(opts.limiter ? { limiter: opts.limiter } : {}),
     });
+    written.push(local);
     result.restored++;
     result.bytes += f.size;
   };
@@ -189,6 +193,12 @@ export async function restoreFiles(
   };
   const width = opts.dryRun ? 1 : Math.max(1, transport?.concurrency ?? 1);
   await Promise.all(Array.from({ length: width }, worker));
+  // Also after an interrupt or a lost connection: what was restored is kept, so it is made durable.
+  try {
+    await flushLocal(written);
+  } catch (e) {
+    fatal ??= e instanceof OtpBackupError ? e : new OtpBackupError('local', reason(e));
+  }
   result.durationMs = now() - started;
   if (fatal) result.error = fatal;
   return result;

@@ -1143,7 +1143,8 @@ export class SftpTransport implements Transport {
   }
 
   async get(remotePath: string, localPath: string, opts: GetOptions = {}): Promise<void> {
-    const src = normalize(validateRemotePath(remotePath));
+    // Like every other operation: "~/x" and relative names are below the login directory.
+    const src = this.abs(remotePath);
     opts.signal?.throwIfAborted();
     await this.op(
       `download ${src}`,

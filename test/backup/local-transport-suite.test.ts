@@ -16,6 +16,7 @@ transportSuite('LocalTransport (engine test fake)', async () => {
     loginDir: { local: root, remote: '/' },
     login: false,
     secrets: [],
+    hashes: [],
     makeTransport: async () => new LocalTransport(root, 4),
     teardown: async () => rmSync(root, { recursive: true, force: true }),
   };

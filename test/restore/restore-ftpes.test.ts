@@ -1,4 +1,6 @@
-// Backup and restore round trip over ftpes against the real ProFTPD: see scenario.ts.
+// Backup and restore round trip over explicit (ftpes) and implicit (ftps) FTPS against the real
+// ProFTPD: see scenario.ts.
 import { restoreScenario, scenarios } from './scenario.js';
 
 restoreScenario(scenarios.ftpes!);
+restoreScenario(scenarios.ftps!);

@@ -9,7 +9,6 @@ import type { Account } from '../../src/config/types.js';
 import { OtpBackupError } from '../../src/errors.js';
 import { systemClock } from '../../src/schedule/clock.js';
 import { FtpTransport } from '../../src/transport/ftp.js';
-import { createTransport } from '../../src/transport/index.js';
 import { type CredentialSource, createCredentialSource } from '../../src/transport/login.js';
 import { startInprocessFtp } from '../servers/ftp-inprocess.js';
 import { type SuiteTarget, transportSuite } from './suite.js';
@@ -35,11 +34,11 @@ transportSuite('ftp (in-process, password+TOTP, no reuse)', async (): Promise<Su
   const env = { XDG_STATE_HOME: stateDir, HOME: stateDir };
   // Codes are appended as they are handed out, so the suite's final check sees all of them.
   const secrets = [server.password, server.secret];
-  const base = (name: string, period: number): Account => ({
+  const base = (name: string, period: number, port = server.port): Account => ({
     name,
     protocol: 'ftp',
     host: '127.0.0.1',
-    port: server.port,
+    port,
     user: server.user,
     remoteDir: '/',
     template: '${PASSWORD}${TOTP}',
@@ -64,9 +63,11 @@ transportSuite('ftp (in-process, password+TOTP, no reuse)', async (): Promise<Su
     noReuse: true,
     secrets,
     failedLogins: async () => server.failedLogins(),
+    hashes: [], // ftp-srv has no HASH
+    proxy: { port: server.port, ftp: true },
     async makeTransport(opts = {}) {
       // The wrong-code account has its own state and a 1 s period, so its retry waits at most 1 s.
-      const account = opts.wrongCode ? base('wrong', 1) : base('ftp-ok', server.period);
+      const account = opts.wrongCode ? base('wrong', 1) : base('ftp-ok', server.period, opts.port);
       const map = new Map([
         ['env:PW', server.password],
         ['env:SEED', opts.wrongCode ? WRONG_SEED : server.secret],
@@ -80,7 +81,14 @@ transportSuite('ftp (in-process, password+TOTP, no reuse)', async (): Promise<Su
         }),
         secrets,
       );
-      return createTransport(account, { credentials, clock: systemClock, log: opts.log, trace: true });
+      return new FtpTransport({
+        account,
+        credentials,
+        clock: systemClock,
+        log: opts.log,
+        trace: true,
+        ...(opts.maxRetries !== undefined ? { maxRetries: opts.maxRetries } : {}),
+      });
     },
     async teardown() {
       await server.stop();

@@ -70,7 +70,13 @@ function account(s: AccountSpec): Account {
   };
 }
 
-function transport(a: Account, seed: string, codes: string[], log?: (l: string) => void): FtpTransport {
+function transport(
+  a: Account,
+  seed: string,
+  codes: string[],
+  log?: (l: string) => void,
+  maxRetries?: number,
+): FtpTransport {
   const src = createCredentialSource({ account: a, env, clock: systemClock, getSecret: async () => seed });
   const credentials: CredentialSource = {
     next: async (sig) => {
@@ -81,7 +87,14 @@ function transport(a: Account, seed: string, codes: string[], log?: (l: string) 
     failed: (r) => src.failed(r),
     succeeded: () => src.succeeded(),
   };
-  return new FtpTransport({ account: a, credentials, clock: systemClock, log, trace: true });
+  return new FtpTransport({
+    account: a,
+    credentials,
+    clock: systemClock,
+    log,
+    trace: true,
+    ...(maxRetries !== undefined ? { maxRetries } : {}),
+  });
 }
 
 function suiteFor(label: string, spec: (p: ProftpdHandle) => Omit<AccountSpec, 'user' | 'name'>) {
@@ -97,13 +110,15 @@ function suiteFor(label: string, spec: (p: ProftpdHandle) => Omit<AccountSpec, '
       loginDir: { local: p.home(user.name), remote: '/' }, // chrooted: the home is "/"
       secrets,
       failedLogins: () => p.failedLogins(),
+      hashes: ['sha256', 'sha1', 'md5'], // mod_digest
+      ...(label === 'ftp' ? { proxy: { port: spec(p).port, ftp: true } } : {}),
       async makeTransport(opts = {}) {
-        const s = spec(p);
+        const s = { ...spec(p), ...(opts.port ? { port: opts.port } : {}) };
         // The wrong-code account has its own state and 1 s steps, so its one retry comes quickly.
         const a = opts.wrongCode
           ? account({ ...s, user, name: `${label}-wrong`, period: 1 })
           : account({ ...s, user, name: `${label}-ok` });
-        return transport(a, opts.wrongCode ? WRONG_SEED : user.secret, secrets, opts.log);
+        return transport(a, opts.wrongCode ? WRONG_SEED : user.secret, secrets, opts.log, opts.maxRetries);
       },
       async teardown() {},
     };

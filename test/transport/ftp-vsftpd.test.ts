@@ -71,6 +71,7 @@ function transport(
   secrets: { password: string; seed: string },
   codes: string[],
   log?: (l: string) => void,
+  maxRetries?: number,
 ): FtpTransport {
   const src = createCredentialSource({
     account: a,
@@ -87,7 +88,14 @@ function transport(
     failed: (r) => src.failed(r),
     succeeded: () => src.succeeded(),
   };
-  return new FtpTransport({ account: a, credentials, clock: systemClock, log, trace: true });
+  return new FtpTransport({
+    account: a,
+    credentials,
+    clock: systemClock,
+    log,
+    trace: true,
+    ...(maxRetries !== undefined ? { maxRetries } : {}),
+  });
 }
 
 function suiteFor(
@@ -97,18 +105,21 @@ function suiteFor(
 ) {
   transportSuite(`ftp/vsftpd ${label}`, async (): Promise<SuiteTarget> => {
     const v = await vsftpd();
-    const s = pick(v);
+    const picked = pick(v);
     const base = `/suite-${label}`;
-    const root = join(v.home(s.user.name), base);
-    const secrets = [s.user.password, s.user.secret];
+    const root = join(v.home(picked.user.name), base);
+    const secrets = [picked.user.password, picked.user.secret];
     return {
       remoteBase: base,
       localRoot: () => root,
-      loginDir: { local: v.home(s.user.name), remote: '/' }, // chrooted: the home is "/"
+      loginDir: { local: v.home(picked.user.name), remote: '/' }, // chrooted: the home is "/"
       secrets,
       failedLogins: () => v.failedLogins(),
+      hashes: [], // vsftpd has no HASH and no X* digests
+      ...(picked.protocol === 'ftp' ? { proxy: { port: picked.port, ftp: true } } : {}),
       ...(reuse === 'forbid' ? { noReuse: true } : {}),
       async makeTransport(opts = {}) {
+        const s = { ...picked, ...(opts.port ? { port: opts.port } : {}) };
         // The wrong-code account has its own state and 1 s steps, so its one retry comes quickly.
         const a = opts.wrongCode
           ? vsftpdAccount({ ...s, reuse, name: `${label}-wrong`, period: 1 })
@@ -118,6 +129,7 @@ function suiteFor(
           { password: s.user.password, seed: opts.wrongCode ? WRONG_SEED : s.user.secret },
           secrets,
           opts.log,
+          opts.maxRetries,
         );
       },
       async teardown() {},

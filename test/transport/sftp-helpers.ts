@@ -96,6 +96,7 @@ export function sftpSuiteTarget(opts: {
   loginDir: SuiteTarget['loginDir'];
   over?: Partial<Account>;
   failedLogins?: () => Promise<number>;
+  loginPauseMs?: number;
   teardown: () => Promise<void>;
 }): SuiteTarget {
   const t = tempEnv();
@@ -107,14 +108,23 @@ export function sftpSuiteTarget(opts: {
     noReuse: true,
     secrets,
     ...(opts.failedLogins ? { failedLogins: opts.failedLogins } : {}),
+    // ssh2's client cannot send the check-file extension (ProFTPD's mod_sftp offers it): no hash.
+    hashes: [],
+    proxy: { port: opts.srv.port, ftp: false },
+    ...(opts.loginPauseMs ? { loginPauseMs: opts.loginPauseMs } : {}),
     async makeTransport(o = {}) {
       // The wrong-code account has its own state and a 1 s period, so its retry waits at most 1 s.
-      const srv = o.wrongCode ? { ...opts.srv, secret: WRONG_SEED, period: 1 } : opts.srv;
+      const given = o.port ? { ...opts.srv, port: o.port } : opts.srv;
+      const srv = o.wrongCode ? { ...given, secret: WRONG_SEED, period: 1 } : given;
       const account = sftpAccount(srv, opts.remoteBase, {
         ...opts.over,
         name: o.wrongCode ? 'sftp-wrong' : 'sftp-ok',
       });
-      return makeSftp(srv, account, t.env, o.log ? { log: o.log } : {}, secrets);
+      const extra = {
+        ...(o.log ? { log: o.log } : {}),
+        ...(o.maxRetries !== undefined ? { maxRetries: o.maxRetries } : {}),
+      };
+      return makeSftp(srv, account, t.env, extra, secrets);
     },
     async teardown() {
       await opts.teardown();

@@ -356,6 +356,8 @@ for (const style of ['sftpgo', 'pam'] as const) {
       // Not chrooted: sftp-server starts in `root`, a real path that is not "/".
       loginDir: { local: root, remote: realpathSync(root) },
       failedLogins: async () => srv.rejections,
+      // pam: at most 3 logins per 30 s, like pam_google_authenticator's RATE_LIMIT 3 30.
+      ...(style === 'pam' ? { loginPauseMs: 30_000 } : {}),
       teardown: () => srv.stop(),
     });
   });

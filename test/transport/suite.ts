@@ -26,12 +26,28 @@ import {
   type TempNamer,
   tempPathFor,
 } from '../../src/transport/temp.js';
-import { canHash, type Transport } from '../../src/transport/types.js';
+import { canHash, type HashAlgorithm, type Transport } from '../../src/transport/types.js';
+import { FaultProxy } from '../faults/proxy.js';
 
 export interface SuiteTarget {
   /** A new, not yet connected transport. `wrongCode`: one whose one-time codes are all wrong. `log`: where
-   *  the transport's log lines go (the suite checks them for secrets). */
-  makeTransport(opts?: { wrongCode?: boolean; log?: (line: string) => void }): Promise<Transport>;
+   *  the transport's log lines go (the suite checks them for secrets). `port`: connect there instead of
+   *  the server's port (a fault proxy in front of it). `maxRetries`: the transport's retry budget. */
+  makeTransport(opts?: {
+    wrongCode?: boolean;
+    log?: (line: string) => void;
+    port?: number;
+    maxRetries?: number;
+  }): Promise<Transport>;
+  /** The hash algorithms the server offers (`Hasher`), exactly; [] where it offers none (or the
+   *  protocol's client cannot ask, as SFTP's check-file with ssh2). */
+  hashes: HashAlgorithm[];
+  /** Where a plain-TCP fault proxy can sit in front of the server (not TLS: the FTP proxy rewrites
+   *  the passive replies on the control connection). `ftp`: route the data connections too. */
+  proxy?: { port: number; ftp: boolean };
+  /** The server refuses logins beyond a rate (pam_google_authenticator's RATE_LIMIT): wait this long
+   *  before a case that logs in twice more. */
+  loginPauseMs?: number;
   /** Server-side directory on local disk that corresponds to `remoteBase`. */
   localRoot(): string;
   /** Remote directory (existing, writable) under which the suite works. */
@@ -236,14 +252,19 @@ export function transportSuite(name: string, setup: () => Promise<SuiteTarget>):
       assert.equal(readFileSync(out, 'utf8'), '12345');
     });
 
-    test('hash: where the server offers one, it is the digest of the content', async (ctx) => {
-      if (!canHash(t) || t.hashAlgorithms().length === 0) return ctx.skip('this server offers no hash');
+    test('hash: offered exactly where the server has one, and it is the digest of the content', async () => {
+      const offered = canHash(t) ? t.hashAlgorithms() : [];
+      assert.deepEqual([...offered].sort(), [...target.hashes].sort(), 'the algorithms offered');
+      if (!canHash(t) || offered.length === 0) return;
       await t.mkdirp(remote('hash'));
       const data = randomBytes(300_001);
       await t.put(localFile('h', data), remote('hash', 'h.bin'));
-      for (const algo of t.hashAlgorithms()) {
+      await t.put(localFile('h0', Buffer.alloc(0)), remote('hash', 'empty'));
+      for (const algo of offered) {
         const want = createHash(algo).update(data).digest('hex');
         assert.equal(await t.hash(remote('hash', 'h.bin'), algo), want, algo);
+        const empty = createHash(algo).digest('hex');
+        assert.equal(await t.hash(remote('hash', 'empty'), algo), empty, `${algo} of an empty file`);
       }
     });
 
@@ -434,9 +455,46 @@ export function transportSuite(name: string, setup: () => Promise<SuiteTarget>):
       }
     });
 
+    test('a connection cut mid-get: the local file is left alone, no part file remains, the next get succeeds', async (ctx) => {
+      if (!target.proxy) return ctx.skip('no plain-TCP way in front of this server (TLS, or no network)');
+      // Two more logins: a server that counts logins per window must have forgotten the last ones.
+      if (target.loginPauseMs) await new Promise((r) => setTimeout(r, target.loginPauseMs));
+      await t.mkdirp(remote('cut'));
+      const data = randomBytes(4 * 1024 * 1024);
+      await t.put(localFile('cut-src', data), remote('cut', 'big.bin'), { size: data.length });
+      const proxy = await new FaultProxy(target.proxy.port, { ftp: target.proxy.ftp }).start();
+      // No retries: the cut must reach the caller, not be healed by a reconnect inside get().
+      const x = await target.makeTransport({ log, port: proxy.port, maxRetries: 0 });
+      extra.push(x);
+      try {
+        await x.connect();
+        const out = localJoin(local, 'cut-keep');
+        writeFileSync(out, 'the good local copy');
+        proxy.resetCount();
+        proxy.arm({ kind: 'reset', afterBytes: data.length / 2 });
+        const err = await caught(x.get(remote('cut', 'big.bin'), out, { size: data.length }));
+        assert.equal(proxy.fired.length, 1, 'the proxy cut the connection');
+        // Usually 'network'; a server may report the broken data connection itself (ftp-srv: 551).
+        assert.ok(err instanceof OtpBackupError, `the get failed: ${String(err)}`);
+        assert.equal(readFileSync(out, 'utf8'), 'the good local copy');
+        assert.deepEqual(
+          readdirSync(local).filter((f) => f.includes('.otpbackup-part-')),
+          [],
+          'no temporary download files',
+        );
+        // The same transport logs in again as needed and finishes the job.
+        await x.get(remote('cut', 'big.bin'), out, { size: data.length });
+        assert.ok(readFileSync(out).equals(data), 'the next get brought the whole file');
+      } finally {
+        await x.close().catch(() => {});
+        await proxy.stop();
+      }
+      await t.remove(remote('cut', 'big.bin'));
+    });
+
     // #13.1: uploads to the login directory itself ("." and "~", as `--to ftp://u@h/` and accounts
     // without remoteDir give) must work, not only to sub-directories named by absolute paths.
-    test('the login directory: relative, "." and "~/" paths put, stat, list, rename and remove there', async () => {
+    test('the login directory: relative, "." and "~/" paths put, get, stat, list, rename and remove there', async () => {
       const tag = randomBytes(4).toString('hex');
       const home = target.loginDir;
       const a = `login-${tag}.txt`;
@@ -452,6 +510,12 @@ export function transportSuite(name: string, setup: () => Promise<SuiteTarget>):
       );
       await t.put(localFile(b, Buffer.from('b')), `~/${b}`);
       assert.equal(readFileSync(localJoin(home.local, b), 'utf8'), 'b', '"~/name" lands there too');
+      // get from the login directory by a relative and a "~/" name.
+      const back = localJoin(local, `back-${a}`);
+      await t.get(a, back, { size: data.length });
+      assert.ok(readFileSync(back).equals(data), 'get of a relative name');
+      await t.get(`~/${b}`, back);
+      assert.equal(readFileSync(back, 'utf8'), 'b', 'get of a "~/" name');
       assert.equal((await t.stat(`~/${a}`))?.size, data.length);
       assert.equal((await t.stat(`./${b}`))?.type, 'file');
       assert.equal((await t.stat('.'))?.type, 'dir');

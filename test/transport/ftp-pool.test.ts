@@ -144,6 +144,7 @@ describe('FTP pool against ProFTPD (accepts a code again in its step)', { skip: 
       localRoot: () => join(p.home(user.name), base),
       loginDir: { local: p.home(user.name), remote: '/' },
       secrets,
+      hashes: ['sha256', 'sha1', 'md5'], // mod_digest, asked through the pool's primary session
       failedLogins: () => p.failedLogins(),
       async makeTransport(opts = {}) {
         const a = opts.wrongCode

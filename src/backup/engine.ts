@@ -16,7 +16,7 @@ import type { Transport } from '../transport/types.js';
 import { type Reporter, silentReporter } from '../ui/reporter.js';
 import { COPY_TRIES, type StableCopy, stableCopy } from './copy-first.js';
 import { alreadyOnServer } from './rebuild.js';
-import { resumeKey, TempJournal } from './temp-journal.js';
+import { type Resumable, resumeKey, TempJournal } from './temp-journal.js';
 import type { JobResult } from './types.js';
 import { parseStamp, pruneVersions, VERSIONS_DIR, type VersionsLedger, versionPath } from './versions.js';
 
@@ -235,13 +235,13 @@ export async function runJob(job: Job, deps: EngineDeps): Promise<JobResult> {
   const uploading = new Set(uploads.map((f) => f.rel));
   const keep = (p: string) => backedUp(p, deps.manifest, uploading);
   // A killed run's temp file of the same version of a file going to the same place: resumed, not removed.
-  const leftovers = transport.canResume ? temps.resumable() : new Map<string, string>();
-  const resumeFrom = new Map<string, string>();
+  const leftovers = transport.canResume ? temps.resumable() : new Map<string, Resumable>();
+  const resumeFrom = new Map<string, Resumable>();
   for (const f of uploads) {
-    const tmp = leftovers.get(resumeKey(remoteInside(deps.remoteRoot, f.rel), versionOf(f.meta)));
-    if (tmp) resumeFrom.set(f.rel, tmp);
+    const left = leftovers.get(resumeKey(remoteInside(deps.remoteRoot, f.rel), versionOf(f.meta)));
+    if (left) resumeFrom.set(f.rel, left);
   }
-  const resuming = new Set(resumeFrom.values());
+  const resuming = new Set([...resumeFrom.values()].map((r) => r.tmp));
   /** Removes the temp files the journal names (a killed run's, or this run's failed uploads'). */
   const removeJournalled = async (opts: { spare?: Set<string> } = {}) => {
     if (transport.offline) return; // no login: they wait for the next run that logs in
@@ -366,7 +366,9 @@ export async function runJob(job: Job, deps: EngineDeps): Promise<JobResult> {
           mtime: new Date(Number(BigInt(meta.mtimeNs) / 1_000_000n)),
           onProgress: (b) => reporter.progress(job.name, doneBytes + b, doneFiles),
           temps: temps.namerFor(remote, versionOf(meta)),
-          ...(resume && versionOf(meta) === versionOf(f.meta) ? { resumeFrom: resume } : {}),
+          ...(resume && versionOf(meta) === versionOf(f.meta)
+            ? { resumeFrom: resume.tmp, ...(resume.acked ? { resumeAcked: resume.acked } : {}) }
+            : {}),
 
           beforeCommit: unchanged,
           ...(deps.signal ? { signal: deps.signal } : {}),

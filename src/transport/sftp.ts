@@ -1,7 +1,7 @@
 // SFTP transport over ssh2: one SSH connection and one SFTP session for all files, several puts in
 // flight at once. Login goes through the login discipline (fresh code per attempt, at most one retry);
 // auth methods follow the server's partial-success list; host keys must be known or pinned.
-import { closeSync, constants, open as openCb } from 'node:fs';
+import { closeSync, constants, open as openCb, readSync } from 'node:fs';
 import { type FileHandle, stat as localStat, readFile } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import ssh2, { type SFTPWrapper } from 'ssh2';
@@ -64,6 +64,12 @@ const S_IFLNK = 0o120000;
  * depth), whatever the file size; 16 left the pipe idle on fast links (bench/, issue #7). */
 const PUT_REQUESTS = 64;
 const PUT_CHUNK = 32 * 1024;
+/** Files up to this size are never resumed (sent whole: cheaper than the checks). */
+const RESUME_MIN = 256 * 1024;
+/** The acknowledged prefix is written to the temp journal each time it grew by this much. */
+const RESUME_STEP = 4 * 1024 * 1024;
+/** Bytes read back and compared below the resume point. */
+const RESUME_CHECK = 64 * 1024;
 /** Read requests in flight per download: 64 x 32 KiB, like the upload side (and OpenSSH sftp). */
 const GET_REQUESTS = 64;
 const GET_CHUNK = 32 * 1024;
@@ -901,29 +907,60 @@ export class SftpTransport implements Transport {
     if (opts.signal?.aborted) throw uploadInterrupted(`upload ${target}`);
     if (opts.signal) this.watchAbort(opts.signal);
     // A retry sends the whole file again under a new temp name; a lost temp file is removed later.
+    // Only the first attempt may resume a killed run's temp file.
+    let resume =
+      opts.resumeFrom && opts.resumeAcked && size > RESUME_MIN
+        ? { tmp: this.abs(opts.resumeFrom), acked: opts.resumeAcked }
+        : undefined;
     await this.op(
       `upload ${target}`,
-      () => this.inWindow(() => this.putOnce(localPath, target, size, opts), opts.signal),
+      () =>
+        this.inWindow(() => {
+          const r = resume;
+          resume = undefined;
+          return this.putOnce(localPath, target, size, opts, r);
+        }, opts.signal),
       opts.signal,
       dirname(target),
     );
   }
 
-  private async putOnce(localPath: string, target: string, size: number, opts: PutOptions): Promise<void> {
-    const tmp = opts.temps?.next(target) ?? tempPathFor(target, this.opts.clock.now());
+  /** SFTP writes at any offset: a killed run's temp file of the same version is continued. */
+  get canResume(): boolean {
+    return true;
+  }
+
+  private async putOnce(
+    localPath: string,
+    target: string,
+    size: number,
+    opts: PutOptions,
+    resume?: { tmp: string; acked: number },
+  ): Promise<void> {
     // Exactly the size the engine saw is sent; growth or a rewrite since is for beforeCommit to see.
     const want = opts.size ?? size;
     const what = `upload ${target}`;
     let fd: number | undefined;
     let handle: Buffer | undefined;
+    let tmp = '';
     try {
       fd = await openLocal(localPath);
-      const h = await this.call<Buffer>(what, (s, cb) => s.open(tmp, 'w', cb));
+      const have = resume ? await this.resumableBytes(resume.tmp, resume.acked, fd, want) : 0;
+      tmp =
+        have > 0 && resume
+          ? resume.tmp
+          : (opts.temps?.next(target) ?? tempPathFor(target, this.opts.clock.now()));
+      if (have > 0) this.log(`sftp: resuming ${target} at byte ${have} of ${want}`);
+      // r+ keeps the bytes there (no truncate); a fresh temp is created empty.
+      const h = await this.call<Buffer>(what, (s, cb) => s.open(tmp, have > 0 ? 'r+' : 'w', cb));
       handle = h;
       const s = this.session();
+      const tmpNow = tmp;
+      let recorded = have;
       const acked = await sendFile({
         fd,
         size: want,
+        start: have,
         chunk: PUT_CHUNK,
         requests: PUT_REQUESTS,
         what,
@@ -932,6 +969,13 @@ export class SftpTransport implements Transport {
         onAck: (total) => {
           if (this.sftp === s) this.progressed();
           opts.onProgress?.(total);
+        },
+        // Where a killed run may resume: one journal line per RESUME_STEP of acknowledged prefix.
+        onPrefix: (prefix) => {
+          if (want > RESUME_MIN && prefix - recorded >= RESUME_STEP && prefix < want) {
+            recorded = prefix;
+            opts.temps?.acked?.(tmpNow, prefix);
+          }
         },
       });
       handle = undefined;
@@ -960,7 +1004,7 @@ export class SftpTransport implements Transport {
       opts.temps?.gone(tmp);
     } catch (e) {
       // A temp file left behind (connection lost) stays in the temp journal; the engine removes it.
-      if (!this.lost) {
+      if (!this.lost && tmp) {
         const h = handle;
         if (h) await this.call<void>('cleanup', (x, cb) => x.close(h, cb)).catch(() => {});
         await this.call<void>('cleanup', (x, cb) => x.unlink(tmp, cb)).then(
@@ -971,6 +1015,47 @@ export class SftpTransport implements Transport {
       throw e;
     } finally {
       if (fd !== undefined) closeSync(fd);
+    }
+  }
+
+  /**
+   * How many bytes of `tmp` (a killed upload's temp file of this same source version) can be kept:
+   * the prefix the killed run recorded as acknowledged, when the file holds at least that much and
+   * its last RESUME_CHECK bytes below that point are the same as here; 0 to start afresh. Any doubt
+   * is 0: resuming is an optimisation. (ssh2 offers no hash extension such as check-file.)
+   */
+  private async resumableBytes(tmp: string, acked: number, fd: number, size: number): Promise<number> {
+    if (acked <= 0 || acked >= size) return 0;
+    try {
+      const st = await this.statRaw(tmp);
+      if (!st || st.type !== 'file' || st.size < acked) return 0;
+      const len = Math.min(RESUME_CHECK, acked);
+      const pos = acked - len;
+      const theirs = Buffer.alloc(len);
+      const h = await this.call<Buffer>(`resume check of ${tmp}`, (s, cb) => s.open(tmp, 'r', cb));
+      try {
+        let got = 0;
+        while (got < len) {
+          const n = await this.call<number>(`resume check of ${tmp}`, (s, cb) =>
+            s.read(h, theirs, got, len - got, pos + got, (err, bytes) => cb(err, bytes)),
+          );
+          if (!n) return 0;
+          got += n;
+        }
+      } finally {
+        await this.call<void>('close', (s, cb) => s.close(h, cb)).catch(() => {});
+      }
+      const ours = Buffer.alloc(len);
+      let got = 0;
+      while (got < len) {
+        const n = readSync(fd, ours, got, len - got, pos + got);
+        if (n === 0) return 0;
+        got += n;
+      }
+      return ours.equals(theirs) ? acked : 0;
+    } catch (e) {
+      if (this.lost) throw e;
+      return 0;
     }
   }
 

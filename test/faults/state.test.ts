@@ -161,7 +161,10 @@ for (const proto of ['ftp', 'sftp'] as Proto[]) {
       assert.equal(r.status, 0, r.stderr);
       assert.doesNotMatch(r.stderr, /unexpected error/);
       assert.deepEqual(j.warnings?.length, 1, r.stderr);
-      assert.match(j.warnings?.[0] ?? '', /manifest journal .* ended in a line cut short .*: dropped its 48 byte/);
+      assert.match(
+        j.warnings?.[0] ?? '',
+        /manifest journal .* ended in a line cut short .*: dropped its 48 byte/,
+      );
       assert.equal(j.files, 1, 'a.txt only');
       const again = await runJson(box.env, job);
       assert.deepEqual([again.r.status, again.j.files, again.j.warnings], [0, 0, undefined]);

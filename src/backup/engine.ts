@@ -8,6 +8,7 @@ import { join, posix } from 'node:path';
 import type { Job } from '../config/types.js';
 import { OtpBackupError } from '../errors.js';
 import type { Manifest } from '../scan/manifest.js';
+import { fsPath, refuseRawNames } from '../scan/raw-name.js';
 import { type ManifestView, metaOf, type ScanOptions, type ScanSpec, sameMeta, scan } from '../scan/scan.js';
 import { type FileMeta, isFailureProblem, type ScannedFile, type ScanResult } from '../scan/types.js';
 import type { Clock } from '../schedule/clock.js';
@@ -45,6 +46,9 @@ export interface EngineDeps {
   versions?: VersionsLedger;
   /** Temp tag instead of the one in the job's temp journal (`upload`, whose state is thrown away). */
   tempTag?: string;
+  /** false: the protocol cannot carry names that are not UTF-8 (SFTP through ssh2); such files are
+   *  failed one by one (refuseRawNames), never sent under another name. Default true. */
+  rawNames?: boolean;
 }
 
 /** Errors after which further files cannot succeed: stop the job. */
@@ -149,8 +153,8 @@ export async function runJob(job: Job, deps: EngineDeps): Promise<JobResult> {
   const statFile =
     deps.statFile ??
     (job.symlinks === 'follow'
-      ? (p: string) => stat(p, { bigint: true })
-      : (p: string) => lstat(p, { bigint: true }));
+      ? (p: string) => stat(fsPath(p), { bigint: true })
+      : (p: string) => lstat(fsPath(p), { bigint: true }));
   const result = emptyResult(job.name, 'ok');
   const fail = (path: string, reason: string) => {
     const f = { path, reason };
@@ -158,10 +162,11 @@ export async function runJob(job: Job, deps: EngineDeps): Promise<JobResult> {
     reporter.fileFailed(job.name, f);
   };
 
-  const scanned = await (deps.scan ?? scan)(job, deps.manifest, {
+  const scannedAll = await (deps.scan ?? scan)(job, deps.manifest, {
     all: deps.sendAll ?? deps.force,
     cwd: deps.cwd,
   });
+  const scanned = deps.rawNames === false ? refuseRawNames(scannedAll) : scannedAll;
   for (const p of scanned.problems) {
     if (isFailureProblem(p)) fail(p.path, p.reason);
     else {

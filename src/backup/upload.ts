@@ -14,6 +14,7 @@ import { checkAlgorithm, checkDigits, checkPeriod, parseOtpauthUri, parseTemplat
 import { makeFilter, type PathFilter } from '../scan/filters.js';
 import { sha256File } from '../scan/hash.js';
 import { Manifest } from '../scan/manifest.js';
+import { carriesRawNames } from '../scan/raw-name.js';
 import { metaOf, sourcePathOf, sourceRoots } from '../scan/scan.js';
 import type { FileMeta } from '../scan/types.js';
 import type { Clock } from '../schedule/clock.js';
@@ -394,6 +395,7 @@ export async function upload(account: Account, spec: UploadSpec, deps: UploadDep
         dryRun: spec.dryRun,
         cwd: deps.cwd,
         tempTag: uploadTempTag(account, remoteRoot),
+        rawNames: carriesRawNames(account.protocol),
       });
       const result: UploadResult = {
         files: r.files,

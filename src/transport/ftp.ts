@@ -9,6 +9,7 @@ import { Client, type FileInfo, FileType, FTPError } from 'basic-ftp';
 import type { Account } from '../config/types.js';
 import { isOtpBackupError, OtpBackupError } from '../errors.js';
 import { expandTemplate } from '../otp/index.js';
+import { fsPath, hasRawBytes, rawBytes, showRaw } from '../scan/raw-name.js';
 import type { Clock } from '../schedule/clock.js';
 import { redact } from '../secrets/redact.js';
 import { ABORT_GRACE_MS, untilAborted, uploadInterrupted } from './abort.js';
@@ -152,7 +153,7 @@ const SMALL_FILE = 256 * 1024;
 function readSmallFile(localPath: string): { size: number; small?: Buffer } {
   let fd: number | undefined;
   try {
-    fd = openSync(localPath, constants.O_RDONLY | constants.O_NONBLOCK);
+    fd = openSync(fsPath(localPath), constants.O_RDONLY | constants.O_NONBLOCK);
     const st = fstatSync(fd);
     if (!st.isFile()) throw new OtpBackupError('local', `${localPath} is not a regular file`);
     if (st.size > SMALL_FILE) return { size: st.size };
@@ -173,10 +174,29 @@ function readSmallFile(localPath: string): { size: number; small?: Buffer } {
   }
 }
 
+/**
+ * basic-ftp writes every command as a string in one encoding (UTF-8 here). A path holding bytes
+ * that are not UTF-8 (scan/raw-name.ts: a Latin-1 name) is written as exactly those bytes instead:
+ * FTP carries bytes, and servers store them as they come (#14.2). Every other command is unchanged.
+ */
+function sendRawNames(client: Client): void {
+  const ftp = client.ftp;
+  const send = ftp.send.bind(ftp);
+  ftp.send = (command: string) => {
+    if (!hasRawBytes(command)) return send(command);
+    if (/[\r\n\0]/.test(command)) throw new Error('Invalid command: Contains control characters.');
+    ftp.log(`> ${showRaw(command)}`);
+    ftp.socket.write(rawBytes(`${command}\r\n`));
+  };
+}
+
 /** Hex SHA-256 of the first `bytes` bytes of a local file. */
 async function sha256Prefix(localPath: string, bytes: number): Promise<string> {
   const h = createHash('sha256');
-  for await (const chunk of createReadStream(localPath, { highWaterMark: 1024 * 1024, end: bytes - 1 }))
+  for await (const chunk of createReadStream(fsPath(localPath), {
+    highWaterMark: 1024 * 1024,
+    end: bytes - 1,
+  }))
     h.update(chunk as Buffer);
   return h.digest('hex');
 }
@@ -395,6 +415,7 @@ export class FtpTransport implements Transport, Hasher, ModTimer, MtimeKeeper {
     client.ftp.log = (msg: string) => {
       if (this.trace) this.log(`ftp: ${msg.trimEnd()}`);
     };
+    sendRawNames(client);
     const abort = () => client.close();
     signal?.addEventListener('abort', abort, { once: true });
     try {
@@ -747,7 +768,11 @@ export class FtpTransport implements Transport, Hasher, ModTimer, MtimeKeeper {
               try {
                 await client.appendFrom(
                   untilAborted(
-                    createReadStream(localPath, { highWaterMark: 1024 * 1024, start: have, end: size - 1 }),
+                    createReadStream(fsPath(localPath), {
+                      highWaterMark: 1024 * 1024,
+                      start: have,
+                      end: size - 1,
+                    }),
                     opts.signal,
                   ),
                   tmp,
@@ -770,7 +795,7 @@ export class FtpTransport implements Transport, Hasher, ModTimer, MtimeKeeper {
                         // `end` spares the read that finds EOF; growth past `size` waits for the next run
                         // (and a shrunk file just ends early): the checks below catch both, never a hang.
                         untilAborted(
-                          createReadStream(localPath, { highWaterMark: 1024 * 1024, end: size - 1 }),
+                          createReadStream(fsPath(localPath), { highWaterMark: 1024 * 1024, end: size - 1 }),
                           opts.signal,
                         ),
                   tmp,

@@ -9,6 +9,7 @@ import type { Account, SftpAuthMethod } from '../config/types.js';
 import { urlPathOfRemoteDir } from '../config/url.js';
 import { OtpBackupError } from '../errors.js';
 import { expandTemplate } from '../otp/index.js';
+import { fsPath } from '../scan/raw-name.js';
 import type { Clock } from '../schedule/clock.js';
 import { redact } from '../secrets/redact.js';
 import { ABORT_GRACE_MS, uploadInterrupted } from './abort.js';
@@ -155,7 +156,7 @@ function writeFailure(e: unknown): string {
 /** Opens a local file for reading; O_NONBLOCK so a FIFO put in its place cannot hang the open. */
 function openLocal(path: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    openCb(path, constants.O_RDONLY | constants.O_NONBLOCK, (err, fd) => {
+    openCb(fsPath(path), constants.O_RDONLY | constants.O_NONBLOCK, (err, fd) => {
       if (err) reject(new OtpBackupError('local', `cannot read ${path}: ${err.message}`, { cause: err }));
       else resolve(fd);
     });
@@ -900,7 +901,7 @@ export class SftpTransport implements Transport {
     const target = this.abs(remotePath);
     let size: number;
     try {
-      size = (await localStat(localPath)).size;
+      size = (await localStat(fsPath(localPath))).size;
     } catch (e) {
       throw new OtpBackupError('local', `cannot read ${localPath}: ${(e as Error).message}`, { cause: e });
     }

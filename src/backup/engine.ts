@@ -8,7 +8,7 @@ import { join, posix } from 'node:path';
 import type { Job } from '../config/types.js';
 import { OtpBackupError } from '../errors.js';
 import type { Manifest } from '../scan/manifest.js';
-import { fsPath, refuseRawNames } from '../scan/raw-name.js';
+import { fsPath, refuseRawNames, showRaw } from '../scan/raw-name.js';
 import { type ManifestView, metaOf, type ScanOptions, type ScanSpec, sameMeta, scan } from '../scan/scan.js';
 import { type FileMeta, isFailureProblem, type ScannedFile, type ScanResult } from '../scan/types.js';
 import type { Clock } from '../schedule/clock.js';
@@ -157,7 +157,7 @@ export async function runJob(job: Job, deps: EngineDeps): Promise<JobResult> {
       : (p: string) => lstat(fsPath(p), { bigint: true }));
   const result = emptyResult(job.name, 'ok');
   const fail = (path: string, reason: string) => {
-    const f = { path, reason };
+    const f = { path: showRaw(path), reason }; // bytes that are not UTF-8 as \xNN, not U+FFFD
     result.failed.push(f);
     reporter.fileFailed(job.name, f);
   };
@@ -407,7 +407,7 @@ export async function runJob(job: Job, deps: EngineDeps): Promise<JobResult> {
       doneFiles++;
       result.files++;
       result.bytes += meta.size;
-      reporter.fileDone(job.name, f.rel, meta.size);
+      reporter.fileDone(job.name, showRaw(f.rel), meta.size);
       reporter.progress(job.name, doneBytes, doneFiles);
     };
 

@@ -42,7 +42,7 @@ export function pipelined(client: Client, commands: string[]): Promise<Array<FTP
     for (const c of commands) ftp.log(/^PASS /i.test(c) ? '> PASS ###' : `> ${c}`);
     const text = commands.map((c) => `${c}\r\n`).join('');
     // Paths holding bytes that are not UTF-8 go out as those bytes (see sendRawNames in ftp.ts).
-    if (hasRawBytes(text)) ftp.socket.write(rawBytes(text));
+    if (hasRawBytes(text) || ftp.encoding !== 'utf8') ftp.socket.write(rawBytes(text));
     else ftp.socket.write(text, ftp.encoding);
   }
   return task;

@@ -9,7 +9,7 @@ import { Client, type FileInfo, FileType, FTPError } from 'basic-ftp';
 import type { Account } from '../config/types.js';
 import { isOtpBackupError, OtpBackupError } from '../errors.js';
 import { expandTemplate } from '../otp/index.js';
-import { fsPath, hasRawBytes, rawBytes, showRaw } from '../scan/raw-name.js';
+import { decodeRaw, fsPath, hasRawBytes, rawBytes, showRaw } from '../scan/raw-name.js';
 import type { Clock } from '../schedule/clock.js';
 import { redact } from '../secrets/redact.js';
 import { ABORT_GRACE_MS, untilAborted, uploadInterrupted } from './abort.js';
@@ -183,9 +183,10 @@ function sendRawNames(client: Client): void {
   const ftp = client.ftp;
   const send = ftp.send.bind(ftp);
   ftp.send = (command: string) => {
-    if (!hasRawBytes(command)) return send(command);
+    // While a listing is read as latin1 (listWith), commands still go out as UTF-8.
+    if (!hasRawBytes(command) && ftp.encoding === 'utf8') return send(command);
     if (/[\r\n\0]/.test(command)) throw new Error('Invalid command: Contains control characters.');
-    ftp.log(`> ${showRaw(command)}`);
+    ftp.log(/^PASS /i.test(command) ? '> PASS ###' : `> ${showRaw(command)}`);
     ftp.socket.write(rawBytes(`${command}\r\n`));
   };
 }
@@ -696,7 +697,17 @@ export class FtpTransport implements Transport, Hasher, ModTimer, MtimeKeeper {
   }
 
   private async listWith(client: Client, dir: string): Promise<RemoteEntry[]> {
-    const files = await client.list(dir);
+    // basic-ftp decodes the listing with the connection's encoding: latin1 keeps every byte, and
+    // decodeRaw then gives valid UTF-8 names as text and any other bytes as escapes (#14.2).
+    // Commands are written as UTF-8 meanwhile (sendRawNames); replies are ASCII where it matters.
+    client.ftp.encoding = 'latin1';
+    let files: FileInfo[];
+    try {
+      files = await client.list(dir);
+    } finally {
+      if (!client.closed) client.ftp.encoding = 'utf8';
+    }
+    for (const f of files) f.name = decodeRaw(Buffer.from(f.name, 'latin1'));
     return files.filter((f) => f.name !== '.' && f.name !== '..').map((f) => entryFrom(dir, f));
   }
 

@@ -6,6 +6,7 @@ import { type FileHandle, open, rename, rm, utimes } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { OtpBackupError } from '../errors.js';
+import { fsPath } from '../scan/raw-name.js';
 
 const PART_MARK = '.otpbackup-part-';
 
@@ -55,7 +56,7 @@ export async function writeLocalAtomically(
     try {
       // wx: never follow or reuse something already at the temporary name. 0666 less the umask,
       // like any file a program creates (cp, rclone).
-      fh = await open(tmp, 'wx', 0o666);
+      fh = await open(fsPath(tmp), 'wx', 0o666);
     } catch (e) {
       throw localError(`cannot write ${localPath}`, e);
     }
@@ -70,15 +71,15 @@ export async function writeLocalAtomically(
       await fh.sync();
       await fh.close();
       fh = undefined;
-      if (opts.mtime) await utimes(tmp, opts.mtime, opts.mtime);
-      await rename(tmp, localPath);
+      if (opts.mtime) await utimes(fsPath(tmp), opts.mtime, opts.mtime);
+      await rename(fsPath(tmp), fsPath(localPath));
     } catch (e) {
       throw localError(`cannot write ${localPath}`, e);
     }
     return n;
   } catch (e) {
     await fh?.close().catch(() => {});
-    await rm(tmp, { force: true }).catch(() => {});
+    await rm(fsPath(tmp), { force: true }).catch(() => {});
     throw e;
   }
 }

@@ -3,7 +3,8 @@
 // file name `r\xe9sum\xe9.txt` and a Latin-1 directory `d\xe9j\xe0/` (made with Buffer paths).
 //   - FTP carries bytes: both files land under exactly those bytes, the manifest records them
 //     (each such byte as a "\udcXX" JSON escape: unambiguous), the next run sends nothing, a change
-//     is sent again and a local delete removes the remote copy.
+//     is sent again, a local delete removes the remote copy, and `restore` brings them back under
+//     the same bytes.
 //   - SFTP (ssh2 writes every path as UTF-8): each such file is failed by name (exit 3), every run,
 //     and nothing reaches the server under any other name.
 import assert from 'node:assert/strict';
@@ -101,6 +102,14 @@ async function ftpCase(box: Sandbox, job: string, remote: string) {
 
   const second = await run(box, job);
   assert.deepEqual([second.status, second.j.files, second.j.unchanged], [0, 0, 3], 'nothing is sent again');
+
+  // Restore brings them back under the same bytes (the listing is read as bytes too).
+  const to = join(box.dir, 'restored');
+  const back = await cli(['restore', job, '--to', to, '--json'], box.env);
+  assert.equal(back.status, 0, back.stderr);
+  assert.equal(JSON.parse(back.stdout).restored, 3, back.stdout);
+  assert.equal(readFileSync(at(to, FILE), 'utf8'), 'latin-1 name\n');
+  assert.equal(readFileSync(at(to, DIR, Buffer.from('inside.txt')), 'utf8'), 'inside a latin-1 directory\n');
 
   writeFileSync(at(src, FILE), 'latin-1 name, changed\n');
   const third = await run(box, job);

@@ -110,6 +110,10 @@ async function ftpCase(box: Sandbox, job: string, remote: string) {
   assert.equal(JSON.parse(back.stdout).restored, 3, back.stdout);
   assert.equal(readFileSync(at(to, FILE), 'utf8'), 'latin-1 name\n');
   assert.equal(readFileSync(at(to, DIR, Buffer.from('inside.txt')), 'utf8'), 'inside a latin-1 directory\n');
+  const ls = await cli(['ls', job], box.env);
+  assert.equal(ls.status, 0, ls.stderr);
+  assert.match(ls.stdout, / r\\xe9sum\\xe9\.txt\n/, 'ls shows the bytes as \\xNN');
+  assert.match(ls.stdout, / d\\xe9j\\xe0\/inside\.txt\n/);
 
   writeFileSync(at(src, FILE), 'latin-1 name, changed\n');
   const third = await run(box, job);

@@ -56,18 +56,6 @@ function tree(name: string): string {
   return src;
 }
 
-/**
- * The cases share one config file, and each edit of it takes the config lock (waiting at most 10 s
- * of wall time): nine `account add`s at once on a busy machine exceeded that (FAULT_SCALE=full).
- * Setting up one case at a time costs a few seconds; the runs still go side by side.
- */
-let setupChain: Promise<unknown> = Promise.resolve();
-function oneAtATime<T>(fn: () => Promise<T>): Promise<T> {
-  const r = setupChain.then(fn);
-  setupChain = r.catch(() => {});
-  return r;
-}
-
 // Independent accounts, so the cases run side by side (each mostly waits for a TOTP step).
 describe('clock faults', { concurrency: true }, () => {
   for (const proto of ['ftp', 'sftp'] as const) {
@@ -78,10 +66,8 @@ describe('clock faults', { concurrency: true }, () => {
       }, async () => {
         const server = await newServer();
         const name = `skew${proto}${minutes < 0 ? 'm' : 'p'}${Math.abs(minutes)}`;
-        await oneAtATime(async () => {
-          await addAccount(box, server, name, proto);
-          await addJob(box, name, name, tree(name), `clock-${name}`);
-        });
+        await addAccount(box, server, name, proto);
+        await addJob(box, name, name, tree(name), `clock-${name}`);
         await refusedRun(server, name, {
           ...box.env,
           OTPBACKUP_TEST_OTP_CLOCK_OFFSET_MS: String(minutes * 60_000),
@@ -100,10 +86,8 @@ describe('clock faults', { concurrency: true }, () => {
   }, async () => {
     const server = await newServer();
     const name = 'wrongseed';
-    await oneAtATime(async () => {
-      await addAccount(box, server, name, 'ftp', { secret: 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP' });
-      await addJob(box, name, name, tree(name), `clock-${name}`);
-    });
+    await addAccount(box, server, name, 'ftp', { secret: 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP' });
+    await addJob(box, name, name, tree(name), `clock-${name}`);
     await refusedRun(server, name, box.env);
   });
 });

@@ -6,6 +6,7 @@ import type { BigIntStats } from 'node:fs';
 import { constants } from 'node:fs';
 import { copyFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fsPath } from '../scan/raw-name.js';
 import { metaOf, sameMeta } from '../scan/scan.js';
 import type { FileMeta } from '../scan/types.js';
 
@@ -32,7 +33,7 @@ export async function stableCopy(
   const path = join(dir, name);
   for (let i = 0; i < COPY_TRIES; i++) {
     const before = metaOf(await statFile(abs));
-    await copyFile(abs, path, constants.COPYFILE_FICLONE);
+    await copyFile(fsPath(abs), path, constants.COPYFILE_FICLONE);
     const after = metaOf(await statFile(abs));
     if (sameMeta(before, after)) return { path, meta: before };
   }

@@ -9,6 +9,7 @@ import { join, posix } from 'node:path';
 import type { Job } from '../config/types.js';
 import { OtpBackupError } from '../errors.js';
 import type { Manifest } from '../scan/manifest.js';
+import { fsPath, refuseRawNames, showRaw } from '../scan/raw-name.js';
 import { type ManifestView, metaOf, type ScanOptions, type ScanSpec, sameMeta, scan } from '../scan/scan.js';
 import { type FileMeta, isFailureProblem, type ScannedFile, type ScanResult } from '../scan/types.js';
 import type { Clock } from '../schedule/clock.js';
@@ -18,7 +19,7 @@ import type { Transport } from '../transport/types.js';
 import { type Reporter, silentReporter } from '../ui/reporter.js';
 import { COPY_TRIES, type StableCopy, stableCopy } from './copy-first.js';
 import { alreadyOnServer } from './rebuild.js';
-import { resumeKey, TempJournal } from './temp-journal.js';
+import { type Resumable, resumeKey, TempJournal } from './temp-journal.js';
 import type { JobResult } from './types.js';
 import { parseStamp, pruneVersions, VERSIONS_DIR, type VersionsLedger, versionPath } from './versions.js';
 
@@ -49,6 +50,9 @@ export interface EngineDeps {
   limiter?: BandwidthLimiter;
   /** Temp tag instead of the one in the job's temp journal (`upload`, whose state is thrown away). */
   tempTag?: string;
+  /** false: the protocol cannot carry names that are not UTF-8 (SFTP through ssh2); such files are
+   *  failed one by one (refuseRawNames), never sent under another name. Default true. */
+  rawNames?: boolean;
 }
 
 /** Errors after which further files cannot succeed: stop the job. */
@@ -153,19 +157,20 @@ export async function runJob(job: Job, deps: EngineDeps): Promise<JobResult> {
   const statFile =
     deps.statFile ??
     (job.symlinks === 'follow'
-      ? (p: string) => stat(p, { bigint: true })
-      : (p: string) => lstat(p, { bigint: true }));
+      ? (p: string) => stat(fsPath(p), { bigint: true })
+      : (p: string) => lstat(fsPath(p), { bigint: true }));
   const result = emptyResult(job.name, 'ok');
   const fail = (path: string, reason: string) => {
-    const f = { path, reason };
+    const f = { path: showRaw(path), reason }; // bytes that are not UTF-8 as \xNN, not U+FFFD
     result.failed.push(f);
     reporter.fileFailed(job.name, f);
   };
 
-  const scanned = await (deps.scan ?? scan)(job, deps.manifest, {
+  const scannedAll = await (deps.scan ?? scan)(job, deps.manifest, {
     all: deps.sendAll ?? deps.force,
     cwd: deps.cwd,
   });
+  const scanned = deps.rawNames === false ? refuseRawNames(scannedAll) : scannedAll;
   for (const p of scanned.problems) {
     if (isFailureProblem(p)) fail(p.path, p.reason);
     else {
@@ -239,13 +244,13 @@ export async function runJob(job: Job, deps: EngineDeps): Promise<JobResult> {
   const uploading = new Set(uploads.map((f) => f.rel));
   const keep = (p: string) => backedUp(p, deps.manifest, uploading);
   // A killed run's temp file of the same version of a file going to the same place: resumed, not removed.
-  const leftovers = transport.canResume ? temps.resumable() : new Map<string, string>();
-  const resumeFrom = new Map<string, string>();
+  const leftovers = transport.canResume ? temps.resumable() : new Map<string, Resumable>();
+  const resumeFrom = new Map<string, Resumable>();
   for (const f of uploads) {
-    const tmp = leftovers.get(resumeKey(remoteInside(deps.remoteRoot, f.rel), versionOf(f.meta)));
-    if (tmp) resumeFrom.set(f.rel, tmp);
+    const left = leftovers.get(resumeKey(remoteInside(deps.remoteRoot, f.rel), versionOf(f.meta)));
+    if (left) resumeFrom.set(f.rel, left);
   }
-  const resuming = new Set(resumeFrom.values());
+  const resuming = new Set([...resumeFrom.values()].map((r) => r.tmp));
   /** Removes the temp files the journal names (a killed run's, or this run's failed uploads'). */
   const removeJournalled = async (opts: { spare?: Set<string> } = {}) => {
     if (transport.offline) return; // no login: they wait for the next run that logs in
@@ -370,7 +375,9 @@ export async function runJob(job: Job, deps: EngineDeps): Promise<JobResult> {
           mtime: new Date(Number(BigInt(meta.mtimeNs) / 1_000_000n)),
           onProgress: (b) => reporter.progress(job.name, doneBytes + b, doneFiles),
           temps: temps.namerFor(remote, versionOf(meta)),
-          ...(resume && versionOf(meta) === versionOf(f.meta) ? { resumeFrom: resume } : {}),
+          ...(resume && versionOf(meta) === versionOf(f.meta)
+            ? { resumeFrom: resume.tmp, ...(resume.acked ? { resumeAcked: resume.acked } : {}) }
+            : {}),
 
           beforeCommit: unchanged,
           ...(deps.signal ? { signal: deps.signal } : {}),
@@ -405,7 +412,7 @@ export async function runJob(job: Job, deps: EngineDeps): Promise<JobResult> {
       doneFiles++;
       result.files++;
       result.bytes += meta.size;
-      reporter.fileDone(job.name, f.rel, meta.size);
+      reporter.fileDone(job.name, showRaw(f.rel), meta.size);
       reporter.progress(job.name, doneBytes, doneFiles);
     };
 

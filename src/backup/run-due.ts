@@ -7,6 +7,7 @@ import { acquireLock, type Lock } from '../config/state-file.js';
 import type { Account, Config, Job } from '../config/types.js';
 import { ExitCode, OtpBackupError } from '../errors.js';
 import { Manifest } from '../scan/manifest.js';
+import { carriesRawNames, refuseRawNames } from '../scan/raw-name.js';
 import { type ManifestView, type ScanOptions, type ScanSpec, scan } from '../scan/scan.js';
 import type { ScanResult } from '../scan/types.js';
 import type { Clock } from '../schedule/clock.js';
@@ -294,7 +295,9 @@ export async function runDue(config: Config, deps: RunDueDeps): Promise<RunResul
       let needLogin = false;
       for (const { job, manifest, ledger } of ready) {
         try {
-          const s = await (deps.scan ?? scan)(job, manifest, { all: deps.force, cwd: deps.cwd });
+          const scanned = await (deps.scan ?? scan)(job, manifest, { all: deps.force, cwd: deps.cwd });
+          // Refused before the login: a file SFTP cannot name must not cost a one-time code.
+          const s = carriesRawNames(account.protocol) ? scanned : refuseRawNames(scanned);
           scans.set(job, async () => s);
           if (hasWork(job, s, manifest.size, ledger, deps.clock.now()) || deps.verify) needLogin = true;
         } catch (e) {

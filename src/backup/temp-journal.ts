@@ -7,6 +7,9 @@
 //                        a temp name, written (write(2)) before the upload to it starts; with the
 //                        final path and the source's version (size, mtime, ctime, inode) so that the
 //                        next run may resume it when the same version is sent to the same place
+//   {"a":"<path>","o":<n>}
+//                        every byte of that temp file below n was acknowledged by the server (SFTP,
+//                        whose writes complete out of order: where a resumed upload may start)
 //   {"d":"<path>"}       that temp name is gone (renamed to its final name, or removed)
 // A killed process loses nothing written with write(2); a power loss may lose the last lines (not
 // fsync'd per file: the stale-temp sweep is the fallback). "d" lines are written with the next "t"
@@ -29,12 +32,23 @@ export interface TempJournalOptions {
 export interface TempFor {
   final?: string;
   version?: string;
+  /** Bytes acknowledged as a contiguous prefix (TempNamer.acked), where recorded. */
+  acked?: number;
+}
+
+/** A killed run's temp file that may be resumed. */
+export interface Resumable {
+  tmp: string;
+  /** See TempFor.acked. */
+  acked?: number;
 }
 
 /** Key of TempJournal.resumable(). */
 export function resumeKey(final: string, version: string): string {
   return `${final}\0${version}`;
 }
+
+const isOffset = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0;
 
 export class TempJournal implements TempNamer {
   private fd: number | undefined;
@@ -80,13 +94,24 @@ export class TempJournal implements TempNamer {
         continue; // torn by a crash mid-write
       }
       if (typeof j !== 'object' || j === null) continue;
-      const o = j as { tag?: unknown; t?: unknown; d?: unknown; f?: unknown; v?: unknown };
+      const o = j as {
+        tag?: unknown;
+        t?: unknown;
+        d?: unknown;
+        f?: unknown;
+        v?: unknown;
+        a?: unknown;
+        o?: unknown;
+      };
       if (isTempTag(o.tag)) stored ??= o.tag;
       else if (typeof o.t === 'string') {
-        pending.set(
-          o.t,
-          typeof o.f === 'string' && typeof o.v === 'string' ? { final: o.f, version: o.v } : {},
-        );
+        const f: TempFor =
+          typeof o.f === 'string' && typeof o.v === 'string' ? { final: o.f, version: o.v } : {};
+        if (f.final && isOffset(o.o)) f.acked = o.o;
+        pending.set(o.t, f);
+      } else if (typeof o.a === 'string' && isOffset(o.o)) {
+        const f = pending.get(o.a);
+        if (f?.final && o.o > (f.acked ?? 0)) f.acked = o.o;
       } else if (typeof o.d === 'string') pending.delete(o.d);
     }
     const tag = opts.tag ?? stored ?? newTempTag();
@@ -107,9 +132,11 @@ export class TempJournal implements TempNamer {
   }
 
   /** Pending temps by final path and source version (a killed run's uploads, to resume). */
-  resumable(): Map<string, string> {
-    const out = new Map<string, string>();
-    for (const [tmp, f] of this.pending) if (f.final) out.set(resumeKey(f.final, f.version ?? ''), tmp);
+  resumable(): Map<string, Resumable> {
+    const out = new Map<string, Resumable>();
+    for (const [tmp, f] of this.pending) {
+      if (f.final) out.set(resumeKey(f.final, f.version ?? ''), f.acked ? { tmp, acked: f.acked } : { tmp });
+    }
     return out;
   }
 
@@ -123,7 +150,20 @@ export class TempJournal implements TempNamer {
 
   /** A TempNamer for one upload: its names are recorded with the final path and source version. */
   namerFor(final: string, version: string): TempNamer {
-    return { next: (p) => this.next(p, { final, version }), gone: (t) => this.gone(t) };
+    return {
+      next: (p) => this.next(p, { final, version }),
+      gone: (t) => this.gone(t),
+      acked: (t, n) => this.acked(t, n),
+    };
+  }
+
+  /** Records that every byte of `tmp` below `bytes` is on the server (one write(2), like next()). */
+  acked(tmp: string, bytes: number): void {
+    const f = this.pending.get(tmp);
+    if (!f?.final || bytes <= (f.acked ?? 0)) return;
+    f.acked = bytes;
+    this.dirty = true;
+    this.write(`${JSON.stringify({ a: tmp, o: bytes })}\n`);
   }
 
   gone(tmp: string): void {
@@ -152,7 +192,13 @@ export class TempJournal implements TempNamer {
     this.closeFd();
     const lines = [JSON.stringify({ tag: this.tag })];
     for (const [t, f] of this.pending)
-      lines.push(JSON.stringify({ t, ...(f.final ? { f: f.final, v: f.version } : {}) }));
+      lines.push(
+        JSON.stringify({
+          t,
+          ...(f.final ? { f: f.final, v: f.version } : {}),
+          ...(f.acked ? { o: f.acked } : {}),
+        }),
+      );
     await writeFileAtomic(TempJournal.path(this.dir), `${lines.join('\n')}\n`);
     this.buffered = '';
     this.tornTail = false;

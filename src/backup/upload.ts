@@ -15,6 +15,7 @@ import { checkAlgorithm, checkDigits, checkPeriod, parseOtpauthUri, parseTemplat
 import { makeFilter, type PathFilter } from '../scan/filters.js';
 import { sha256File } from '../scan/hash.js';
 import { Manifest } from '../scan/manifest.js';
+import { carriesRawNames } from '../scan/raw-name.js';
 import { metaOf, sourcePathOf, sourceRoots } from '../scan/scan.js';
 import type { FileMeta } from '../scan/types.js';
 import type { Clock } from '../schedule/clock.js';
@@ -413,6 +414,7 @@ export async function upload(account: Account, spec: UploadSpec, deps: UploadDep
         cwd: deps.cwd,
         tempTag: uploadTempTag(account, remoteRoot),
         ...(deps.limiter ? { limiter: deps.limiter } : {}),
+        rawNames: carriesRawNames(account.protocol),
       });
       const result: UploadResult = {
         files: r.files,

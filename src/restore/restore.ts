@@ -8,6 +8,7 @@
 import { lstat, mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OtpBackupError } from '../errors.js';
+import { decodeRaw, fsPath } from '../scan/raw-name.js';
 import type { BandwidthLimiter } from '../transport/bwlimit.js';
 import { flushLocal, isPartName } from '../transport/local-file.js';
 import type { Transport } from '../transport/types.js';
@@ -44,7 +45,7 @@ type Local = { size: number; mtimeMs: number; kind: 'file' | 'other' } | undefin
 
 async function localState(p: string): Promise<Local> {
   try {
-    const st = await lstat(p);
+    const st = await lstat(fsPath(p));
     return { size: st.size, mtimeMs: st.mtimeMs, kind: st.isFile() ? 'file' : 'other' };
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
@@ -72,12 +73,12 @@ async function ensureParents(root: string, rel: string, known: Set<string>): Pro
   for (const part of parts.slice(0, -1)) {
     dir = join(dir, part);
     if (known.has(dir)) continue;
-    const st = await lstat(dir).catch((e: NodeJS.ErrnoException) => {
+    const st = await lstat(fsPath(dir)).catch((e: NodeJS.ErrnoException) => {
       if (e.code === 'ENOENT') return undefined;
       throw e;
     });
     if (!st)
-      await mkdir(dir).catch((e: NodeJS.ErrnoException) =>
+      await mkdir(fsPath(dir)).catch((e: NodeJS.ErrnoException) =>
         e.code === 'EEXIST' ? undefined : Promise.reject(e),
       );
     else if (!st.isDirectory() || st.isSymbolicLink())
@@ -93,16 +94,18 @@ async function ensureParents(root: string, rel: string, known: Set<string>): Pro
 export async function sweepParts(dir: string): Promise<number> {
   let n = 0;
   const walk = async (d: string): Promise<void> => {
-    let entries: import('node:fs').Dirent[];
+    let entries: import('node:fs').Dirent<Buffer>[];
     try {
-      entries = await readdir(d, { withFileTypes: true });
+      // As bytes: a directory restored under a name that is not UTF-8 is walked too (#14.2).
+      entries = await readdir(fsPath(d), { withFileTypes: true, encoding: 'buffer' });
     } catch {
       return;
     }
     for (const e of entries) {
-      if (e.isDirectory()) await walk(join(d, e.name));
-      else if (e.isFile() && isPartName(e.name)) {
-        await rm(join(d, e.name), { force: true });
+      const name = decodeRaw(e.name);
+      if (e.isDirectory()) await walk(join(d, name));
+      else if (e.isFile() && isPartName(name)) {
+        await rm(fsPath(join(d, name)), { force: true });
         n++;
       }
     }

@@ -19,6 +19,7 @@ import {
   mkdirSync,
   openSync,
   readFileSync,
+  truncateSync,
   writeSync,
 } from 'node:fs';
 import { mkdir, unlink } from 'node:fs/promises';
@@ -49,6 +50,8 @@ export class Manifest {
   private journalBytes = 0;
   private unsynced = 0;
   private journalLines = 0;
+  /** The journal ends in a torn line that could not be cut off: the first append starts a line. */
+  private tornTail = false;
 
   private constructor(
     readonly dir: string,
@@ -99,17 +102,23 @@ export class Manifest {
       }
     }
     let replayed = 0;
+    let tornTail = false;
     const journalPath = Manifest.journalPath(dir);
-    const journal = await readText(journalPath);
-    if (journal) {
+    const journal = readBytes(journalPath);
+    if (journal?.length) {
+      // A kill or a full disk may have cut the last line short (#14): read up to the last whole
+      // line and cut the rest off, or the next append would be glued to it and lost as well.
+      const whole = journal.lastIndexOf(0x0a) + 1;
+      const tornBytes = journal.length - whole;
       let bad = 0;
-      for (const line of journal.split('\n')) {
+      for (const line of journal.toString('utf8', 0, whole).split('\n')) {
         if (!line) continue;
         let j: unknown;
         try {
           j = JSON.parse(line);
         } catch {
-          continue; // a line torn by a crash mid-write: that file was in flight
+          bad++; // a whole line that is not JSON: damaged (or glued to a torn one by an old version)
+          continue;
         }
         if (!isJournalLine(j)) {
           bad++; // valid JSON of another shape: not ours, or damaged
@@ -126,11 +135,17 @@ export class Manifest {
           `manifest journal ${journalPath} has ${bad} line(s) of an unknown shape: ${moved ? `moved to ${moved}` : 'a real run moves it aside'}; its other ${replayed} line(s) are kept`,
         );
         replayed++; // compact() must write the snapshot even if nothing else changes
+      } else if (tornBytes > 0) {
+        if (!opts.readOnly) tornTail = !cutJournal(journalPath, whole);
+        warnings.push(
+          `manifest journal ${journalPath} ended in a line cut short (a killed run or a full disk): ${opts.readOnly ? 'a real run drops' : 'dropped'} its ${tornBytes} byte(s); that file is checked again`,
+        );
       }
     }
     const m = new Manifest(dir, files, opts.syncEvery ?? 32, replayed);
     m.warnings = warnings;
     m.rebuild = rebuild;
+    m.tornTail = tornTail;
     return m;
   }
 
@@ -181,11 +196,12 @@ export class Manifest {
         );
       }
     }
-    const text = Buffer.from(`${JSON.stringify(line)}\n`);
+    const text = Buffer.from(`${this.tornTail ? '\n' : ''}${JSON.stringify(line)}\n`);
     try {
       const n = writeSync(this.fd, text);
       if (n !== text.length) throw Object.assign(new Error('short write'), { code: 'ENOSPC' });
       this.journalBytes += n;
+      this.tornTail = false;
     } catch (e) {
       // A part of the line may have been written: cut it off, or the next line (after space was
       // freed) would be glued to it and lost too.
@@ -307,6 +323,28 @@ function toMeta(r: Row): FileMeta {
   const m: FileMeta = { size: r[1], mtimeNs: r[2], ctimeNs: r[3], ino: r[4] };
   if (r[5] !== undefined) m.sha256 = r[5];
   return m;
+}
+
+/** The journal's bytes (undefined when there is none): bytes, so a torn tail is cut at a byte. */
+function readBytes(path: string): Buffer | undefined {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new OtpBackupError('local', `cannot read ${path}: ${(e as Error).message}`, {
+      hint: 'check the permissions of the state directory',
+    });
+  }
+}
+
+/** Cuts the journal back to its last whole line; false when it cannot (then appends start a line). */
+function cutJournal(path: string, bytes: number): boolean {
+  try {
+    truncateSync(path, bytes);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function readText(path: string): Promise<string | undefined> {

@@ -5,6 +5,7 @@ import { isUtf8 } from 'node:buffer';
 import { type BigIntStats, type Dirent, lstatSync, readdirSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { PathFilter } from './filters.js';
+import { decodeRaw, fsPath, showRaw } from './raw-name.js';
 import type { ScanProblem } from './types.js';
 
 /** The file system calls the walker makes; tests inject failures through this. */
@@ -18,10 +19,11 @@ export interface WalkFs {
 // Synchronous calls, one after another: the scan runs alone (before any upload), and measured on
 // 100k files a thread-pool round trip per lstat (fs.promises, even 64 in flight) was several times
 // slower than lstatSync and allocated far more. Tests may return promises (to inject failures).
+// Paths holding bytes that are not UTF-8 (raw-name.ts) go to the kernel as those bytes.
 export const nodeWalkFs: WalkFs = {
-  readdir: (p) => readdirSync(p, { withFileTypes: true, encoding: 'buffer' }),
-  lstat: (p) => lstatSync(p, { bigint: true }),
-  stat: (p) => statSync(p, { bigint: true }),
+  readdir: (p) => readdirSync(fsPath(p), { withFileTypes: true, encoding: 'buffer' }),
+  lstat: (p) => lstatSync(fsPath(p), { bigint: true }),
+  stat: (p) => statSync(fsPath(p), { bigint: true }),
 };
 
 export interface WalkRoot {
@@ -51,39 +53,15 @@ export interface WalkOutcome {
 export type AnyDirent = Dirent | Dirent<Buffer>;
 
 /**
- * A directory entry's name as text, or undefined when its bytes are not valid UTF-8 (a Latin-1
- * "r\xe9sum\xe9.txt"). Decoding those would give U+FFFD, a name that exists nowhere: its lstat
- * fails with ENOENT and the file would pass for "vanished" — silently never backed up (#14.2).
+ * A directory entry's name as text. Bytes that are not UTF-8 (a Latin-1 "r\xe9sum\xe9.txt") are
+ * kept as escapes (raw-name.ts): decoding them as U+FFFD would give a name that exists nowhere, its
+ * lstat would fail with ENOENT and the file would pass for "vanished" — never backed up (#14.2).
  */
-function nameOf(d: AnyDirent): string | undefined {
+function nameOf(d: AnyDirent): string {
   if (typeof d.name === 'string') return d.name;
   const s = d.name.toString('utf8');
   // Fast path: only a name that decodes to U+FFFD can be invalid (U+FFFD itself is valid UTF-8).
-  return s.includes('\ufffd') && !isUtf8(d.name) ? undefined : s;
-}
-
-/** Bytes that are not UTF-8 as \xNN, the rest as text: how such a name is shown in messages. */
-export function displayBytes(name: Buffer): string {
-  let out = '';
-  let i = 0;
-  while (i < name.length) {
-    // The longest valid UTF-8 sequence starting at i (1-4 bytes), else one escaped byte.
-    let n = 0;
-    for (let len = Math.min(4, name.length - i); len >= 1; len--) {
-      if (isUtf8(name.subarray(i, i + len)) && (len === 1 || name[i]! >= 0xc0)) {
-        n = len;
-        break;
-      }
-    }
-    if (n === 0) {
-      out += `\\x${name[i]!.toString(16).padStart(2, '0')}`;
-      i++;
-    } else {
-      out += name.subarray(i, i + n).toString('utf8');
-      i += n;
-    }
-  }
-  return out;
+  return s.includes('\ufffd') && !isUtf8(d.name) ? decodeRaw(d.name) : s;
 }
 
 // CR/LF/NUL: no server takes them. ".." beside a backslash: a Windows server reads it as a way out
@@ -110,7 +88,7 @@ export async function walk(
   type Chain = readonly string[];
 
   const problem = (path: string, kind: ScanProblem['kind'], reason: string): void => {
-    problems.push({ path, kind, reason });
+    problems.push({ path: showRaw(path), kind, reason });
   };
 
   /** Handles one non-directory-listing entry: file, symlink, special, or a directory to queue. */
@@ -185,18 +163,6 @@ export async function walk(
     for (const d of entries) {
       const name = nameOf(d);
       const type = typeOf(d);
-      if (name === undefined) {
-        // Both transports write names as UTF-8 (ssh2 encodes every SFTP path as UTF-8; basic-ftp
-        // writes the control connection in one encoding, UTF-8 after OPTS UTF8 ON): these bytes
-        // cannot be sent as they are, and a mangled name would be another file. Report, never skip.
-        const shown = `${abs}/${displayBytes(d.name as Buffer)}`;
-        problem(
-          shown,
-          'bad-name',
-          `name is not valid UTF-8${type === 'dir' ? ' (a directory: nothing in it is sent)' : ''}; FTP and SFTP send UTF-8 names only, so it is not sent: rename it (e.g. convmv -f latin1 -t utf8)`,
-        );
-        continue;
-      }
       const childAbs = `${abs}/${name}`;
       const childRel = join2(rel, name);
       if (BAD_NAME.test(name)) {

@@ -10,10 +10,12 @@
 // in one that connects to the prefetched port, and falls back to a fresh EPSV if that fails.
 // A prefetched port that no transfer will use is released (releasePrefetchedPort) when the session
 // ends: the server's listener for it would otherwise wait for its own timeout.
+
 import { connect } from 'node:net';
 import { type Client, enterPassiveModeIPv6, FTPError, type FTPResponse } from 'basic-ftp';
 // Not re-exported by the package index; basic-ftp is pinned, and the transport tests use both.
 import { connectForPassiveTransfer, parseEpsvResponse } from 'basic-ftp/dist/transfer.js';
+import { hasRawBytes, rawBytes } from '../scan/raw-name.js';
 
 const CONTROL = /[\r\n\0]/;
 
@@ -38,7 +40,10 @@ export function pipelined(client: Client, commands: string[]): Promise<Array<FTP
   if (!client.closed) {
     // Masked like basic-ftp's own send(): a password never reaches the protocol log.
     for (const c of commands) ftp.log(/^PASS /i.test(c) ? '> PASS ###' : `> ${c}`);
-    ftp.socket.write(commands.map((c) => `${c}\r\n`).join(''), ftp.encoding);
+    const text = commands.map((c) => `${c}\r\n`).join('');
+    // Paths holding bytes that are not UTF-8 go out as those bytes (see sendRawNames in ftp.ts).
+    if (hasRawBytes(text) || ftp.encoding !== 'utf8') ftp.socket.write(rawBytes(text));
+    else ftp.socket.write(text, ftp.encoding);
   }
   return task;
 }

@@ -9,6 +9,7 @@ import { Client, type FileInfo, FileType, FTPError } from 'basic-ftp';
 import type { Account } from '../config/types.js';
 import { isOtpBackupError, OtpBackupError } from '../errors.js';
 import { expandTemplate } from '../otp/index.js';
+import { decodeRaw, fsPath, hasRawBytes, rawBytes, showRaw } from '../scan/raw-name.js';
 import type { Clock } from '../schedule/clock.js';
 import { redact } from '../secrets/redact.js';
 import { ABORT_GRACE_MS, untilAborted, uploadInterrupted } from './abort.js';
@@ -170,7 +171,7 @@ const SMALL_FILE = 256 * 1024;
 function readSmallFile(localPath: string): { size: number; small?: Buffer } {
   let fd: number | undefined;
   try {
-    fd = openSync(localPath, constants.O_RDONLY | constants.O_NONBLOCK);
+    fd = openSync(fsPath(localPath), constants.O_RDONLY | constants.O_NONBLOCK);
     const st = fstatSync(fd);
     if (!st.isFile()) throw new OtpBackupError('local', `${localPath} is not a regular file`);
     if (st.size > SMALL_FILE) return { size: st.size };
@@ -191,10 +192,30 @@ function readSmallFile(localPath: string): { size: number; small?: Buffer } {
   }
 }
 
+/**
+ * basic-ftp writes every command as a string in one encoding (UTF-8 here). A path holding bytes
+ * that are not UTF-8 (scan/raw-name.ts: a Latin-1 name) is written as exactly those bytes instead:
+ * FTP carries bytes, and servers store them as they come (#14.2). Every other command is unchanged.
+ */
+function sendRawNames(client: Client): void {
+  const ftp = client.ftp;
+  const send = ftp.send.bind(ftp);
+  ftp.send = (command: string) => {
+    // While a listing is read as latin1 (listWith), commands still go out as UTF-8.
+    if (!hasRawBytes(command) && ftp.encoding === 'utf8') return send(command);
+    if (/[\r\n\0]/.test(command)) throw new Error('Invalid command: Contains control characters.');
+    ftp.log(/^PASS /i.test(command) ? '> PASS ###' : `> ${showRaw(command)}`);
+    ftp.socket.write(rawBytes(`${command}\r\n`));
+  };
+}
+
 /** Hex SHA-256 of the first `bytes` bytes of a local file. */
 async function sha256Prefix(localPath: string, bytes: number): Promise<string> {
   const h = createHash('sha256');
-  for await (const chunk of createReadStream(localPath, { highWaterMark: 1024 * 1024, end: bytes - 1 }))
+  for await (const chunk of createReadStream(fsPath(localPath), {
+    highWaterMark: 1024 * 1024,
+    end: bytes - 1,
+  }))
     h.update(chunk as Buffer);
   return h.digest('hex');
 }
@@ -426,6 +447,7 @@ export class FtpTransport implements Transport, Hasher, ModTimer, MtimeKeeper {
     client.ftp.log = (msg: string) => {
       if (this.trace) this.log(`ftp: ${msg.trimEnd()}`);
     };
+    sendRawNames(client);
     const abort = () => client.close();
     signal?.addEventListener('abort', abort, { once: true });
     try {
@@ -731,7 +753,17 @@ export class FtpTransport implements Transport, Hasher, ModTimer, MtimeKeeper {
   }
 
   private async listWith(client: Client, dir: string): Promise<RemoteEntry[]> {
-    const files = await client.list(dir);
+    // basic-ftp decodes the listing with the connection's encoding: latin1 keeps every byte, and
+    // decodeRaw then gives valid UTF-8 names as text and any other bytes as escapes (#14.2).
+    // Commands are written as UTF-8 meanwhile (sendRawNames); replies are ASCII where it matters.
+    client.ftp.encoding = 'latin1';
+    let files: FileInfo[];
+    try {
+      files = await client.list(dir);
+    } finally {
+      if (!client.closed) client.ftp.encoding = 'utf8';
+    }
+    for (const f of files) f.name = decodeRaw(Buffer.from(f.name, 'latin1'));
     const out = files
       .filter((f) => f.name !== '.' && f.name !== '..')
       .map((f) => entryFrom(dir, f))
@@ -815,7 +847,11 @@ export class FtpTransport implements Transport, Hasher, ModTimer, MtimeKeeper {
                 await client.appendFrom(
                   paced(
                     untilAborted(
-                      createReadStream(localPath, { highWaterMark: 1024 * 1024, start: have, end: size - 1 }),
+                      createReadStream(fsPath(localPath), {
+                        highWaterMark: 1024 * 1024,
+                        start: have,
+                        end: size - 1,
+                      }),
                       opts.signal,
                     ),
                   ),
@@ -840,7 +876,10 @@ export class FtpTransport implements Transport, Hasher, ModTimer, MtimeKeeper {
                         // (and a shrunk file just ends early): the checks below catch both, never a hang.
                         paced(
                           untilAborted(
-                            createReadStream(localPath, { highWaterMark: 1024 * 1024, end: size - 1 }),
+                            createReadStream(fsPath(localPath), {
+                              highWaterMark: 1024 * 1024,
+                              end: size - 1,
+                            }),
                             opts.signal,
                           ),
                         ),

@@ -8,6 +8,7 @@ import { type FileHandle, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { OtpBackupError } from '../errors.js';
+import { fsPath } from '../scan/raw-name.js';
 
 const PART_MARK = '.otpbackup-part-';
 
@@ -58,7 +59,7 @@ export async function writeLocalAtomically(
     try {
       // wx: never follow or reuse something already at the temporary name. 0666 less the umask,
       // like any file a program creates (cp, rclone).
-      fh = await open(tmp, 'wx', 0o666);
+      fh = await open(fsPath(tmp), 'wx', 0o666);
     } catch (e) {
       throw localError(`cannot write ${localPath}`, e);
     }
@@ -74,14 +75,14 @@ export async function writeLocalAtomically(
       if (opts.mtime) await fh.utimes(opts.mtime, opts.mtime);
       await fh.close();
       fh = undefined;
-      await rename(tmp, localPath);
+      await rename(fsPath(tmp), fsPath(localPath));
     } catch (e) {
       throw localError(`cannot write ${localPath}`, e);
     }
     return n;
   } catch (e) {
     await fh?.close().catch(() => {});
-    await rm(tmp, { force: true }).catch(() => {});
+    await rm(fsPath(tmp), { force: true }).catch(() => {});
     throw e;
   }
 }
@@ -101,7 +102,7 @@ export async function flushLocal(paths: Iterable<string>, width = 8): Promise<vo
         const p = list[next++]!;
         let fh: FileHandle | undefined;
         try {
-          fh = await open(p, 'r');
+          fh = await open(fsPath(p), 'r');
           await fh.sync();
         } catch (e) {
           const code = (e as NodeJS.ErrnoException).code ?? '';

@@ -1,7 +1,7 @@
 // SFTP transport over ssh2: one SSH connection and one SFTP session for all files, several puts in
 // flight at once. Login goes through the login discipline (fresh code per attempt, at most one retry);
 // auth methods follow the server's partial-success list; host keys must be known or pinned.
-import { closeSync, constants, open as openCb } from 'node:fs';
+import { closeSync, constants, open as openCb, readSync } from 'node:fs';
 import { type FileHandle, stat as localStat, readFile } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import ssh2, { type SFTPWrapper } from 'ssh2';
@@ -9,6 +9,7 @@ import type { Account, SftpAuthMethod } from '../config/types.js';
 import { urlPathOfRemoteDir } from '../config/url.js';
 import { OtpBackupError } from '../errors.js';
 import { expandTemplate } from '../otp/index.js';
+import { fsPath } from '../scan/raw-name.js';
 import type { Clock } from '../schedule/clock.js';
 import { redact } from '../secrets/redact.js';
 import { ABORT_GRACE_MS, uploadInterrupted } from './abort.js';
@@ -64,6 +65,12 @@ const S_IFLNK = 0o120000;
 
 // Requests in flight per file and their size: sftp-tuning.ts (64 x 32 KiB by default, OpenSSH
 // sftp's depth; 16 left the pipe idle on fast links, bench/, issue #7).
+/** Files up to this size are never resumed (sent whole: cheaper than the checks). */
+const RESUME_MIN = 256 * 1024;
+/** The acknowledged prefix is written to the temp journal each time it grew by this much. */
+const RESUME_STEP = 4 * 1024 * 1024;
+/** Bytes read back and compared below the resume point. */
+const RESUME_CHECK = 64 * 1024;
 /** Reconnects one transport may make in all, however much progress is made between them. */
 const MAX_RECONNECTS = 100;
 
@@ -146,7 +153,7 @@ function writeFailure(e: unknown): string {
 /** Opens a local file for reading; O_NONBLOCK so a FIFO put in its place cannot hang the open. */
 function openLocal(path: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    openCb(path, constants.O_RDONLY | constants.O_NONBLOCK, (err, fd) => {
+    openCb(fsPath(path), constants.O_RDONLY | constants.O_NONBLOCK, (err, fd) => {
       if (err) reject(new OtpBackupError('local', `cannot read ${path}: ${err.message}`, { cause: err }));
       else resolve(fd);
     });
@@ -1017,39 +1024,70 @@ export class SftpTransport implements Transport {
     const target = this.abs(remotePath);
     let size: number;
     try {
-      size = (await localStat(localPath)).size;
+      size = (await localStat(fsPath(localPath))).size;
     } catch (e) {
       throw new OtpBackupError('local', `cannot read ${localPath}: ${(e as Error).message}`, { cause: e });
     }
     if (opts.signal?.aborted) throw uploadInterrupted(`upload ${target}`);
     if (opts.signal) this.watchAbort(opts.signal);
     // A retry sends the whole file again under a new temp name; a lost temp file is removed later.
+    // Only the first attempt may resume a killed run's temp file.
+    let resume =
+      opts.resumeFrom && opts.resumeAcked && size > RESUME_MIN
+        ? { tmp: this.abs(opts.resumeFrom), acked: opts.resumeAcked }
+        : undefined;
     await this.op(
       `upload ${target}`,
-      () => this.inWindow(() => this.putOnce(localPath, target, size, opts), opts.signal),
+      () =>
+        this.inWindow(() => {
+          const r = resume;
+          resume = undefined;
+          return this.putOnce(localPath, target, size, opts, r);
+        }, opts.signal),
       opts.signal,
       dirname(target),
     );
   }
 
-  private async putOnce(localPath: string, target: string, size: number, opts: PutOptions): Promise<void> {
-    const tmp = opts.temps?.next(target) ?? tempPathFor(target, this.opts.clock.now());
+  /** SFTP writes at any offset: a killed run's temp file of the same version is continued. */
+  get canResume(): boolean {
+    return true;
+  }
+
+  private async putOnce(
+    localPath: string,
+    target: string,
+    size: number,
+    opts: PutOptions,
+    resume?: { tmp: string; acked: number },
+  ): Promise<void> {
     // Exactly the size the engine saw is sent; growth or a rewrite since is for beforeCommit to see.
     const want = opts.size ?? size;
     const what = `upload ${target}`;
     let fd: number | undefined;
     let handle: Buffer | undefined;
+    let tmp = '';
     // Every request of this file goes on one channel: its handle is valid there only.
     const ch = this.acquire();
     const s = ch.sftp;
     try {
       fd = await openLocal(localPath);
-      const h = await this.call<Buffer>(what, (x, cb) => x.open(tmp, 'w', cb), s);
+      const have = resume ? await this.resumableBytes(resume.tmp, resume.acked, fd, want) : 0;
+      tmp =
+        have > 0 && resume
+          ? resume.tmp
+          : (opts.temps?.next(target) ?? tempPathFor(target, this.opts.clock.now()));
+      if (have > 0) this.log(`sftp: resuming ${target} at byte ${have} of ${want}`);
+      // r+ keeps the bytes there (no truncate); a fresh temp is created empty.
+      const h = await this.call<Buffer>(what, (x, cb) => x.open(tmp, have > 0 ? 'r+' : 'w', cb), s);
       handle = h;
+      const tmpNow = tmp;
+      let recorded = have;
       const chunk = this.chunkFor(s, '_maxWriteLen');
       const acked = await sendFile({
         fd,
         size: want,
+        start: have,
         chunk,
         requests: requestsFor(this.tuning, chunk),
         what,
@@ -1059,6 +1097,13 @@ export class SftpTransport implements Transport {
         onAck: (total) => {
           if (this.live(s)) this.progressed();
           opts.onProgress?.(total);
+        },
+        // Where a killed run may resume: one journal line per RESUME_STEP of acknowledged prefix.
+        onPrefix: (prefix) => {
+          if (want > RESUME_MIN && prefix - recorded >= RESUME_STEP && prefix < want) {
+            recorded = prefix;
+            opts.temps?.acked?.(tmpNow, prefix);
+          }
         },
       });
       handle = undefined;
@@ -1097,7 +1142,7 @@ export class SftpTransport implements Transport {
       opts.temps?.gone(tmp);
     } catch (e) {
       // A temp file left behind (connection lost) stays in the temp journal; the engine removes it.
-      if (!this.lost) {
+      if (!this.lost && tmp) {
         const h = handle;
         if (h) await this.call<void>('cleanup', (x, cb) => x.close(h, cb), s).catch(() => {});
         await this.call<void>('cleanup', (x, cb) => x.unlink(tmp, cb)).then(
@@ -1109,6 +1154,47 @@ export class SftpTransport implements Transport {
     } finally {
       this.release(ch);
       if (fd !== undefined) closeSync(fd);
+    }
+  }
+
+  /**
+   * How many bytes of `tmp` (a killed upload's temp file of this same source version) can be kept:
+   * the prefix the killed run recorded as acknowledged, when the file holds at least that much and
+   * its last RESUME_CHECK bytes below that point are the same as here; 0 to start afresh. Any doubt
+   * is 0: resuming is an optimisation. (ssh2 offers no hash extension such as check-file.)
+   */
+  private async resumableBytes(tmp: string, acked: number, fd: number, size: number): Promise<number> {
+    if (acked <= 0 || acked >= size) return 0;
+    try {
+      const st = await this.statRaw(tmp);
+      if (!st || st.type !== 'file' || st.size < acked) return 0;
+      const len = Math.min(RESUME_CHECK, acked);
+      const pos = acked - len;
+      const theirs = Buffer.alloc(len);
+      const h = await this.call<Buffer>(`resume check of ${tmp}`, (s, cb) => s.open(tmp, 'r', cb));
+      try {
+        let got = 0;
+        while (got < len) {
+          const n = await this.call<number>(`resume check of ${tmp}`, (s, cb) =>
+            s.read(h, theirs, got, len - got, pos + got, (err, bytes) => cb(err, bytes)),
+          );
+          if (!n) return 0;
+          got += n;
+        }
+      } finally {
+        await this.call<void>('close', (s, cb) => s.close(h, cb)).catch(() => {});
+      }
+      const ours = Buffer.alloc(len);
+      let got = 0;
+      while (got < len) {
+        const n = readSync(fd, ours, got, len - got, pos + got);
+        if (n === 0) return 0;
+        got += n;
+      }
+      return ours.equals(theirs) ? acked : 0;
+    } catch (e) {
+      if (this.lost) throw e;
+      return 0;
     }
   }
 

@@ -99,6 +99,9 @@ export interface TempNamer {
   next(finalPath: string): string;
   /** `tmp` no longer exists on the server: it was renamed to its final name, or removed. */
   gone(tmp: string): void;
+  /** Every byte of `tmp` below `bytes` was acknowledged by the server (an SFTP upload may resume
+   *  from there after a kill). Optional: a namer that does not keep it makes nothing resumable. */
+  acked?(tmp: string, bytes: number): void;
 }
 
 export interface RemoveTempsOptions {

@@ -36,12 +36,18 @@ export interface PutOptions {
   temps?: TempNamer;
   /**
    * A temp file left by a killed upload of this same source version to this same path. A transport
-   * that can append (FTP APPE) continues it once the bytes there are verified (size, and a server
+   * that can append (FTP APPE, SFTP writes at an offset) continues it once the bytes there are verified (size, and a server
    * hash where offered), else it starts afresh under a new name; others ignore it.
    */
   resumeFrom?: string;
   /** --bwlimit: the run's shared token bucket, which paces this upload's data. */
   limiter?: BandwidthLimiter;
+  /**
+   * Bytes of `resumeFrom` acknowledged as a contiguous prefix by the killed run (TempNamer.acked).
+   * SFTP resumes only from there (its writes complete out of order, so the file's size may cover
+   * holes); FTP's stream has no holes and uses the server's SIZE.
+   */
+  resumeAcked?: number;
 }
 
 export interface GetOptions {

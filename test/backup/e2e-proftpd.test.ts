@@ -203,56 +203,7 @@ for (const sc of scenarios) {
       assertSameTree(remote, src);
     });
 
-    test('names that are not valid UTF-8 are reported as failed (exit 3), never skipped silently (#14.2)', async () => {
-      // Latin-1 names: a file, and a directory with a file in it. Node paths given as Buffers.
-      const bad = Buffer.concat([
-        Buffer.from(`${src}/r`),
-        Buffer.from([0xe9]),
-        Buffer.from('sum'),
-        Buffer.from([0xe9]),
-        Buffer.from('.txt'),
-      ]);
-      const badDir = Buffer.concat([
-        Buffer.from(`${src}/d`),
-        Buffer.from([0xe9]),
-        Buffer.from('j'),
-        Buffer.from([0xe0]),
-      ]);
-      writeFileSync(bad, 'latin-1 name\n');
-      mkdirSync(badDir);
-      writeFileSync(Buffer.concat([badDir, Buffer.from('/inside.txt')]), 'inside\n');
-      writeFileSync(join(src, 'fine.txt'), 'a good name beside them\n');
-      try {
-        const r = await run(['run', '--job', job, '--json']);
-        assert.equal(r.status, 3, r.stderr);
-        const j = JSON.parse(r.stdout).jobs[0] as {
-          files: number;
-          failed: { path: string; reason: string }[];
-        };
-        assert.equal(j.files, 1, 'fine.txt is sent');
-        const failed = j.failed.map((f) => `${f.path}: ${f.reason}`).sort();
-        assert.equal(failed.length, 2, failed.join('\n'));
-        assert.match(
-          failed[0] ?? '',
-          /d\\xe9j\\xe0: name is not valid UTF-8 \(a directory: nothing in it is sent\)/,
-        );
-        assert.match(failed[1] ?? '', /r\\xe9sum\\xe9\.txt: name is not valid UTF-8; .* not sent: rename it/);
-        // Nothing under a mangled name (U+FFFD) reached the server.
-        assert.deepEqual(
-          [...readTree(remote).keys()].filter((k) => k.includes('\ufffd')),
-          [],
-        );
-        // Still reported on the next run, which has nothing else to do (no login needed).
-        const again = await run(['run', '--job', job]);
-        assert.equal(again.status, 3, again.stderr);
-        assert.match(again.stderr, /r\\xe9sum\\xe9\.txt/);
-      } finally {
-        rmSync(bad);
-        rmSync(badDir, { recursive: true });
-        rmSync(join(src, 'fine.txt'));
-        assert.equal((await run(['run', '--job', job])).status, 0);
-      }
-    });
+    // Names that are not valid UTF-8 (#14.2): test/backup/raw-names.test.ts, on every server.
 
     test('no secret in config or state; config and state files are 0600', () => {
       const cfg = join(box.env.XDG_CONFIG_HOME!, 'otpbackup');

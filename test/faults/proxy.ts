@@ -25,6 +25,8 @@ export interface FiredFault extends Fault {
 export class FaultProxy {
   readonly fired: FiredFault[] = [];
   connections = 0;
+  /** Bytes the clients sent (client → server, every connection): what an upload cost on the wire. */
+  upBytes = 0;
   private server: Server | undefined;
   private readonly extra = new Set<Server>();
   private readonly sockets = new Set<Socket>();
@@ -151,7 +153,10 @@ export class FaultProxy {
       line = line.slice(end + 1);
       order = order.then(async () => onBytes(client, Buffer.from(await this.rewrite(text), 'latin1')));
     });
-    client.on('data', (b: Buffer) => paced(client, upstream, b));
+    client.on('data', (b: Buffer) => {
+      this.upBytes += b.length;
+      paced(client, upstream, b);
+    });
     client.on('end', () => endAfter(client, upstream));
     upstream.on('end', () => endAfter(upstream, client));
   }

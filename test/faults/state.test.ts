@@ -2,6 +2,8 @@
 //   - a garbage manifest.json, or journal lines of the wrong JSON shape, are moved aside with one
 //     warning line, and the job goes on: the server's listing (size + mtime) says what is there,
 //     so nothing is sent again;
+//   - a manifest journal whose last line a kill or a full disk cut short is read up to its last
+//     whole line, the torn tail cut off and said once;
 //   - a full state disk (a 64 KiB tmpfs, mounted as root) is named — disk full, the path — with
 //     exit 1, and leaves no 0-byte temp file; once there is space the next run completes.
 import assert from 'node:assert/strict';
@@ -148,6 +150,24 @@ for (const proto of ['ftp', 'sftp'] as Proto[]) {
         /manifest journal .* has 2 line\(s\) of an unknown shape: moved to .*\.bad-/,
       );
       assert.equal(j.files, 1);
+      await assertConverged(box, job, src, remote);
+    });
+
+    test('a journal whose last line a kill cut short is read up to it, said once; the run goes on', async () => {
+      const dir = jobStateDir(box.env, job);
+      appendFileSync(Manifest.journalPath(dir), '{"op":"put","p":"sub/b.txt","e":{"size":6,"mtime');
+      writeFileSync(join(src, 'a.txt'), 'alpha, changed again\n');
+      const { r, j } = await runJson(box.env, job);
+      assert.equal(r.status, 0, r.stderr);
+      assert.doesNotMatch(r.stderr, /unexpected error/);
+      assert.deepEqual(j.warnings?.length, 1, r.stderr);
+      assert.match(
+        j.warnings?.[0] ?? '',
+        /manifest journal .* ended in a line cut short .*: dropped its 48 byte/,
+      );
+      assert.equal(j.files, 1, 'a.txt only');
+      const again = await runJson(box.env, job);
+      assert.deepEqual([again.r.status, again.j.files, again.j.warnings], [0, 0, undefined]);
       await assertConverged(box, job, src, remote);
     });
   });

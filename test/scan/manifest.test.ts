@@ -157,6 +157,43 @@ describe('Manifest', () => {
     third.close();
   });
 
+  it('a torn last journal line is dropped, said once, and the next record is not glued to it', async () => {
+    const m = await Manifest.load(dir);
+    m.record('a', meta(1));
+    m.record('b', meta(2));
+    m.close();
+    // A kill or a full disk cut the third line short, even inside a multi-byte character.
+    const whole = readFileSync(Manifest.journalPath(dir));
+    const torn = Buffer.from(`${JSON.stringify({ op: 'put', p: 'r\u00e9sum\u00e9', e: meta(3) })}\n`);
+    writeFileSync(Manifest.journalPath(dir), Buffer.concat([whole, torn.subarray(0, 20)]));
+    const again = await Manifest.load(dir);
+    assert.deepEqual([...again.keys()].sort(), ['a', 'b'], 'read up to the last whole line');
+    assert.equal(again.rebuild, false);
+    assert.deepEqual(again.warnings, [
+      `manifest journal ${Manifest.journalPath(dir)} ended in a line cut short (a killed run or a full disk): dropped its 20 byte(s); that file is checked again`,
+    ]);
+    assert.deepEqual(readFileSync(Manifest.journalPath(dir)), whole, 'the torn tail is cut off');
+    again.record('c', meta(4)); // must start a line of its own
+    again.close();
+    const third = await Manifest.load(dir);
+    assert.deepEqual([...third.keys()].sort(), ['a', 'b', 'c']);
+    assert.deepEqual(third.warnings, [], 'said once');
+    third.close();
+  });
+
+  it('a dry run reads a torn journal without changing it', async () => {
+    const m = await Manifest.load(dir);
+    m.record('a', meta(1));
+    m.close();
+    appendFileSync(Manifest.journalPath(dir), '{"op":"del","p":"a"');
+    const before = readFileSync(Manifest.journalPath(dir));
+    const ro = await Manifest.load(dir, { readOnly: true });
+    assert.deepEqual([...ro.keys()], ['a']);
+    assert.match(ro.warnings[0] ?? '', /ended in a line cut short .*: a real run drops its 19 byte\(s\)/);
+    ro.close();
+    assert.deepEqual(readFileSync(Manifest.journalPath(dir)), before);
+  });
+
   it('journal lines of the wrong JSON shape: the journal is moved aside, its good lines kept (#14.8)', async () => {
     const m = await Manifest.load(dir);
     m.record('a', meta(1));

@@ -131,17 +131,25 @@ describe('scan', () => {
     assert.equal(r.problems.filter((p) => p.kind === 'special').length, 1);
   });
 
-  it('a name that is not valid UTF-8 is reported (shown with \\xNN), not taken for vanished (#14.2)', async () => {
+  it('a name that is not valid UTF-8 is a file like any other, its bytes kept as escapes (#14.2)', async () => {
     write('ok.txt', 'o');
     write('caf\u00e9.txt', 'valid UTF-8 stays a file'); // U+00E9 as UTF-8: fine
     write('lit\ufffd.txt', 'a real U+FFFD is valid UTF-8 too');
     writeFileSync(Buffer.concat([Buffer.from(`${src}/r`), Buffer.from([0xe9]), Buffer.from('sum.txt')]), 'l');
+    mkdirSync(Buffer.concat([Buffer.from(`${src}/d`), Buffer.from([0xe9])]));
+    writeFileSync(Buffer.concat([Buffer.from(`${src}/d`), Buffer.from([0xe9]), Buffer.from('/in.txt')]), 'i');
     const r = await scan(spec(), new MapManifest());
-    assert.deepEqual(rels(r.added), ['caf\u00e9.txt', 'lit\ufffd.txt', 'ok.txt']);
-    const bad = r.problems.filter((p) => p.kind === 'bad-name');
-    assert.equal(bad.length, 1);
-    assert.equal(bad[0]?.path, `${src}/r\\xe9sum.txt`);
-    assert.match(bad[0]?.reason ?? '', /not valid UTF-8/);
+    // Before: U+FFFD, an lstat ENOENT, "vanished since listing" — never backed up, exit 0.
+    assert.deepEqual(rels(r.added), [
+      'caf\u00e9.txt',
+      'd\udce9/in.txt',
+      'lit\ufffd.txt',
+      'ok.txt',
+      'r\udce9sum.txt',
+    ]);
+    assert.deepEqual(r.problems, []);
+    const f = r.added.find((x) => x.rel === 'r\udce9sum.txt');
+    assert.equal(f?.meta.size, 1, 'its lstat went to the real bytes');
   });
 
   it('an unreadable directory or file is reported, skipped, and its manifest entries are kept', async () => {

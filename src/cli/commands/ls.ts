@@ -2,6 +2,7 @@
 // with --versions the old copies `mode: versions` keeps. One login; one listing per directory.
 import type { Command } from 'commander';
 import type { RemoteFile, RemoteVersion } from '../../restore/remote-tree.js';
+import { showRaw } from '../../scan/raw-name.js';
 import type { CliContext } from '../context.js';
 import {
   addUrlTargetOptions,
@@ -22,7 +23,8 @@ function line(f: RemoteFile, extra = ''): string {
         .replace('T', ' ')
         .replace(/\.\d{3}Z$/, 'Z')
     : '-'.padEnd(20);
-  return `${String(f.size).padStart(12)}  ${when}  ${f.rel}${extra}\n`;
+  // A name that is not UTF-8 shows its bytes as \xNN (the JSON form keeps the exact escapes).
+  return `${String(f.size).padStart(12)}  ${when}  ${showRaw(f.rel)}${extra}\n`;
 }
 
 export async function lsCommand(spec: string, path: string | undefined, opts: LsOptions, ctx: CliContext) {

@@ -2,6 +2,7 @@
 // failures on stderr one line each, exit code per DESIGN.md. Heavy modules (engine, transports,
 // secret stores, and the YAML and cron parsers unless the config or a schedule changed) load only
 // once some job is actually due.
+import { setMaxListeners } from 'node:events';
 import type { Command } from 'commander';
 import { selectJobs } from '../../backup/select.js';
 import type { RunResult } from '../../backup/types.js';
@@ -135,6 +136,10 @@ async function nothingDue(config: Config, ctx: CliContext): Promise<string> {
  */
 export function onInterrupt(ctx: CliContext): { signal: AbortSignal; dispose(): void } {
   const ac = new AbortController();
+  // Each transfer in flight (32 over SFTP) and each retry waiting out its backoff listens for the
+  // abort, and removes its listener when done: Node's default of 10 printed a MaxListenersExceeded
+  // warning as the first line of stderr when a server went away mid-run (FAULT_SCALE=full).
+  setMaxListeners(256, ac.signal);
   const handler = () => {
     if (ac.signal.aborted) process.exit(130);
     ac.abort();

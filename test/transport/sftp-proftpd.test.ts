@@ -63,10 +63,18 @@ describe('SFTP against ProFTPD', { skip: missing ?? false }, () => {
       // ProFTPD's delayed ACKs held each one ~40 ms (about 260 ms a file). TCP_NODELAY: a few ms.
       const small = join(t.dir, 'small.bin');
       writeFileSync(small, Buffer.alloc(4096, 7));
-      const t0 = performance.now();
-      for (let i = 0; i < 20; i++) await tr.put(small, `/backup/2024/s${i}.bin`);
-      const perFile = (performance.now() - t0) / 20;
-      assert.ok(perFile < 75, `sequential 4 KiB puts took ${perFile.toFixed(1)} ms each (Nagle stall?)`);
+      // The stall is in every put (~260 ms), so the *fastest* of 20 tells it apart from a busy machine,
+      // which slows some puts but not all of them: a load of 25 made the mean 141 ms, the fastest ~20.
+      let fastest = Number.POSITIVE_INFINITY;
+      for (let i = 0; i < 20; i++) {
+        const t0 = performance.now();
+        await tr.put(small, `/backup/2024/s${i}.bin`);
+        fastest = Math.min(fastest, performance.now() - t0);
+      }
+      assert.ok(
+        fastest < 150,
+        `the fastest of 20 sequential 4 KiB puts took ${fastest.toFixed(1)} ms (Nagle stall?)`,
+      );
     } finally {
       await tr.close();
     }

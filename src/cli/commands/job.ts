@@ -34,7 +34,6 @@ export interface JobAddOptions extends CommonOpts {
   copyFirst?: boolean;
 }
 
-const CONFIG_HELP = 'config file (default: $OTPBACKUP_CONFIG or ~/.config/otpbackup/config.yaml)';
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 const examples = (...lines: string[]) => `\nExamples:\n${lines.map((l) => `  $ ${l}\n`).join('')}`;
 
@@ -370,7 +369,6 @@ Examples:
       'copy each file locally and upload the copy (for files rewritten all the time: mbox, VM images)',
     )
     .option('--json', 'print JSON')
-    .option('--config <path>', CONFIG_HELP)
     .addHelpText('after', ADD_EXAMPLES)
     .action(async (name: string | undefined, opts: Partial<JobAddOptions>) => {
       if ((!name || !opts.account || !opts.source?.length) && ctx.stdin.isTTY && ctx.stdout.isTTY) {
@@ -392,7 +390,6 @@ Examples:
     .command('list')
     .description('list the jobs with their schedule and next due time')
     .option('--json', 'print JSON')
-    .option('--config <path>', CONFIG_HELP)
     .addHelpText('after', examples('otpbackup job list', 'otpbackup job list --json'))
     .action(async (opts: CommonOpts) => {
       await listJobs(opts, ctx);
@@ -401,7 +398,6 @@ Examples:
     .command('show <name>')
     .description('show one job')
     .option('--json', 'print JSON')
-    .option('--config <path>', CONFIG_HELP)
     .addHelpText('after', examples('otpbackup job show photos', 'otpbackup job show photos --json'))
     .action(async (name: string, opts: CommonOpts) => {
       await showJob(name, opts, ctx);
@@ -411,7 +407,6 @@ Examples:
     .description('remove a job from the config (remote files stay)')
     .option('-y, --yes', 'do not ask (required without a terminal)')
     .option('--json', 'print JSON')
-    .option('--config <path>', CONFIG_HELP)
     .addHelpText(
       'after',
       examples('otpbackup job remove photos', 'otpbackup job remove photos --yes   # from a script'),

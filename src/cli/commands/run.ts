@@ -225,7 +225,6 @@ Examples:
       '--verify',
       'after each job, check the server against the manifest (same login; exit 3 on a difference)',
     )
-    .option('--config <path>', 'config file (default: $OTPBACKUP_CONFIG or ~/.config/otpbackup/config.yaml)')
     .action(async (opts: RunOptions) => {
       await runCommand(opts, ctx);
     });

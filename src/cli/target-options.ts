@@ -186,7 +186,7 @@ export const OPTIONS = {
   noProgress: {
     flags: '--no-progress',
     help: 'no progress line, even on a terminal',
-    group: LOCAL,
+    group: 'Output:',
     env: true,
   },
 } as const satisfies Record<string, OptionSpec>;

@@ -20,7 +20,7 @@ const upload = (args: string[], env: Record<string, string> = {}) =>
   otpbackup(['upload', 'package.json', '--to', 'sftp://ci@127.0.0.1:1/x', ...args], {
     env: { ...SEED, ...env },
   });
-const NO_CODE = /does not contain the code|without \$\{TOTP\}/;
+const NO_CODE = /--template has no one-time code variable/;
 
 describe('OTPBACKUP_<FLAG>', () => {
   it('gives the same result as the flag', () => {
@@ -40,6 +40,9 @@ describe('OTPBACKUP_<FLAG>', () => {
   it('the flag wins over the variable', () => {
     // A bad value in the environment, a good one on the command line: the good one is used, so the
     // command gets past its checks and fails only at connecting (port 1).
+    const envOnly = upload([], { OTPBACKUP_TEMPLATE: 'nocode' });
+    assert.match(envOnly.stderr, NO_CODE);
+    assert.equal(envOnly.status, 2);
     const r = upload(['--template', '${TOTP}'], { OTPBACKUP_TEMPLATE: 'nocode' });
     assert.doesNotMatch(r.stderr, NO_CODE);
     assert.notEqual(r.status, 2, r.stderr);
@@ -89,7 +92,7 @@ describe('OTPBACKUP_<FLAG>', () => {
       assert.ok(!secretVars.includes(envName(spec)), `${key}: ${envName(spec)} is a secret's variable`);
     }
     const help = otpbackup(['upload', '--help']).stdout;
-    assert.match(help, /\(env: OTPBACKUP_DIGITS\)/);
+    assert.match(help, /\(env:\s+OTPBACKUP_DIGITS\)/);
     assert.doesNotMatch(help, /OTPBACKUP_PASSWORD_ENV|OTPBACKUP_TOTP_SECRET_ENV|OTPBACKUP_OTPAUTH_URI_ENV/);
     // Named by the flag only: the variable holding the seed is not read from OTPBACKUP_TOTP_SECRET_ENV.
     const r = upload([], { OTPBACKUP_TOTP_SECRET_ENV: 'NOPE' });

@@ -9,11 +9,12 @@
 // context tests and embedders replace. Never for a `sensitive` option: those take the *name* of the
 // variable holding a secret, and the secrets themselves have their own variables (OTPBACKUP_PASSWORD…).
 import { type Command, Option } from 'commander';
+import { flagParser } from '../config/field.js';
+// The field tables, not schema.ts (which brings the cron parser): --help must stay quick.
+import { OTP_FIELDS } from '../config/tables.js';
 import type { TrustSettings } from '../config/types.js';
 import { usageError } from '../errors.js';
-// The OTP bounds come from the OTP core, as the config schema's do (schema.ts is not loaded here: it
-// brings the cron parser, and --help must stay quick).
-import { ALGORITHMS, DIGITS_TEXT, PERIOD_MAX } from '../otp/params.js';
+import { DIGITS_TEXT, PERIOD_MAX } from '../otp/params.js';
 import { ACCOUNT_DIR_HELP } from './remote-help.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -71,14 +72,14 @@ export const OPTIONS = {
   },
   algorithm: {
     flags: '--algorithm <alg>',
-    help: otpChoices(ALGORITHMS),
+    help: otpChoices(OTP_FIELDS.algorithm.options),
     group: LOGIN,
     env: true,
   },
   digits: { flags: '--digits <n>', help: `code length: ${DIGITS_TEXT}`, group: LOGIN, env: true },
   period: {
     flags: '--period <seconds>',
-    help: `TOTP step in seconds (default 30, at most ${PERIOD_MAX})`,
+    help: `TOTP step in seconds (default ${OTP_FIELDS.period.default}, at most ${PERIOD_MAX})`,
     group: LOGIN,
     env: true,
   },
@@ -116,6 +117,7 @@ export const OPTIONS = {
   otpReuse: {
     flags: '--otp-reuse <policy>',
     help: 'forbid (default) or allow: the server accepts a code twice (no wait for a fresh step)',
+    parser: flagParser('--otp-reuse', OTP_FIELDS.reuse),
     group: LOGIN,
     env: true,
   },

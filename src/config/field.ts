@@ -3,6 +3,7 @@
 // collected, none thrown), its place in the saved YAML (table order) and the bounds flag parsers and
 // prompts check against. The tables themselves are in schema.ts.
 import { splitWords } from '../argv.js';
+import { usageError } from '../errors.js';
 import { isSecretRef, type SecretRef } from '../secrets/ref.js';
 
 export type Path = (string | number)[];
@@ -320,4 +321,43 @@ export class Reader {
     if (list && list.length === 0) this.add([...path, key], 'must not be empty');
     return list?.length ? list : undefined;
   }
+}
+
+/**
+ * Why `text` (typed at a flag or a prompt) is not a valid value of the field, or undefined: the
+ * same rules and words as the config reader, for the kinds a person types (enum, int, number).
+ */
+export function textProblem(spec: FieldSpec, text: string): string | undefined {
+  if (spec.kind === 'enum') {
+    if (spec.options.includes(text)) return undefined;
+    const near = didYouMean(text, spec.options);
+    return `expected one of ${spec.options.join(', ')}, got "${text.slice(0, 40)}"${near ? ` (did you mean "${near}"?)` : ''}`;
+  }
+  if (spec.kind === 'int') {
+    const n = /^\d+$/.test(text.trim()) ? Number(text) : Number.NaN;
+    return Number.isSafeInteger(n) && n >= spec.min && n <= spec.max
+      ? undefined
+      : `expected ${rangeText(spec.min, spec.max)}, got "${text.slice(0, 40)}"`;
+  }
+  if (spec.kind === 'number') {
+    const n = text.trim() === '' ? Number.NaN : Number(text);
+    return Number.isFinite(n) && n > spec.above
+      ? undefined
+      : `expected a number > ${spec.above}, got "${text.slice(0, 40)}"`;
+  }
+  return undefined;
+}
+
+/** A commander argParser for `flag` that checks the text against the field (exit 2 naming the flag). */
+export function flagParser(flag: string, spec: FieldSpec): (text: string) => string {
+  return (text) => {
+    const problem = textProblem(spec, text);
+    if (problem) throw usageError(`${flag}: ${problem}`);
+    return text;
+  };
+}
+
+/** An interactive prompt's validate(): true, or the problem to show under the question. */
+export function promptValidator(spec: FieldSpec): (text: string) => true | string {
+  return (text) => textProblem(spec, text.trim()) ?? true;
 }

@@ -11,7 +11,7 @@ import type {
   PROMPT_FIELDS,
   TRUST_FIELDS,
   VAULT_FIELDS,
-} from './schema.js';
+} from './tables.js';
 
 export type { SecretRef } from '../secrets/ref.js';
 

@@ -100,6 +100,27 @@ describe('OTPBACKUP_<FLAG>', () => {
   });
 });
 
+describe('parsers from the config field tables', () => {
+  it('--otp-reuse is checked as the config checks otp.reuse, for every target (a typo was ignored with a job)', () => {
+    const cfg = join(root, 'r.yaml');
+    writeFileSync(
+      cfg,
+      'accounts:\n  a: {protocol: sftp, host: 127.0.0.1, port: 1, user: u, otp: {secret: env:S}}\njobs:\n  j: {account: a, sources: [/tmp]}\n',
+    );
+    for (const args of [
+      ['ls', 'j', '--otp-reuse', 'alow', '--config', cfg],
+      ['upload', 'package.json', '--account', 'a', '--otp-reuse', 'alow', '--config', cfg],
+    ]) {
+      const r = otpbackup(args, { env: { HOME: root } });
+      assert.equal(r.status, 2, `${args[0]}: ${r.stderr}`);
+      assert.match(
+        r.stderr,
+        /--otp-reuse: expected one of forbid, allow, got "alow" \(did you mean "allow"\?\)/,
+      );
+    }
+  });
+});
+
 describe('old names', () => {
   it('--trust-host-key and --secret-env/--uri-env still work, and are not in --help', () => {
     const r = upload(['--trust-host-key', 'SHA256:nope']);

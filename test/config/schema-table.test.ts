@@ -5,6 +5,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { flagParser, promptValidator, textProblem } from '../../src/config/field.js';
 import { parseConfig } from '../../src/config/load.js';
 import { accountToYaml, jobToYaml, saveJob } from '../../src/config/save.js';
 import {
@@ -116,5 +117,21 @@ describe('config field tables', () => {
     // The command stays as written, comment and all.
     assert.match(text, /before: pg_dump -f "\/tmp\/db dump" +# as typed/);
     assert.match(text, /checksum: true/);
+  });
+
+  it('flags and prompts check typed text with the same rules and words as the config', () => {
+    const { problems } = validate(
+      { accounts: { a: { protocol: 'ftp', host: 'h', user: 'u', otp: { secret: 'env:S', reuse: 'alow' } } } },
+      '/c',
+    );
+    const fromConfig = problems.find((p) => p.path.join('.') === 'accounts.a.otp.reuse')?.message;
+    assert.equal(textProblem(OTP_FIELDS.reuse, 'alow'), fromConfig);
+    assert.throws(() => flagParser('--otp-reuse', OTP_FIELDS.reuse)('alow'), {
+      message: `--otp-reuse: ${fromConfig}`,
+    });
+    assert.equal(flagParser('--otp-reuse', OTP_FIELDS.reuse)('allow'), 'allow');
+    assert.equal(promptValidator(OTP_FIELDS.digits)('9'), 'expected 6–8, got "9"');
+    assert.equal(promptValidator(OTP_FIELDS.digits)(' 8 '), true);
+    assert.equal(textProblem(ACCOUNT_FIELDS.timeout, '0'), 'expected a number > 0, got "0"');
   });
 });

@@ -45,7 +45,6 @@ import type {
   Notify,
   OtpSettings,
   PromptRule,
-  Protocol,
   SftpAuthMethod,
   TrustSettings,
 } from './types.js';

@@ -7,6 +7,8 @@ PKGS=(oathtool proftpd-core proftpd-mod-crypto proftpd-mod-sqlite sqlite3 openss
       lftp curl rclone qrencode
       # Stock OpenSSH sshd with PAM keyboard-interactive TOTP (test/servers/sshd.ts).
       openssh-server libpam-google-authenticator
+      # systemd-analyze verify checks the units `schedule install --systemd` writes.
+      systemd
       # vsftpd's libraries; vsftpd itself conflicts with proftpd-core, so it is unpacked below.
       libwrap0 libcap2 libpam0g libpam-modules libssl3)
 missing=()

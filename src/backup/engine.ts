@@ -1,6 +1,7 @@
 // runJob: scan → mkdirp → put (up to transport.concurrency in flight) → record → deletes per mode.
 // Depends only on interfaces (Transport, Manifest, Clock, Reporter, a scan function), so tests
 // drive it with a local fake transport and a fake clock.
+
 import type { BigIntStats } from 'node:fs';
 import { lstat, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,7 @@ import type { Manifest } from '../scan/manifest.js';
 import { type ManifestView, metaOf, type ScanOptions, type ScanSpec, sameMeta, scan } from '../scan/scan.js';
 import { type FileMeta, isFailureProblem, type ScannedFile, type ScanResult } from '../scan/types.js';
 import type { Clock } from '../schedule/clock.js';
+import type { BandwidthLimiter } from '../transport/bwlimit.js';
 import { removeTemps, sweepStaleTemps } from '../transport/temp.js';
 import type { Transport } from '../transport/types.js';
 import { type Reporter, silentReporter } from '../ui/reporter.js';
@@ -43,6 +45,8 @@ export interface EngineDeps {
   signal?: AbortSignal;
   /** versions mode: the local list of versions kept, updated as versions are made and pruned. */
   versions?: VersionsLedger;
+  /** --bwlimit / bwlimit: the bucket every upload of this job takes its bytes from. */
+  limiter?: BandwidthLimiter;
   /** Temp tag instead of the one in the job's temp journal (`upload`, whose state is thrown away). */
   tempTag?: string;
 }
@@ -370,6 +374,7 @@ export async function runJob(job: Job, deps: EngineDeps): Promise<JobResult> {
 
           beforeCommit: unchanged,
           ...(deps.signal ? { signal: deps.signal } : {}),
+          ...(deps.limiter ? { limiter: deps.limiter } : {}),
         });
       } catch (e) {
         if (moved) {

@@ -1,5 +1,6 @@
 // runDue: which jobs are due, one login per account for all of its due jobs, a lock per job,
 // state and log written after each job, one exit code for the whole run.
+
 import { join } from 'node:path';
 import { jobStateDir } from '../config/paths.js';
 import { acquireLock, type Lock } from '../config/state-file.js';
@@ -10,6 +11,7 @@ import { type ManifestView, type ScanOptions, type ScanSpec, scan } from '../sca
 import type { ScanResult } from '../scan/types.js';
 import type { Clock } from '../schedule/clock.js';
 import { nextRun } from '../schedule/due.js';
+import { type BandwidthLimiter, createLimiter } from '../transport/bwlimit.js';
 import type { Transport } from '../transport/types.js';
 import { type Reporter, silentReporter } from '../ui/reporter.js';
 import { emptyResult, interrupted, isFatal, jobRemoteRoot, runJob } from './engine.js';
@@ -39,8 +41,23 @@ export interface RunDueDeps {
 
   /** Where a failed after-hook or ping is reported (one line); default: nowhere. */
   warn?: (line: string) => void;
+  /** --bwlimit: one bucket for the whole run, over every job's and account's own bwlimit ('none':
+   *  --bwlimit 0, no limit at all). */
+  limiter?: BandwidthLimiter | 'none';
   /** Resolves secret references (a notify.url given as env:/file:/…). */
   getSecret?: (ref: string) => Promise<string>;
+}
+
+/** The run's bucket (--bwlimit), else one for the job from its own or its account's bwlimit. */
+function limiterFor(
+  job: Job,
+  account: Account,
+  run?: BandwidthLimiter | 'none',
+): { limiter?: BandwidthLimiter } {
+  if (run === 'none') return {};
+  if (run) return { limiter: run };
+  const rate = job.bwlimit ?? account.bwlimit;
+  return rate ? { limiter: createLimiter(rate) } : {};
 }
 
 export function lockPath(env: NodeJS.ProcessEnv, job: string): string {
@@ -321,6 +338,7 @@ export async function runDue(config: Config, deps: RunDueDeps): Promise<RunResul
               scan: scans.get(job),
               signal: deps.signal,
               ...(ledger ? { versions: ledger } : {}),
+              ...limiterFor(job, account, deps.limiter),
             });
           } catch (e) {
             r = emptyResult(job.name, 'failed', asOtpError(e));

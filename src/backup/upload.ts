@@ -1,6 +1,7 @@
 // `otpbackup upload`: a one-shot upload for CI pipelines. An ephemeral Account (secrets only as env:
 // references, so the normal resolveSecret path and login discipline apply) and an ephemeral Job run
 // through runJob with a manifest in a temp dir: every file is uploaded, nothing is remembered.
+
 import { createHash } from 'node:crypto';
 import { lstat, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,6 +20,7 @@ import type { FileMeta } from '../scan/types.js';
 import type { Clock } from '../schedule/clock.js';
 import { envFlagValue } from '../secrets/env.js';
 import { registerSecret } from '../secrets/redact.js';
+import type { BandwidthLimiter } from '../transport/bwlimit.js';
 import type { CredentialSource, Transport } from '../transport/index.js';
 import { riskyPattern } from '../transport/prompts.js';
 import { isTempName } from '../transport/remote-path.js';
@@ -263,6 +265,8 @@ export interface UploadDeps {
   reporter?: Reporter;
   /** Creates the transport and logs in. */
   connect(account: Account): Promise<Transport>;
+  /** --bwlimit (or the account's bwlimit): paces every upload. */
+  limiter?: BandwidthLimiter;
 }
 
 export interface UploadResult {
@@ -395,6 +399,7 @@ export async function upload(account: Account, spec: UploadSpec, deps: UploadDep
         dryRun: spec.dryRun,
         cwd: deps.cwd,
         tempTag: uploadTempTag(account, remoteRoot),
+        ...(deps.limiter ? { limiter: deps.limiter } : {}),
       });
       const result: UploadResult = {
         files: r.files,

@@ -19,6 +19,8 @@ export interface CliContext {
   debug: boolean;
   /** Set by the global -v/--verbose flag (count). */
   verbose: number;
+  /** -q/--quiet: the real stderr, set aside while the command runs (stderr is then a sink). */
+  quietStderr?: Output;
   /** A command that finishes without throwing but wants a non-zero exit sets this. */
   exitCode?: number;
   /** The command was given --json: a failure is also printed as one JSON document on stdout. */

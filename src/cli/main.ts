@@ -22,11 +22,12 @@ export function buildProgram(ctx: CliContext): Command {
       (_v: string, prev: number) => prev + 1,
       0,
     )
+    .option('-q, --quiet', 'errors only: no warnings, notices or progress on stderr (stdout unchanged)')
     .addHelpText(
       'after',
       `
 Verbosity, the same for every command: without flags only errors and warnings (stderr) and what the
-command is for (stdout); -v says what was done; -vv also each file and each login step (step waits,
+command is for (stdout); -q only the error that ends a command; -v says what was done; -vv also each file and each login step (step waits,
 auth methods, prompts, reconnects); --debug also the protocol, with passwords, seeds and codes masked.
 
 Exit codes:
@@ -50,6 +51,16 @@ The full manual: otpbackup man | man -l -`,
       ctx.debug = Boolean(o.debug);
       ctx.verbose = Number(o.verbose ?? 0);
       ctx.json = Boolean(action.opts().json);
+      if (o.quiet) {
+        if (ctx.debug || ctx.verbose > 0)
+          throw new OtpBackupError('usage', '-q/--quiet goes with neither -v nor --debug', {
+            hint: 'pick one: -q for errors only, -v for more',
+          });
+        // Everything a command writes to stderr is dropped; main() puts the stream back for the
+        // error that ends the command.
+        ctx.quietStderr = ctx.stderr;
+        ctx.stderr = { write: () => true, isTTY: false };
+      }
       // Actions read opts.config; commander parses a global option into the program's own values
       // (wherever on the line it is), so hand it down.
       const config = cmd.opts().config as string | undefined;
@@ -68,6 +79,7 @@ export async function main(argv: string[], ctx: CliContext = defaultContext()): 
     // Not process.exitCode: that is global state another caller (a test runner) may have set.
     return ctx.exitCode ?? ExitCode.ok;
   } catch (e) {
+    if (ctx.quietStderr) ctx.stderr = ctx.quietStderr;
     // A command line commander refused never reached preAction: --json is looked for by hand.
     const dashdash = argv.indexOf('--');
     ctx.json ||= (dashdash < 0 ? argv : argv.slice(0, dashdash)).includes('--json');

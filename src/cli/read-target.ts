@@ -7,8 +7,9 @@ import type { ReadTarget } from '../restore/target.js';
 import type { Transport } from '../transport/types.js';
 import type { CliContext } from './context.js';
 import { addTargetOptions, onCommandLine, withCliTrust } from './target-options.js';
+import type { TransferFlags } from './transfer-options.js';
 
-export interface ReadTargetOptions extends Partial<Omit<TargetOptions, 'to'>> {
+export interface ReadTargetOptions extends Partial<Omit<TargetOptions, 'to'>>, TransferFlags {
   config?: string;
 }
 
@@ -66,12 +67,14 @@ export async function connectReadTarget(
   opts: ReadTargetOptions,
   ctx: CliContext,
 ): Promise<Transport> {
+  const { transferSettings } = await import('./transfer-options.js');
+  const account = transferSettings(opts).apply(t.account);
   if (t.config) {
     const { connectAccount } = await import('./commands/run.js');
-    return connectAccount(t.account, t.config, ctx);
+    return connectAccount(account, t.config, ctx);
   }
   const { connect } = await import('./commands/upload.js');
-  return connect(t.account, opts, ctx);
+  return connect(account, opts, ctx);
 }
 
 /** Parses --at: ISO 8601 (with or without a zone: none means local time) or a Unix time in seconds. */

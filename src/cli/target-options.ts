@@ -15,6 +15,7 @@ import { OTP_FIELDS } from '../config/tables.js';
 import type { TrustSettings } from '../config/types.js';
 import { usageError } from '../errors.js';
 import { DIGITS_TEXT, PERIOD_MAX } from '../otp/params.js';
+import { CONNECT_TIMEOUT_MS, GREETING_TIMEOUT_MS, IO_TIMEOUT_S } from '../transport/reach.js';
 import { ACCOUNT_DIR_HELP } from './remote-help.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -41,6 +42,7 @@ const LOGIN = 'Server login:';
 const TRUST = 'Server identity:';
 const ACCOUNT = 'Account:';
 const LOCAL = 'Local files:';
+const NETWORK = 'Network:';
 
 const otpChoices = (o: readonly string[]) => o.join(', ').replace(/, ([^,]*)$/, ' or $1');
 
@@ -144,6 +146,29 @@ export const OPTIONS = {
     env: true,
     repeatable: true,
   },
+  // How data moves (run, upload, download, restore; parsed in transfer-options.ts). Also config
+  // fields of accounts and jobs, which is where a standing setting belongs; not from the
+  // environment, since `run` from cron takes the fast path, which reads no OTPBACKUP_<FLAG>.
+  bwlimit: {
+    flags: '--bwlimit <rate>',
+    help: 'cap the transfer rate, bytes per second, shared by all transfers: 500k, 1M, 1.5G (k/M/G = 1024ⁿ; default: none, or the job/account bwlimit)',
+    group: NETWORK,
+  },
+  timeout: {
+    flags: '--timeout <seconds>',
+    help: `give up on a connection silent for this long once connected (default ${IO_TIMEOUT_S})`,
+    group: NETWORK,
+  },
+  connectTimeout: {
+    flags: '--connect-timeout <seconds>',
+    help: `bound the TCP connect and the server's greeting, each (default ${CONNECT_TIMEOUT_MS / 1000} and ${GREETING_TIMEOUT_MS / 1000})`,
+    group: NETWORK,
+  },
+  retries: {
+    flags: '--retries <n>',
+    help: 'reconnects after a network fault (default 1 at login, 3 during transfers; 0 = one attempt)',
+    group: NETWORK,
+  },
   // `account add` / `account edit`: they change the config, so nothing comes from the environment.
   url: {
     flags: '--url <url>',
@@ -240,6 +265,7 @@ export const GROUPS = {
     'noTest',
   ],
   local: ['overwrite', 'skipExisting', 'noProgress'],
+  transfer: ['bwlimit', 'timeout', 'connectTimeout', 'retries'],
 } as const satisfies Record<string, readonly OptionKey[]>;
 
 /** OTPBACKUP_<FLAG>: "--tls-fingerprint" → OTPBACKUP_TLS_FINGERPRINT. */

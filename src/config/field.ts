@@ -5,6 +5,7 @@
 import { splitWords } from '../argv.js';
 import { usageError } from '../errors.js';
 import { isSecretRef, type SecretRef } from '../secrets/ref.js';
+import { parseRate } from '../transport/bwlimit.js';
 
 export type Path = (string | number)[];
 
@@ -37,6 +38,8 @@ export type FieldSpec =
   | (Base & { kind: 'ref' })
   /** A program: an argv list, or one string split like a shell would. */
   | (Base & { kind: 'command' })
+  /** Bytes per second: a number, or "500k" / "1M" / "1.5G"; 0 or "off" = no limit. */
+  | (Base & { kind: 'rate' })
   | (Base & { kind: 'section'; fields: Table })
   | (Base & { kind: 'custom'; type?: unknown });
 
@@ -55,7 +58,7 @@ export function optionalCustom<T>(doc: string) {
 /** The normalised TypeScript type of one field. */
 export type Value<F> = F extends { kind: 'string' }
   ? string
-  : F extends { kind: 'int' | 'number' }
+  : F extends { kind: 'int' | 'number' | 'rate' }
     ? number
     : F extends { kind: 'bool' }
       ? boolean
@@ -208,6 +211,8 @@ export class Reader {
         return this.ref(o, key, path);
       case 'command':
         return o[key] == null ? undefined : this.command(o, key, path);
+      case 'rate':
+        return this.rate(o, key, path);
       default:
         throw new Error(`${formatPath([...path, key])}: a ${spec.kind} field is read by hand`);
     }
@@ -236,6 +241,26 @@ export class Reader {
       return undefined;
     }
     return v;
+  }
+
+  /** A bandwidth: bytes per second as a number, or "500k" / "1M" / "1.5G"; 0 or "off" = no limit. */
+  rate(o: Obj, key: string, path: Path): number | undefined {
+    const v = o[key];
+    if (v === undefined || v === null) return undefined;
+    const r =
+      typeof v === 'number' && Number.isFinite(v) && v >= 0
+        ? Math.floor(v)
+        : typeof v === 'string'
+          ? parseRate(v)
+          : undefined;
+    if (r === undefined) {
+      this.add(
+        [...path, key],
+        `expected bytes per second such as 500k, 1M or 1.5G (0 = no limit), got ${show(v)}`,
+      );
+      return undefined;
+    }
+    return r;
   }
 
   num(o: Obj, key: string, path: Path, min: number): number | undefined {

@@ -6,6 +6,7 @@ import { dirname } from 'node:path';
 import { type Document, isMap, isScalar, isSeq, YAMLMap } from 'yaml';
 import { splitWords } from '../argv.js';
 import { OtpBackupError } from '../errors.js';
+import { formatRate } from '../transport/bwlimit.js';
 import { isObj, type Table } from './field.js';
 import { checkDocument, configProblemsError, parseYaml } from './load.js';
 import { configDir, configPath } from './paths.js';
@@ -36,6 +37,8 @@ function ordered(table: Table, value: Obj): Obj {
   for (const [k, f] of Object.entries(table)) {
     let v = value[k];
     if (v === undefined) continue;
+    // "1M" rather than 1048576, as people write it.
+    if (f.kind === 'rate' && typeof v === 'number') v = formatRate(v);
     if (f.kind === 'section' && isObj(v)) {
       v = ordered(f.fields, v);
       if (!Object.keys(v as Obj).length) continue;

@@ -212,6 +212,9 @@ function readAccount(r: Reader, v: unknown, path: Path, name: string): Account |
   const prompts = readPrompts(r, o, path);
   const trust = readTrust(r, o.trust, [...path, 'trust']);
   const timeout = r.field(o, 'timeout', F.timeout, path);
+  const connectTimeout = r.field(o, 'connectTimeout', F.connectTimeout, path);
+  const retries = r.field(o, 'retries', F.retries, path);
+  const bwlimit = r.field(o, 'bwlimit', F.bwlimit, path);
   if (r.problems.length > start || !protocol || !host || !user || !otp) return undefined;
   const a: Account = {
     name,
@@ -230,6 +233,9 @@ function readAccount(r: Reader, v: unknown, path: Path, name: string): Account |
   if (privateKeyPassphrase) a.privateKeyPassphrase = privateKeyPassphrase;
   if (prompts) a.prompts = prompts;
   if (timeout !== undefined) a.timeout = timeout;
+  if (connectTimeout !== undefined) a.connectTimeout = connectTimeout;
+  if (retries !== undefined) a.retries = retries;
+  if (bwlimit) a.bwlimit = bwlimit;
   return a;
 }
 
@@ -318,6 +324,8 @@ function readJob(r: Reader, v: unknown, path: Path, name: string, accounts: Obj)
     if (n) job.notify = n;
   }
 
+  const bwlimit = r.field(o, 'bwlimit', F.bwlimit, path);
+  if (bwlimit !== undefined) job.bwlimit = bwlimit;
   if (r.field(o, 'copyFirst', F.copyFirst, path)) job.copyFirst = true;
   if (o.retention != null) {
     const rp = [...path, 'retention'];

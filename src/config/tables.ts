@@ -99,7 +99,30 @@ export const ACCOUNT_FIELDS = {
     'SFTP keyboard-interactive rules {pattern, answer}, tried before the defaults',
   ),
   trust: { kind: 'section', fields: TRUST_FIELDS, doc: 'host keys, CA and pins added to the defaults' },
-  timeout: { kind: 'number', above: 0, optional: true, doc: 'connection timeout in seconds' },
+  timeout: {
+    kind: 'number',
+    above: 0,
+    optional: true,
+    doc: 'idle I/O timeout in seconds once connected (default 30); without connectTimeout also the TCP connect and greeting',
+  },
+  connectTimeout: {
+    kind: 'number',
+    above: 0,
+    optional: true,
+    doc: "seconds for the TCP connect and, again, for the server's greeting (default 4 and 10)",
+  },
+  retries: {
+    kind: 'int',
+    min: 0,
+    max: 100,
+    optional: true,
+    doc: 'reconnects after a network fault, at login and per operation (default 1 and 3); 0 = one attempt',
+  },
+  bwlimit: {
+    kind: 'rate',
+    optional: true,
+    doc: "bytes per second for this account's jobs (a job's own bwlimit wins; --bwlimit wins over both)",
+  },
 } as const satisfies Table;
 
 export const HOOK_FIELDS = {
@@ -178,6 +201,11 @@ export const JOB_FIELDS = {
     doc: 'override the global hooks, key by key',
   },
   notify: { kind: 'section', fields: NOTIFY_FIELDS, optional: true, doc: 'override the global notify' },
+  bwlimit: {
+    kind: 'rate',
+    optional: true,
+    doc: "bytes per second for this job's transfers; 0 = no limit (over the account's)",
+  },
   copyFirst: {
     kind: 'bool',
     optional: true,

@@ -2,9 +2,11 @@
 // Transport.get() (temporary name, size check, mtime, rename), so a killed restore leaves no partial
 // file under a final name and a rerun finishes the job. Existing local files are never replaced
 // unless asked: an identical one (same size and mtime) counts as restored, a different one fails.
+
 import { lstat, mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OtpBackupError } from '../errors.js';
+import type { BandwidthLimiter } from '../transport/bwlimit.js';
 import { isPartName } from '../transport/local-file.js';
 import type { Transport } from '../transport/types.js';
 import type { RemoteFile } from './remote-tree.js';
@@ -19,6 +21,8 @@ export interface RestoreOptions {
   onFile?: (done: number, bytes: number) => void;
   /** Bytes of the file in flight. */
   onBytes?: (bytes: number) => void;
+  /** --bwlimit: the bucket every download takes its bytes from. */
+  limiter?: BandwidthLimiter;
 }
 
 export interface RestoreResult {
@@ -160,6 +164,7 @@ export async function restoreFiles(
       ...(f.mtime ? { mtime: f.mtime } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(opts.onBytes ? { onProgress: opts.onBytes } : {}),
+      ...(opts.limiter ? { limiter: opts.limiter } : {}),
     });
     result.restored++;
     result.bytes += f.size;

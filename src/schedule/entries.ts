@@ -39,6 +39,9 @@ function runArgs(o: EntryOptions): string[] {
   return [o.node, o.bin, 'run', ...(o.config ? ['--config', o.config] : [])];
 }
 
+/** The name of the systemd template started when otpbackup.service fails (`%n` = the failed unit). */
+export const NOTIFY_TEMPLATE = 'otpbackup-notify@.service';
+
 /** `NAME=value` words for sh, before the command (cron runs the line with /bin/sh). */
 function envWords(o: EntryOptions): string[] {
   return Object.entries(o.env ?? {}).map(([k, v]) => `${k}=${shQuote(v)}`);
@@ -75,19 +78,31 @@ function sdQuote(s: string): string {
   return q.replace(/%/g, '%%');
 }
 
-export function systemdUnits(o: EntryOptions): { service: string; timer: string } {
+/** Environment= and EnvironmentFile= lines both services share. */
+function serviceEnv(o: EntryOptions): string {
+  return `${Object.entries(o.env ?? {})
+    .map(([k, v]) => `Environment=${sdQuote(`${k}=${v}`)}\n`)
+    .join(
+      '',
+    )}${o.envFile ? `# KEY=value lines (chmod 600), e.g. OTPBACKUP_PASSPHRASE=…; "-": it may be missing\nEnvironmentFile=-${o.envFile.replace(/%/g, '%%')}\n` : ''}`;
+}
+
+/**
+ * otpbackup.service, its timer, and otpbackup-notify@.service: started by OnFailure= when the run
+ * fails, it runs `schedule on-failure UNIT`, which reports the failure through the configured
+ * hooks.onFailure and notify ping — unless the run got far enough to report it itself.
+ */
+export function systemdUnits(o: EntryOptions): { service: string; timer: string; notify: string } {
   const service = `# Written by \`otpbackup schedule install --systemd\`.
 [Unit]
 Description=otpbackup: back up the jobs that are due
 After=network-online.target
+# A run that fails (a crash, a kill, a broken config included) starts the failure report.
+OnFailure=otpbackup-notify@%n.service
 
 [Service]
 Type=oneshot
-${Object.entries(o.env ?? {})
-  .map(([k, v]) => `Environment=${sdQuote(`${k}=${v}`)}\n`)
-  .join(
-    '',
-  )}${o.envFile ? `# KEY=value lines (chmod 600), e.g. OTPBACKUP_PASSPHRASE=…; "-": it may be missing\nEnvironmentFile=-${o.envFile.replace(/%/g, '%%')}\n` : ''}ExecStart=${runArgs(o).map(sdQuote).join(' ')}
+${serviceEnv(o)}ExecStart=${runArgs(o).map(sdQuote).join(' ')}
 `;
   const timer = `# Written by \`otpbackup schedule install --systemd\`.
 [Unit]
@@ -100,5 +115,15 @@ Persistent=true
 [Install]
 WantedBy=timers.target
 `;
-  return { service, timer };
+  const notify = `# Written by \`otpbackup schedule install --systemd\`.
+# Started by OnFailure= of otpbackup.service: runs hooks.onFailure and the notify failure ping of
+# the config, unless the failed run already did (systemd passes MONITOR_* variables to it).
+[Unit]
+Description=otpbackup: report that %i failed
+
+[Service]
+Type=oneshot
+${serviceEnv(o)}ExecStart=${[o.node, o.bin, 'schedule', 'on-failure', ...(o.config ? ['--config', o.config] : [])].map(sdQuote).join(' ')} %i
+`;
+  return { service, timer, notify };
 }

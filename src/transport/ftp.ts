@@ -12,6 +12,7 @@ import { expandTemplate } from '../otp/index.js';
 import type { Clock } from '../schedule/clock.js';
 import { redact } from '../secrets/redact.js';
 import { ABORT_GRACE_MS, untilAborted, uploadInterrupted } from './abort.js';
+import { throttledReadable, throttledWritable } from './bwlimit.js';
 import { guardPinnedDataSockets } from './ftp-data-trust.js';
 import {
   awaitFinalReply,
@@ -24,7 +25,14 @@ import {
 } from './ftp-pipeline.js';
 import { handleWriter, writeLocalAtomically } from './local-file.js';
 import { type CredentialSource, type Credentials, loginWithDiscipline } from './login.js';
-import { connectFailed, connectTimedOut, reachTimeouts, silentServer, wrongProtocol } from './reach.js';
+import {
+  connectFailed,
+  connectTimedOut,
+  IO_TIMEOUT_S,
+  reachTimeouts,
+  silentServer,
+  wrongProtocol,
+} from './reach.js';
 import {
   ancestors,
   basename,
@@ -228,7 +236,7 @@ export class FtpTransport implements Transport, Hasher, ModTimer, MtimeKeeper {
     this.logLine = opts.log ?? (() => {});
     this.trace = opts.trace ?? false;
     this.keepAliveMs = opts.keepAliveMs ?? 60_000;
-    this.maxRetries = opts.maxRetries ?? 3;
+    this.maxRetries = opts.maxRetries ?? opts.account.retries ?? 3;
   }
 
   private get where(): string {
@@ -257,6 +265,7 @@ export class FtpTransport implements Transport, Hasher, ModTimer, MtimeKeeper {
     const client = await loginWithDiscipline(this.credentials, (c) => this.open(c, signal), {
       clock: this.clock,
       signal,
+      ...(this.account.retries !== undefined ? { maxNetworkRetries: this.account.retries } : {}),
     });
     this.client = client;
     this.lastActivity = Date.now();
@@ -389,7 +398,7 @@ export class FtpTransport implements Transport, Hasher, ModTimer, MtimeKeeper {
 
   private async open(c: Credentials, signal?: AbortSignal): Promise<Client> {
     const a = this.account;
-    const client = new Client((a.timeout ?? 30) * 1000);
+    const client = new Client((a.timeout ?? IO_TIMEOUT_S) * 1000);
     client.ftp.verbose = this.trace;
     // Replacing log() bypasses basic-ftp's own verbose check: the protocol is for --debug only.
     client.ftp.log = (msg: string) => {
@@ -676,7 +685,10 @@ export class FtpTransport implements Transport, Hasher, ModTimer, MtimeKeeper {
 
   private async listWith(client: Client, dir: string): Promise<RemoteEntry[]> {
     const files = await client.list(dir);
-    return files.filter((f) => f.name !== '.' && f.name !== '..').map((f) => entryFrom(dir, f));
+    return files
+      .filter((f) => f.name !== '.' && f.name !== '..')
+      .map((f) => entryFrom(dir, f))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
   /**
@@ -718,6 +730,8 @@ export class FtpTransport implements Transport, Hasher, ModTimer, MtimeKeeper {
     const final = this.abs(remotePath);
     // Only the first attempt may resume: a retry starts afresh under a new name.
     let resumeFrom = small || !opts.resumeFrom || this.appendRefused ? undefined : this.abs(opts.resumeFrom);
+    const limiter = opts.limiter;
+    const paced = (r: Readable): Readable => (limiter ? throttledReadable(r, limiter, opts.signal) : r);
     await this.op(
       `upload of ${final}`,
       async (client, prefetchedPort) => {
@@ -746,9 +760,11 @@ export class FtpTransport implements Transport, Hasher, ModTimer, MtimeKeeper {
               // The SIZE/HASH above used the prefetched port's turn: no withPrefetchedPort here.
               try {
                 await client.appendFrom(
-                  untilAborted(
-                    createReadStream(localPath, { highWaterMark: 1024 * 1024, start: have, end: size - 1 }),
-                    opts.signal,
+                  paced(
+                    untilAborted(
+                      createReadStream(localPath, { highWaterMark: 1024 * 1024, start: have, end: size - 1 }),
+                      opts.signal,
+                    ),
                   ),
                   tmp,
                 );
@@ -765,13 +781,15 @@ export class FtpTransport implements Transport, Hasher, ModTimer, MtimeKeeper {
                   size === 0 && client.ftp.hasTLS
                     ? lateEmptyStream()
                     : small
-                      ? Readable.from([small], { objectMode: false })
+                      ? paced(Readable.from([small], { objectMode: false }))
                       : // 1 MiB reads: the 64 KiB default costs a syscall and an event-loop turn per 64 KiB.
                         // `end` spares the read that finds EOF; growth past `size` waits for the next run
                         // (and a shrunk file just ends early): the checks below catch both, never a hang.
-                        untilAborted(
-                          createReadStream(localPath, { highWaterMark: 1024 * 1024, end: size - 1 }),
-                          opts.signal,
+                        paced(
+                          untilAborted(
+                            createReadStream(localPath, { highWaterMark: 1024 * 1024, end: size - 1 }),
+                            opts.signal,
+                          ),
                         ),
                   tmp,
                 ),
@@ -853,7 +871,10 @@ export class FtpTransport implements Transport, Hasher, ModTimer, MtimeKeeper {
               client.trackProgress((info) => onProgress(info.bytes));
             }
             try {
-              const out = handleWriter(fh);
+              const limiter = opts.limiter;
+              const out = limiter
+                ? throttledWritable(handleWriter(fh), limiter, opts.signal)
+                : handleWriter(fh);
               await withPrefetchedPort(client, prefetchedPort, () => client.downloadTo(out, src));
             } finally {
               client.trackProgress();

@@ -11,13 +11,24 @@ export const CONNECT_TIMEOUT_MS = 4000;
  *  Generous: servers doing reverse DNS or ident lookups before greeting can take several seconds. */
 export const GREETING_TIMEOUT_MS = 10_000;
 
+/** Once connected: a connection silent this long (s) is given up, when the account sets no timeout. */
+export const IO_TIMEOUT_S = 30;
+
 export interface ReachTimeouts {
   connectMs: number;
   greetingMs: number;
 }
 
-/** An explicit accounts.NAME.timeout is the user's choice for every phase; otherwise the short defaults. */
-export function reachTimeouts(account: Pick<Account, 'timeout'>): ReachTimeouts {
+/**
+ * connectTimeout (--connect-timeout) bounds the connect and the greeting, each; without it an explicit
+ * accounts.NAME.timeout is the user's choice for every phase (as before connectTimeout existed);
+ * otherwise the short defaults.
+ */
+export function reachTimeouts(account: Pick<Account, 'timeout' | 'connectTimeout'>): ReachTimeouts {
+  if (account.connectTimeout !== undefined && account.connectTimeout > 0) {
+    const ms = account.connectTimeout * 1000;
+    return { connectMs: ms, greetingMs: ms };
+  }
   if (account.timeout !== undefined && account.timeout > 0) {
     const ms = account.timeout * 1000;
     return { connectMs: ms, greetingMs: ms };

@@ -7,6 +7,7 @@
 //  - it sends exactly `size` bytes: growth is left for the engine's check before the commit.
 import { read } from 'node:fs';
 import { OtpBackupError } from '../errors.js';
+import type { BandwidthLimiter } from './bwlimit.js';
 
 export interface SendFileOptions {
   /** Local file, open for reading. */
@@ -24,6 +25,8 @@ export interface SendFileOptions {
   onAck?(total: number): void;
   /** For messages. */
   what: string;
+  /** --bwlimit: each WRITE waits for its bytes from the shared bucket before it is sent. */
+  limiter?: BandwidthLimiter;
 }
 
 /** Why an upload stopped because the local file ended early. */
@@ -67,6 +70,10 @@ export async function sendFile(o: SendFileOptions): Promise<number> {
         got += n;
       }
       if (stop()) return;
+      if (o.limiter) {
+        await o.limiter.take(len, o.signal).catch(() => {});
+        if (stop()) return;
+      }
       await o.write(buf, len, pos);
       acked += len;
       o.onAck?.(acked);

@@ -16,7 +16,7 @@ import { type HostKeyVerdict, verifyHostKey } from './hostkeys.js';
 import { writeLocalAtomically } from './local-file.js';
 import { type CredentialSource, type Credentials, loginWithDiscipline } from './login.js';
 import { combinedPromptHint, type PromptLogEntry, PromptResponder } from './prompts.js';
-import { openSshSocket, reachTimeouts } from './reach.js';
+import { IO_TIMEOUT_S, openSshSocket, reachTimeouts } from './reach.js';
 import {
   ancestors,
   basename,
@@ -190,12 +190,15 @@ export class SftpTransport implements Transport {
   /** Requests waiting for a reply: ssh2 never calls some of them back once the connection is gone. */
   private readonly pendingCalls = new Set<(e: Error) => void>();
   private readonly watched = new WeakSet<AbortSignal>();
+  /** When the server last answered anything (or a request was made after an idle spell). */
+  private heard = performance.now();
+  private idleTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: SftpTransportOptions) {
     // Small files are round-trip bound (open, write, close, setstat, rename): keep many in flight.
     this.concurrency = opts.concurrency ?? 32;
     this.window = this.concurrency;
-    this.maxRetries = opts.maxRetries ?? 3;
+    this.maxRetries = opts.maxRetries ?? opts.account.retries ?? 3;
   }
 
   /** Runs one upload attempt within the window (see `window`). */
@@ -217,6 +220,27 @@ export class SftpTransport implements Transport {
   /** The server answered: the link works, so the losses so far do not count against the budget. */
   private progressed(): void {
     this.lossesSinceProgress = 0;
+    this.heard = performance.now();
+  }
+
+  /**
+   * --timeout for SFTP: requests waiting with no answer at all for the account timeout mean a hung
+   * session (a stopped sftp-server, a server disk that hangs) even while the SSH layer still answers
+   * keepalives; the connection is given up (a network fault: reconnect per --retries).
+   */
+  private watchIdle(): void {
+    if (this.idleTimer) return;
+    const ms = (this.opts.account.timeout ?? IO_TIMEOUT_S) * 1000;
+    this.idleTimer = setInterval(
+      () => {
+        if (this.lost || !this.client || this.pendingCalls.size === 0) return;
+        if (performance.now() - this.heard <= ms) return;
+        this.lostOne();
+        this.cut(`no answer from the server for ${ms / 1000} s`);
+      },
+      Math.max(250, Math.min(5000, ms / 4)),
+    );
+    this.idleTimer.unref();
   }
 
   private lostOne(): void {
@@ -245,7 +269,11 @@ export class SftpTransport implements Transport {
     old?.destroy();
     if (this.key === null) this.key = account.privateKey ? await this.loadKey() : undefined;
     const key = this.key;
-    await loginWithDiscipline(this.opts.credentials, (c) => this.attempt(c, key, signal), { clock, signal });
+    await loginWithDiscipline(this.opts.credentials, (c) => this.attempt(c, key, signal), {
+      clock,
+      signal,
+      ...(account.retries !== undefined ? { maxNetworkRetries: account.retries } : {}),
+    });
     // Once: the home directory does not move between reconnects. Without an answer, relative paths go to
     // the server as they are, which resolves them against the same directory.
     this.home ??= await this.call<string>('realpath .', (s, cb) => s.realpath('.', cb))
@@ -620,6 +648,8 @@ export class SftpTransport implements Transport {
           this.client = client;
           this.sftp = sftp;
           this.lost = undefined;
+          this.heard = performance.now();
+          this.watchIdle();
           this.log(
             `sftp: connected to ${where} as ${c.user} (host key ${this.hostKey?.fingerprint} via ${this.hostKey?.source})`,
           );
@@ -653,9 +683,9 @@ export class SftpTransport implements Transport {
           // --debug: ssh2's protocol log (message names, never the answers; masked all the same).
           ...(this.opts.trace ? { debug: (m: string) => this.log(`ssh: ${redact(m)}`) } : {}),
           algorithms: SSH_ALGORITHMS,
-          readyTimeout: (account.timeout ?? 30) * 1000,
+          readyTimeout: (account.timeout ?? IO_TIMEOUT_S) * 1000,
           // A stalled connection (no reply to keepalives) is given up after about the account timeout.
-          keepaliveInterval: Math.min(15_000, Math.max(1000, ((account.timeout ?? 30) * 1000) / 3)),
+          keepaliveInterval: Math.min(15_000, Math.max(1000, ((account.timeout ?? IO_TIMEOUT_S) * 1000) / 3)),
           keepaliveCountMax: 3,
           hostVerifier: (keyBlob: Buffer) => {
             try {
@@ -747,9 +777,11 @@ export class SftpTransport implements Transport {
         );
       };
       if (this.lost) return fail(this.lost);
+      if (this.pendingCalls.size === 0) this.heard = performance.now(); // idle time is not silence
       this.pendingCalls.add(fail);
       const done = (err: Error | null | undefined, v?: T) => {
         if (!this.pendingCalls.delete(fail)) return; // already failed by the loss of the connection
+        this.heard = performance.now();
         if (!err) {
           this.progressed();
           return resolve(v as T);
@@ -882,7 +914,7 @@ export class SftpTransport implements Transport {
     const st = await this.statRaw(p);
     if (!st) return;
     if (st.type === 'dir') {
-      for (const e of await this.listRaw(p)) await this.removeRaw(e.path);
+      // Not recursive (the Transport contract): a non-empty directory fails here.
       await this.call<void>(`rmdir ${p}`, (s, cb) => s.rmdir(p, cb));
       for (const d of this.knownDirs) if (d === p || d.startsWith(`${p}/`)) this.knownDirs.delete(d);
       return;
@@ -928,6 +960,7 @@ export class SftpTransport implements Transport {
         requests: PUT_REQUESTS,
         what,
         ...(opts.signal ? { signal: opts.signal } : {}),
+        ...(opts.limiter ? { limiter: opts.limiter } : {}),
         write: (buf, len, pos) => this.call<void>(what, (x, cb) => x.write(h, buf, 0, len, pos, cb)),
         onAck: (total) => {
           if (this.sftp === s) this.progressed();
@@ -1050,9 +1083,11 @@ export class SftpTransport implements Transport {
       let received = 0;
       let eof = false;
       let settled = false;
+      const paced = new Set<() => void>();
       const finish = (e?: unknown) => {
         if (settled) return;
         settled = true;
+        for (const cancel of paced) cancel();
         this.pendingCalls.delete(onLost);
         opts.signal?.removeEventListener('abort', onAbort);
         if (e) reject(e);
@@ -1065,13 +1100,14 @@ export class SftpTransport implements Transport {
       const onAbort = () => finish(opts.signal?.reason ?? new OtpBackupError('interrupted', 'interrupted'));
       if (opts.signal?.aborted) return onAbort();
       opts.signal?.addEventListener('abort', onAbort, { once: true });
+      if (this.pendingCalls.size === 0) this.heard = performance.now();
       this.pendingCalls.add(onLost);
 
       const settleIfDone = () => {
         if (!settled && inFlight === 0 && (next >= size || eof)) finish();
       };
-      const readAt = (off: number, len: number, probe = false) => {
-        inFlight++;
+      const readAt = (off: number, len: number, probe = false, counted = false) => {
+        if (!counted) inFlight++;
         s.read(handle, Buffer.allocUnsafe(len), 0, len, off, (err, n, buf) => {
           if (settled) return;
           if (err) return finish(classifySftpError(err, what));
@@ -1112,11 +1148,26 @@ export class SftpTransport implements Transport {
           );
         });
       };
+      // --bwlimit: a READ is asked for only once the bucket has its bytes, so the server sends no
+      // faster than the rate (the wait counts as in flight, keeping GET_REQUESTS the cap).
+      const limiter = opts.limiter;
       const issue = () => {
         while (!settled && !eof && inFlight < GET_REQUESTS && next < size) {
           const len = Math.min(GET_CHUNK, size - next);
-          readAt(next, len);
+          const off = next;
           next += len;
+          if (!limiter) readAt(off, len);
+          else {
+            inFlight++;
+            let went = false;
+            let cancel: (() => void) | undefined;
+            cancel = limiter.after(len, () => {
+              went = true;
+              if (cancel) paced.delete(cancel);
+              if (!settled) readAt(off, len, false, true);
+            });
+            if (!went) paced.add(cancel);
+          }
         }
       };
       readAt(size, 1, true);
@@ -1126,6 +1177,8 @@ export class SftpTransport implements Transport {
 
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.idleTimer);
+    this.idleTimer = undefined;
     const c = this.client;
     this.client = undefined;
     this.sftp = undefined;

@@ -1,4 +1,5 @@
 // The Transport seam (DESIGN.md "Seams"). Every implementation passes test/transport/suite.ts.
+import type { BandwidthLimiter } from './bwlimit.js';
 import type { TempNamer } from './temp.js';
 
 export interface RemoteEntry {
@@ -39,6 +40,8 @@ export interface PutOptions {
    * hash where offered), else it starts afresh under a new name; others ignore it.
    */
   resumeFrom?: string;
+  /** --bwlimit: the run's shared token bucket, which paces this upload's data. */
+  limiter?: BandwidthLimiter;
 }
 
 export interface GetOptions {
@@ -49,6 +52,8 @@ export interface GetOptions {
   signal?: AbortSignal;
   /** Bytes received so far, for progress displays. */
   onProgress?: (bytes: number) => void;
+  /** --bwlimit: the run's shared token bucket, which paces this download's data. */
+  limiter?: BandwidthLimiter;
 }
 
 export interface Transport {
@@ -64,13 +69,31 @@ export interface Transport {
    * remote file is OtpBackupError('remote').
    */
   get(remotePath: string, localPath: string, opts?: GetOptions): Promise<void>;
+  /**
+   * Creates `remoteDir` and its missing ancestors; an existing directory is no error. A file in the
+   * way is OtpBackupError('remote'). Implementations may remember directories they made or saw.
+   */
   mkdirp(remoteDir: string): Promise<void>;
-  /** undefined when the path does not exist. */
+  /**
+   * One entry without following a final symlink (type 'link'); undefined when the path does not
+   * exist. `mtime` is absent where the server cannot tell it to the second (see ModTimer).
+   */
   stat(remotePath: string): Promise<RemoteEntry | undefined>;
+  /**
+   * The entries of one directory, without `.` and `..`, sorted by name (UTF-16 code units, as
+   * `Array.prototype.sort`), each with its absolute path. Not recursive. A missing directory
+   * rejects with OtpBackupError('remote') or, where the server cannot tell it from an empty one
+   * (vsftpd's LIST), gives []: callers that must know use stat() first.
+   */
   list(remoteDir: string): Promise<RemoteEntry[]>;
-  /** Replaces `to` if it exists. */
+  /** Renames a file; replaces `to` if it is a file (atomically where the server can). */
   rename(from: string, to: string): Promise<void>;
+  /**
+   * Removes one file or one *empty* directory — never a tree, so a wrong path cannot take a backup
+   * with it. A path that does not exist is no error; a non-empty directory is OtpBackupError('remote').
+   */
   remove(remotePath: string): Promise<void>;
+  /** Logs out and closes every connection; safe to call twice, and after a failed connect(). */
   close(): Promise<void>;
   /** How many put() calls may run at once on this transport (SFTP: many; FTP: 1). */
   readonly concurrency: number;

@@ -172,8 +172,11 @@ export class LocalTransport implements Transport {
     const p = this.local(remotePath);
     const st = await lstat(p).catch(() => undefined);
     if (!st) return;
-    if (st.isDirectory()) await rmdir(p);
-    else await rm(p);
+    if (st.isDirectory()) {
+      await rmdir(p).catch((e: NodeJS.ErrnoException) => {
+        throw new OtpBackupError('remote', `cannot remove ${remotePath} (${e.code})`, { cause: e });
+      });
+    } else await rm(p);
     this.removes.push(remotePath);
   }
 

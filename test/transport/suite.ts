@@ -291,6 +291,27 @@ export function transportSuite(name: string, setup: () => Promise<SuiteTarget>):
       assert.deepEqual(await t.list(remote('ops')), []);
     });
 
+    test('the contract: list sorts by name; remove never takes a tree, and says so', async () => {
+      await t.mkdirp(remote('contract', 'full'));
+      // Created out of order, so a listing in creation or hash order would differ.
+      for (const n of ['m.txt', 'B.txt', 'z.txt', 'a.txt', '0.txt'])
+        await t.put(localFile(`c-${n}`, Buffer.from(n)), remote('contract', n));
+      await t.put(localFile('c-inner', Buffer.from('keep me')), remote('contract', 'full', 'inner.txt'));
+      const names = (await t.list(remote('contract'))).map((e) => e.name);
+      assert.deepEqual(names, ['0.txt', 'B.txt', 'a.txt', 'full', 'm.txt', 'z.txt']);
+
+      const err = await caught(t.remove(remote('contract', 'full')));
+      assert.ok(err instanceof OtpBackupError && err.code === 'remote', `a non-empty directory: ${err}`);
+      assert.ok(
+        readFileSync(onServer('contract', 'full', 'inner.txt')).equals(Buffer.from('keep me')),
+        'the file inside the directory is still there',
+      );
+      await t.remove(remote('contract', 'full', 'inner.txt'));
+      await t.remove(remote('contract', 'full'));
+      for (const n of names.filter((x) => x !== 'full')) await t.remove(remote('contract', n));
+      assert.deepEqual(await t.list(remote('contract')), []);
+    });
+
     test('concurrent puts up to the transport concurrency all land', async () => {
       await t.mkdirp(remote('conc'));
       const n = Math.min(4, t.concurrency) + 1;

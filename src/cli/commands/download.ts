@@ -11,6 +11,7 @@ import {
   resolveReadTarget,
 } from '../read-target.js';
 import { addOptions } from '../target-options.js';
+import { addTransferOptions } from '../transfer-options.js';
 
 interface DownloadOptions extends ReadTargetOptions {
   to?: string;
@@ -49,7 +50,10 @@ export async function downloadCommand(
       'run download once per server',
     );
   const spec = parts[0]!.spec;
+  const { accountLimiter, transferSettings } = await import('../transfer-options.js');
+  const transfer = transferSettings(opts); // a bad --bwlimit etc. is refused before connecting
   const target = await resolveReadTarget(spec, opts, ctx, { url: true, account: true });
+  const limiter = accountLimiter(transfer, target.account);
   // A URL's path follows the URL rules of upload (config/url.ts: below the login directory for FTP,
   // absolute for SFTP, /~/ for the home); an ACCOUNT:PATH is below the account's remote directory.
   const { parseTargetUrl } = await import('../../config/url.js');
@@ -87,6 +91,7 @@ export async function downloadCommand(
       }
       const r = await restoreFiles(t, files, into, {
         existing: opts.overwrite ? 'overwrite' : opts.skipExisting ? 'skip' : 'refuse',
+        ...(limiter ? { limiter } : {}),
       });
       total = {
         restored: total.restored + r.restored,
@@ -147,7 +152,7 @@ Examples:
   otpbackup download nas:reports/2026 --to ./reports`,
     );
   addOptions(cmd, ['overwrite', 'skipExisting']);
-  addUrlTargetOptions(cmd).action(async (sources: string[], opts: DownloadOptions) => {
+  addTransferOptions(addUrlTargetOptions(cmd)).action(async (sources: string[], opts: DownloadOptions) => {
     await downloadCommand(sources, opts, ctx);
   });
 }

@@ -32,8 +32,19 @@ export interface JobAddOptions extends CommonOpts {
   allowMissing?: boolean;
 
   copyFirst?: boolean;
+  bwlimit?: string;
 }
 
+/** `job edit`: the flags of `job add`, each optional; booleans also have a --no- form. */
+export interface JobEditOptions
+  extends Partial<Omit<JobAddOptions, 'delete' | 'checksum' | 'followSymlinks' | 'copyFirst'>> {
+  delete?: boolean;
+  checksum?: boolean;
+  followSymlinks?: boolean;
+  copyFirst?: boolean;
+}
+
+const BWLIMIT_HELP = 'cap its transfer rate, bytes per second: 500k, 1M, 1.5G (0 = none)';
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 const examples = (...lines: string[]) => `\nExamples:\n${lines.map((l) => `  $ ${l}\n`).join('')}`;
 
@@ -85,6 +96,93 @@ async function nextDue(job: Job, ctx: CliContext): Promise<string | null> {
   return new Date(nextRun(job.schedule, lastRunMs ?? now, job.timezone)).toISOString();
 }
 
+/** Absolute sources (cron runs elsewhere), each existing unless --allow-missing. */
+async function checkedSources(given: string[], opts: { allowMissing?: boolean }, ctx: CliContext) {
+  const sources = given.map((s) => (isAbsolute(s) ? s : resolve(ctx.cwd, s)));
+  if (!opts.allowMissing) {
+    const { lstat } = await import('node:fs/promises');
+    for (const s of sources) {
+      const gone = await lstat(s).then(
+        () => false,
+        (e: NodeJS.ErrnoException) => e.code === 'ENOENT' || e.code === 'ENOTDIR',
+      );
+      if (gone)
+        throw usageError(
+          `--source: ${s} does not exist`,
+          'check the path; pass --allow-missing if it will exist by the time the job runs (e.g. a mount)',
+        );
+    }
+  }
+  return sources;
+}
+
+/**
+ * `otpbackup job edit NAME --flag…`: changes only what the flags say; the config is edited in place
+ * (config/save.ts), so comments and every key not changed stay as they were. A list flag (--source,
+ * --exclude, --include) replaces that list. Bad values are refused with the flag and the fix; the
+ * whole config is validated before anything is written.
+ */
+export async function editJob(name: string, opts: JobEditOptions, ctx: CliContext): Promise<Job> {
+  const { saveJob } = await import('../../config/save.js');
+  const config = await load(ctx, opts);
+  const job: Job = structuredClone(getJob(config, name));
+  if (opts.account !== undefined) {
+    if (!config.accounts[opts.account]) {
+      const names = Object.keys(config.accounts);
+      throw usageError(
+        `--account: no account "${opts.account}" in ${config.path}`,
+        names.length ? `known accounts: ${names.join(', ')}` : 'add one with `otpbackup account add`',
+      );
+    }
+    job.account = opts.account;
+  }
+  if (opts.mode !== undefined) {
+    if (opts.mode !== 'mirror' && opts.mode !== 'versions')
+      throw usageError(
+        `--mode: expected mirror or versions, got "${opts.mode}"`,
+        'mirror keeps one copy of each file; versions keeps older copies too',
+      );
+    job.mode = opts.mode;
+  }
+  if (opts.schedule !== undefined) job.schedule = opts.schedule;
+  if (opts.timezone !== undefined) {
+    if (opts.timezone === '') delete job.timezone;
+    else job.timezone = opts.timezone;
+  }
+  if (opts.schedule !== undefined || opts.timezone !== undefined) {
+    const { validateSchedule } = await import('../../schedule/due.js');
+    validateSchedule(job.schedule, job.timezone, { field: `jobs.${name}.schedule` });
+  }
+  if (opts.source?.length) job.sources = await checkedSources(opts.source, opts, ctx);
+  if (opts.exclude) job.exclude = opts.exclude;
+  if (opts.include) job.include = opts.include;
+  if (opts.remoteDir !== undefined) job.remoteDir = opts.remoteDir;
+  if (opts.delete !== undefined) job.delete = opts.delete;
+  if (opts.checksum !== undefined) job.checksum = opts.checksum;
+  if (opts.followSymlinks !== undefined) job.symlinks = opts.followSymlinks ? 'follow' : 'skip';
+  if (opts.copyFirst !== undefined) {
+    if (opts.copyFirst) job.copyFirst = true;
+    else delete job.copyFirst;
+  }
+  const keep = positiveInt('--keep', opts.keep);
+  const days = positiveInt('--keep-days', opts.keepDays);
+  if (keep !== undefined || days !== undefined) {
+    job.retention = { ...job.retention };
+    if (keep !== undefined) job.retention.keep = keep;
+    if (days !== undefined) job.retention.days = days;
+  }
+  if (opts.bwlimit !== undefined) {
+    const { rateOrThrow } = await import('../../transport/bwlimit.js');
+    const rate = rateOrThrow(opts.bwlimit, '--bwlimit');
+    job.bwlimit = rate;
+  }
+  const saved = await saveJob(ctx.env, opts.config, job);
+  const result = saved.jobs[name] ?? job;
+  if (opts.json) printJson(ctx, { edited: name, config: saved.path, job: result }, { pretty: true });
+  else ctx.stdout.write(`changed job ${name} in ${saved.path}\n`);
+  return result;
+}
+
 export async function addJob(name: string, opts: JobAddOptions, ctx: CliContext): Promise<Job> {
   const [{ NAME_RE, DEFAULTS }, { saveJob }] = await Promise.all([
     import('../../config/schema.js'),
@@ -116,24 +214,10 @@ export async function addJob(name: string, opts: JobAddOptions, ctx: CliContext)
   }
   const keep = positiveInt('--keep', opts.keep);
   const days = positiveInt('--keep-days', opts.keepDays);
-  // Cron runs from another directory: a relative source would point somewhere else there.
-  const sources = opts.source.map((s) => (isAbsolute(s) ? s : resolve(ctx.cwd, s)));
-  // A source that is not there would make every run end "partial" (as rclone refuses a missing
-  // source directory); --allow-missing is for a mount or a directory made later.
-  if (!opts.allowMissing) {
-    const { lstat } = await import('node:fs/promises');
-    for (const s of sources) {
-      const gone = await lstat(s).then(
-        () => false,
-        (e: NodeJS.ErrnoException) => e.code === 'ENOENT' || e.code === 'ENOTDIR',
-      );
-      if (gone)
-        throw usageError(
-          `--source: ${s} does not exist`,
-          'check the path; pass --allow-missing if it will exist by the time the job runs (e.g. a mount)',
-        );
-    }
-  }
+  // Cron runs from another directory: a relative source would point somewhere else there. A source
+  // that is not there would make every run end "partial" (as rclone refuses a missing source
+  // directory); --allow-missing is for a mount or a directory made later.
+  const sources = await checkedSources(opts.source, opts, ctx);
   const d = DEFAULTS.job;
   const job: Job = {
     name,
@@ -150,6 +234,10 @@ export async function addJob(name: string, opts: JobAddOptions, ctx: CliContext)
   if (opts.exclude?.length) job.exclude = opts.exclude;
   if (opts.timezone) job.timezone = opts.timezone;
   if (opts.copyFirst) job.copyFirst = true;
+  if (opts.bwlimit !== undefined) {
+    const { rateOrThrow } = await import('../../transport/bwlimit.js');
+    job.bwlimit = rateOrThrow(opts.bwlimit, '--bwlimit');
+  }
   if (keep !== undefined || days !== undefined) {
     job.retention = {};
     if (keep !== undefined) job.retention.keep = keep;
@@ -368,6 +456,7 @@ Examples:
       '--copy-first',
       'copy each file locally and upload the copy (for files rewritten all the time: mbox, VM images)',
     )
+    .option('--bwlimit <rate>', BWLIMIT_HELP)
     .option('--json', 'print JSON')
     .addHelpText('after', ADD_EXAMPLES)
     .action(async (name: string | undefined, opts: Partial<JobAddOptions>) => {
@@ -385,6 +474,44 @@ Examples:
       if (!opts.source?.length)
         throw usageError('job add: --source is missing', 'or run it on a terminal to be asked');
       await addJob(name, opts as JobAddOptions, ctx);
+    });
+  job
+    .command('edit <name>')
+    .description("change a job's settings; comments and everything else in the config stay")
+    .option('--account <name>', 'account to back up to')
+    .option('--source <path>', 'file or directory to back up (repeatable; replaces the list)', collect)
+    .option(
+      '--exclude <glob>',
+      'gitignore-style pattern to leave out (repeatable; replaces the list)',
+      collect,
+    )
+    .option('--include <glob>', 'only back up matching files (repeatable; replaces the list)', collect)
+    .option('--remote-dir <dir>', JOB_DIR_HELP)
+    .option('--schedule <expr>', 'cron expression or @hourly/@daily/@weekly/@monthly/@yearly')
+    .option('--timezone <tz>', "IANA time zone for the schedule ('' for local)")
+    .option('--mode <mode>', 'mirror or versions')
+    .option('--delete', 'delete remote files that are gone locally (mirror)')
+    .option('--no-delete', 'keep remote files that are gone locally')
+    .option('--keep <n>', 'versions mode: keep at most N versions per file')
+    .option('--keep-days <d>', 'versions mode: drop versions older than D days')
+    .option('--checksum', 'compare content hashes, not only size and mtime')
+    .option('--no-checksum', 'compare size and mtime only')
+    .option('--follow-symlinks', 'back up what symbolic links point to')
+    .option('--no-follow-symlinks', 'skip symbolic links')
+    .option('--allow-missing', 'accept a --source that does not exist yet (a mount, made later)')
+    .option('--copy-first', 'copy each file locally and upload the copy')
+    .option('--no-copy-first', 'upload the files themselves')
+    .option('--bwlimit <rate>', BWLIMIT_HELP)
+    .option('--json', 'print JSON')
+    .addHelpText(
+      'after',
+      examples(
+        'otpbackup job edit photos --schedule "0 3 * * *" --bwlimit 2M',
+        'otpbackup job edit photos --no-delete',
+      ),
+    )
+    .action(async (name: string, opts: JobEditOptions) => {
+      await editJob(name, opts, ctx);
     });
   job
     .command('list')

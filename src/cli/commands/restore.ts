@@ -6,6 +6,7 @@ import type { RestoreResult } from '../../restore/restore.js';
 import { type CliContext, isInteractive } from '../context.js';
 import { connectReadTarget, parseAt, type ReadTargetOptions, resolveReadTarget } from '../read-target.js';
 import { addGroup } from '../target-options.js';
+import { addTransferOptions } from '../transfer-options.js';
 
 interface RestoreOptions extends ReadTargetOptions {
   to?: string;
@@ -31,7 +32,10 @@ export async function restoreCommand(
     );
   if (opts.overwrite && opts.skipExisting) throw usageError('use either --overwrite or --skip-existing');
   const atMs = opts.at !== undefined ? parseAt(opts.at) : undefined;
+  const { accountLimiter, transferSettings } = await import('../transfer-options.js');
+  const transfer = transferSettings(opts); // a bad --bwlimit etc. is refused before connecting
   const target = await resolveReadTarget(job, opts, ctx, { url: false, account: false });
+  const limiter = accountLimiter(transfer, target.account);
   const [
     { resolve },
     tree,
@@ -76,6 +80,7 @@ export async function restoreCommand(
       progress?.start(job);
       result = await restoreFiles(opts.dryRun ? undefined : t, sel.files, toDir, {
         existing: opts.overwrite ? 'overwrite' : opts.skipExisting ? 'skip' : 'refuse',
+        ...(limiter ? { limiter } : {}),
         dryRun: Boolean(opts.dryRun),
         signal: stop.signal,
         onFile: (n, bytes) => progress?.update(job, n, bytes, total),
@@ -140,7 +145,9 @@ Examples:
   otpbackup restore documents reports/2026 --to /tmp/r --dry-run
   otpbackup restore documents --to ~/restored --at '2026-11-30T14:00'`,
     );
-  addGroup(cmd, 'local').action(async (job: string, paths: string[], opts: RestoreOptions) => {
-    await restoreCommand(job, paths, opts, ctx);
-  });
+  addTransferOptions(addGroup(cmd, 'local')).action(
+    async (job: string, paths: string[], opts: RestoreOptions) => {
+      await restoreCommand(job, paths, opts, ctx);
+    },
+  );
 }

@@ -11,8 +11,9 @@ import { OtpBackupError } from '../../errors.js';
 import type { Transport } from '../../transport/types.js';
 import { type CliContext, isInteractive } from '../context.js';
 import { printJson } from '../report.js';
+import { addTransferOptions, type TransferFlags, transferSettings } from '../transfer-options.js';
 
-export interface RunOptions {
+export interface RunOptions extends TransferFlags {
   job?: string;
   dryRun?: boolean;
   force?: boolean;
@@ -57,6 +58,7 @@ export async function connectAccount(
 
 export async function runCommand(opts: RunOptions, ctx: CliContext): Promise<RunResult> {
   // Through the cache: the YAML parser and the schema load only when the config changed.
+  const transfer = transferSettings(opts); // a bad --bwlimit etc. is refused before anything runs
   const config = await loadConfigCached(ctx.env, opts.config);
   const due = await selectJobs(config, { env: ctx.env, clock: ctx.clock, job: opts.job });
   if (due.length === 0) {
@@ -88,7 +90,8 @@ export async function runCommand(opts: RunOptions, ctx: CliContext): Promise<Run
       env: ctx.env,
       clock: ctx.clock,
       reporter: text ?? jsonReporter,
-      connect: (account, signal) => connectAccount(account, config, ctx, signal),
+      connect: (account, signal) => connectAccount(transfer.apply(account), config, ctx, signal),
+      ...(transfer.limiter ? { limiter: transfer.limiter } : transfer.unlimited ? { limiter: 'none' } : {}),
       job: opts.job,
       force: opts.force,
       dryRun: opts.dryRun,
@@ -102,6 +105,14 @@ export async function runCommand(opts: RunOptions, ctx: CliContext): Promise<Run
   } finally {
     stop.dispose();
     text?.done();
+  }
+  if (ctx.env.INVOCATION_ID) {
+    // Under systemd: this failure is reported (hooks, pings), so otpbackup-notify@ need not again.
+    const [{ recordRunReported }, { stateDir }] = await Promise.all([
+      import('../../hooks/unit-failure.js'),
+      import('../../config/paths.js'),
+    ]);
+    await recordRunReported(ctx.env, stateDir(ctx.env), result.exitCode, ctx.clock.now());
   }
 
   const failure = result.exitCode !== 0 ? summaryError(result, ctx, Boolean(opts.json)) : undefined;
@@ -204,7 +215,7 @@ function summaryError(result: RunResult, ctx: CliContext, json: boolean): OtpBac
 }
 
 export function register(program: Command, ctx: CliContext): void {
-  program
+  const cmd = program
     .command('run')
     .description('back up every job that is due (for cron), or one job now with --job')
     .addHelpText(
@@ -224,8 +235,8 @@ Examples:
     .option(
       '--verify',
       'after each job, check the server against the manifest (same login; exit 3 on a difference)',
-    )
-    .action(async (opts: RunOptions) => {
-      await runCommand(opts, ctx);
-    });
+    );
+  addTransferOptions(cmd).action(async (opts: RunOptions) => {
+    await runCommand(opts, ctx);
+  });
 }

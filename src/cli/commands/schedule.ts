@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { OtpBackupError } from '../../errors.js';
 import type { SecretProblem } from '../../schedule/check.js';
-import type { EntryOptions } from '../../schedule/entries.js';
+import { type EntryOptions, NOTIFY_TEMPLATE } from '../../schedule/entries.js';
 import type { CliContext } from '../context.js';
 import { printJson } from '../report.js';
 
@@ -260,7 +260,7 @@ export async function printSchedule(opts: ScheduleOptions, ctx: CliContext) {
     else ctx.stdout.write(`${line}\n`);
     return;
   }
-  const { service, timer } = systemdUnits(o);
+  const { service, timer, notify } = systemdUnits(o);
   const dir = unitDir(ctx.env);
   if (opts.json) {
     printJson(
@@ -268,13 +268,14 @@ export async function printSchedule(opts: ScheduleOptions, ctx: CliContext) {
       {
         service: { path: join(dir, 'otpbackup.service'), text: service },
         timer: { path: join(dir, 'otpbackup.timer'), text: timer },
+        notify: { path: join(dir, NOTIFY_TEMPLATE), text: notify },
       },
       { pretty: true },
     );
     return;
   }
   ctx.stdout.write(
-    `# ${join(dir, 'otpbackup.service')}\n${service}\n# ${join(dir, 'otpbackup.timer')}\n${timer}\n# then: ${ENABLE}\n`,
+    `# ${join(dir, 'otpbackup.service')}\n${service}\n# ${join(dir, 'otpbackup.timer')}\n${timer}\n# ${join(dir, NOTIFY_TEMPLATE)}\n${notify}\n# then: ${ENABLE}\n`,
   );
 }
 
@@ -284,11 +285,12 @@ export async function installSchedule(opts: ScheduleOptions, ctx: CliContext) {
   await checkScheduled(o, opts, ctx);
   if (opts.systemd) {
     const { writeFileAtomic } = await import('../../config/state-file.js');
-    const { service, timer } = systemdUnits(o);
+    const { service, timer, notify } = systemdUnits(o);
     const dir = unitDir(ctx.env);
-    const files = [join(dir, 'otpbackup.service'), join(dir, 'otpbackup.timer')];
+    const files = [join(dir, 'otpbackup.service'), join(dir, 'otpbackup.timer'), join(dir, NOTIFY_TEMPLATE)];
     await writeFileAtomic(files[0]!, service, 0o644);
     await writeFileAtomic(files[1]!, timer, 0o644);
+    await writeFileAtomic(files[2]!, notify, 0o644);
     if (opts.json) printJson(ctx, { installed: 'systemd', files, enable: ENABLE });
     else
       ctx.stdout.write(
@@ -309,7 +311,7 @@ export async function removeSchedule(opts: ScheduleOptions, ctx: CliContext) {
   if (opts.systemd) {
     const dir = unitDir(ctx.env);
     const removed: string[] = [];
-    for (const f of ['otpbackup.timer', 'otpbackup.service']) {
+    for (const f of ['otpbackup.timer', 'otpbackup.service', NOTIFY_TEMPLATE]) {
       const p = join(dir, f);
       try {
         await rm(p);
@@ -336,6 +338,33 @@ export async function removeSchedule(opts: ScheduleOptions, ctx: CliContext) {
     ctx.stdout.write(
       changed ? 'removed the otpbackup line from your crontab\n' : 'no otpbackup line in your crontab\n',
     );
+}
+
+/**
+ * `schedule on-failure UNIT`: what otpbackup-notify@.service runs when otpbackup.service failed. The
+ * config's failure hook and ping, unless the failed run reported itself (unit-failure.ts).
+ */
+export async function onUnitFailure(unit: string, opts: ScheduleOptions, ctx: CliContext) {
+  const [{ loadConfig }, { stateDir }, uf, { resolveSecret }] = await Promise.all([
+    import('../../config/load.js'),
+    import('../../config/paths.js'),
+    import('../../hooks/unit-failure.js'),
+    import('../../secrets/resolve.js'),
+  ]);
+  if (await uf.alreadyReported(stateDir(ctx.env), ctx.env.MONITOR_INVOCATION_ID)) {
+    if (opts.json) printJson(ctx, { unit, reported: 'by the run itself' });
+    else if (ctx.verbose > 0) ctx.stdout.write(`${unit}: the run reported its failure itself\n`);
+    return;
+  }
+  const config = await loadConfig(ctx.env, opts.config);
+  const done = await uf.reportUnitFailure(config, unit, {
+    env: ctx.env,
+    getSecret: (ref) => resolveSecret(ref, { env: ctx.env, config }),
+    warn: (line) => ctx.stderr.write(`otpbackup: ${line}\n`),
+  });
+  if (opts.json) printJson(ctx, { unit, ...done });
+  else if (ctx.verbose > 0)
+    ctx.stdout.write(`${done.message}: ran ${done.hooks} hook(s), sent ${done.pings} ping(s)\n`);
 }
 
 export function register(program: Command, ctx: CliContext): void {
@@ -405,6 +434,19 @@ Examples:
   ).action(async (opts: ScheduleOptions) => {
     await checkSchedule(opts, ctx);
   });
+  schedule
+    .command('on-failure <unit>')
+    .description(
+      'report a failed systemd run (what otpbackup-notify@.service runs): hooks.onFailure and the notify failure ping',
+    )
+    .option('--json', 'print JSON')
+    .addHelpText(
+      'after',
+      examples('MONITOR_SERVICE_RESULT=exit-code otpbackup schedule on-failure otpbackup.service'),
+    )
+    .action(async (unit: string, opts: ScheduleOptions) => {
+      await onUnitFailure(unit, opts, ctx);
+    });
   sub(
     'remove',
     'remove the crontab line, or the systemd units with --systemd',

@@ -9,8 +9,14 @@ import type { Transport } from '../../transport/types.js';
 import { type CliContext, isInteractive } from '../context.js';
 import { URL_PATH_HELP } from '../remote-help.js';
 import { addOptions, addTargetOptions, onCommandLine, withCliTrust } from '../target-options.js';
+import {
+  accountLimiter,
+  addTransferOptions,
+  type TransferFlags,
+  transferSettings,
+} from '../transfer-options.js';
 
-export interface UploadOptions extends Partial<TargetOptions> {
+export interface UploadOptions extends Partial<TargetOptions>, TransferFlags {
   account?: string;
   remoteDir?: string;
   delete?: boolean;
@@ -129,6 +135,9 @@ export async function uploadCommand(
   }
   if (opts.hotpCounterFile && account.otp.type !== 'hotp')
     throw usageError(`--hotp-counter-file: account "${account.name}" does not use HOTP`);
+  const transfer = transferSettings(opts);
+  account = transfer.apply(account);
+  const limiter = accountLimiter(transfer, account);
 
   const [{ TextReporter }, { jsonReporter }] = await Promise.all([
     import('../../ui/text.js'),
@@ -171,6 +180,7 @@ export async function uploadCommand(
         cwd: ctx.cwd,
         reporter: text ?? jsonReporter,
         connect: (a) => connect(a, opts, ctx, config),
+        ...(limiter ? { limiter } : {}),
       },
     );
   } finally {
@@ -258,7 +268,7 @@ ${URL_PATH_HELP}`,
     .option('--dry-run', 'print what would be uploaded (and deleted); change nothing')
     .option('--json', 'print one JSON object: files, bytes, deleted, failed, durationMs');
   addOptions(cmd, ['noProgress']);
-  addTargetOptions(cmd).action(async (sources: string[], opts: UploadOptions) => {
+  addTransferOptions(addTargetOptions(cmd)).action(async (sources: string[], opts: UploadOptions) => {
     await uploadCommand(sources, opts, ctx);
   });
 }

@@ -96,5 +96,3 @@ export function isOtpBackupError(e: unknown): e is OtpBackupError {
 }
 
 export const usageError = (message: string, hint?: string) => new OtpBackupError('usage', message, { hint });
-export const configError = (message: string, hint?: string) =>
-  new OtpBackupError('config', message, { hint });

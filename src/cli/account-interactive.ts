@@ -1,9 +1,13 @@
-// Interactive `account add` on a terminal: asks for what the flags did not give. Secrets are typed
-// masked and handed on in memory only (never argv, never the environment of another process).
-// Ctrl-C at any prompt ends with 'interrupted' (exit 130) before anything is stored.
+// Interactive `account add` and `account edit` on a terminal: asks for what the flags did not give
+// (add) or every field pre-filled with the current value (edit). Secrets are typed masked and handed
+// on in memory only (never argv, never the environment of another process); the answers become an
+// AccountInput in cli/commands/account/flags.ts. Ctrl-C at any prompt ends with 'interrupted'
+// (exit 130) before anything is stored.
 import { existsSync } from 'node:fs';
 import type { Account, Protocol } from '../config/types.js';
 import { OtpBackupError } from '../errors.js';
+
+import { readQrFile } from '../otp/qr.js';
 
 export interface InteractiveAnswers {
   name: string;
@@ -106,6 +110,127 @@ async function askTemplate(
   });
 }
 
+type Inquirer = typeof import('@inquirer/prompts');
+type Otp = typeof import('../otp/index.js');
+
+/** What the server questions start from: the answers before, or the account as it is. */
+interface ServerDefaults {
+  /** Given on the command line: not asked. */
+  givenName?: string;
+  name?: string;
+  protocol?: Protocol;
+  host?: string;
+  /** The port to offer once the protocol is chosen. */
+  port: (protocol: Protocol) => string;
+  user?: string;
+  remoteDir: string;
+}
+
+/** Name, protocol, host, port, user and remote directory; `url` has no path (see `remoteDir`). */
+async function askServer(q: Inquirer, d: ServerDefaults) {
+  const { NAME_RE } = await import('../config/schema.js');
+  const def = <T>(v: T | undefined) => (v !== undefined ? { default: v } : {});
+  const name =
+    d.givenName ??
+    (await q.input({
+      message: 'Account name:',
+      ...def(d.name),
+      validate: (v) => NAME_RE.test(v) || 'letters, digits, ".", "_" and "-"',
+    }));
+  const protocol = await q.select<Protocol>({
+    message: 'Protocol:',
+    choices: PROTOCOL_CHOICES,
+    ...def(d.protocol),
+  });
+  const host = await q.input({
+    message: 'Host:',
+    ...def(d.host),
+    validate: (v) => /^[\w.:-]+$/.test(v) || 'a host name or address',
+  });
+  const port = await q.input({
+    message: 'Port:',
+    default: d.port(protocol),
+    validate: (v) => (/^\d+$/.test(v) && +v > 0 && +v < 65536) || 'a port number',
+  });
+  const user = await q.input({
+    message: 'User:',
+    ...def(d.user),
+    validate: (v) => /^[^\s@/:]+$/.test(v) || 'a user name',
+  });
+  const remoteDir = await q.input({
+    message: remoteDirQuestion(protocol),
+    default: d.remoteDir,
+    validate: validDir,
+  });
+  // No path: a typed directory would be read by each scheme's URL rule (absolute for SFTP).
+  const url = `${SCHEMES[protocol]}://${encodeURIComponent(user)}@${host.includes(':') ? `[${host}]` : host}:${port}`;
+  return { name, protocol, host, port, user, remoteDir, url };
+}
+
+/** The seed answer's check: a Base32 seed or otpauth:// URI (or, as allowed, empty or an image). */
+function seedCheck(otp: Otp, allow: { empty: boolean; image: boolean }) {
+  return (v: string): true | string => {
+    if (allow.empty && !v.trim()) return true;
+    if (allow.image && isImagePath(v)) return true;
+    try {
+      if (/^otpauth:\/\//i.test(v.trim())) otp.parseOtpauthUri(v.trim());
+      else otp.parseSecret(v);
+      return true;
+    } catch (e) {
+      return (e as Error).message;
+    }
+  };
+}
+
+/** Algorithm, digits and period of a plain seed, as typed (checked again by the flag parser). */
+async function askOtpParams(
+  q: Inquirer,
+  otp: Otp,
+  d: { algorithm?: string; digits: string; period: string },
+) {
+  const algorithm = await q.select({
+    message: 'Algorithm:',
+    choices: ALGORITHM_CHOICES,
+    ...(d.algorithm ? { default: d.algorithm as 'sha1' | 'sha256' | 'sha512' } : {}),
+  });
+  const digits = await q.input({
+    message: 'Digits:',
+    default: d.digits,
+    validate: (v) => otp.DIGITS.includes(Number(v)) || otp.DIGITS_TEXT,
+  });
+  const period = await q.input({
+    message: 'Period (seconds):',
+    default: d.period,
+    validate: (v) => /^\d+$/.test(v) || 'seconds',
+  });
+  return { algorithm, digits, period };
+}
+
+/** The template presets (those with ${PASSWORD} only with a password), previewed; `keep` first. */
+async function askTemplateFor(
+  otp: Otp,
+  o: {
+    password?: string;
+    hasPassword: boolean;
+    digits: number;
+    user: string;
+    keep?: string;
+    keepLabel: string;
+  },
+): Promise<string> {
+  const d = o.digits;
+  const lengths = { PASSWORD: o.password?.length ?? 8, TOTP: d, OTP: d, HOTP: d, USER: o.user.length };
+  const choices = otp.TEMPLATE_PRESETS.filter(
+    (p) => o.hasPassword || !p.template.includes('${PASSWORD}'),
+  ).map((p) => ({
+    name: `${p.description}   ${otp.previewTemplate(p.template, lengths)}`,
+    value: p.template,
+  }));
+  if (o.keep && !choices.some((c) => c.value === o.keep))
+    choices.unshift({ name: `${o.keepLabel} ${o.keep}`, value: o.keep });
+  return askTemplate(choices, lengths, o.keep || undefined);
+}
+
 /**
  * Asks for a new account. With `previous` (the answers of an attempt whose test failed) every question
  * has that answer as its default, and Enter at a secret keeps the one typed before.
@@ -116,85 +241,39 @@ export async function askAccount(given: {
   previous?: InteractiveAnswers;
 }): Promise<InteractiveAnswers> {
   const prev = given.previous;
-  const [{ input, password, select }, otp, { NAME_RE }] = await Promise.all([
-    import('@inquirer/prompts'),
-    import('../otp/index.js'),
-    import('../config/schema.js'),
-  ]);
+  const [q, otp] = await Promise.all([import('@inquirer/prompts'), import('../otp/index.js')]);
   return interruptible(async () => {
-    const name =
-      (prev ? undefined : given.name) ??
-      (await input({
-        message: 'Account name:',
-        ...(prev ? { default: prev.name } : {}),
-        validate: (v) => NAME_RE.test(v) || 'letters, digits, ".", "_" and "-"',
-      }));
-    const protocol = await select<Protocol>({
-      message: 'Protocol:',
-      choices: [
-        { name: 'SFTP (SSH)', value: 'sftp' },
-        { name: 'FTPS (explicit, AUTH TLS)', value: 'ftps' },
-        { name: 'FTPS (implicit, port 990)', value: 'ftps-implicit' },
-        { name: 'FTP (unencrypted)', value: 'ftp' },
-      ],
-      ...(prev ? { default: prev.protocol } : {}),
-    });
-    const host = await input({
-      message: 'Host:',
-      ...(prev ? { default: prev.host } : {}),
-      validate: (v) => /^[\w.:-]+$/.test(v) || 'a host name or address',
-    });
-    const port = await input({
-      message: 'Port:',
-      default: prev && prev.protocol === protocol ? prev.port : String(DEFAULT_PORTS[protocol]),
-      validate: (v) => (/^\d+$/.test(v) && +v > 0 && +v < 65536) || 'a port number',
-    });
-    const user = await input({
-      message: 'User:',
-      ...(prev ? { default: prev.user } : {}),
-      validate: (v) => /^[^\s@/:]+$/.test(v) || 'a user name',
-    });
-    const remoteDir = await input({
-      message: remoteDirQuestion(protocol),
-      default: prev?.remoteDir ?? '.',
-      validate: validDir,
+    const server = await askServer(q, {
+      ...(!prev && given.name !== undefined ? { givenName: given.name } : {}),
+      ...(prev ? { name: prev.name, protocol: prev.protocol, host: prev.host, user: prev.user } : {}),
+      port: (p) => (prev && prev.protocol === p ? prev.port : String(DEFAULT_PORTS[p])),
+      remoteDir: prev?.remoteDir ?? '.',
     });
     const pw =
       (await askPasswordTwice(
-        password,
+        q.password,
         prev?.password !== undefined
           ? 'Password (empty keeps the one typed before):'
           : 'Password (empty if the code alone is the password):',
       )) ?? prev?.password;
-    const typedSeed = await password({
+    const typedSeed = await q.password({
       message: prev
         ? 'OTP: Base32 seed, otpauth:// URI or QR-code image path (empty keeps the one given before):'
         : 'OTP: Base32 seed, otpauth:// URI, or the path of a QR-code image (PNG/JPEG):',
       mask: true,
-      validate: (v) => {
-        if (prev && !v.trim()) return true;
-        if (isImagePath(v)) return true;
-        try {
-          if (/^otpauth:\/\//i.test(v.trim())) otp.parseOtpauthUri(v.trim());
-          else otp.parseSecret(v);
-          return true;
-        } catch (e) {
-          return (e as Error).message;
-        }
-      },
+      validate: seedCheck(otp, { empty: prev !== undefined, image: true }),
     });
     const seed = prev && !typedSeed.trim() ? (prev.qrFile ?? prev.otp) : typedSeed;
     const qrFile = isImagePath(seed) ? seed.trim() : undefined;
     const isUri = /^otpauth:\/\//i.test(seed.trim());
     const out: InteractiveAnswers = {
-      name,
-      // No path: a typed directory would be read by each scheme's URL rule (absolute for SFTP).
-      url: `${SCHEMES[protocol]}://${encodeURIComponent(user)}@${host.includes(':') ? `[${host}]` : host}:${port}`,
-      protocol,
-      host,
-      port,
-      user,
-      remoteDir: remoteDir.trim() || '.',
+      name: server.name,
+      url: server.url,
+      protocol: server.protocol,
+      host: server.host,
+      port: server.port,
+      user: server.user,
+      remoteDir: server.remoteDir.trim() || '.',
       otp: seed.trim(),
       isUri,
       template: given.template ?? '',
@@ -207,84 +286,27 @@ export async function askAccount(given: {
       const text = await readQrFile(qrFile);
       if (/^otpauth:\/\//i.test(text)) digits = otp.parseOtpauthUri(text).digits;
     } else if (!isUri) {
-      out.algorithm = await select({
-        message: 'Algorithm:',
-        choices: ALGORITHM_CHOICES,
-        ...(prev?.algorithm ? { default: prev.algorithm as 'sha1' | 'sha256' | 'sha512' } : {}),
-      });
-      out.digits = await input({
-        message: 'Digits:',
-        default: prev?.digits ?? '6',
-        validate: (v) => otp.DIGITS.includes(Number(v)) || otp.DIGITS_TEXT,
-      });
-      out.period = await input({
-        message: 'Period (seconds):',
-        default: prev?.period ?? '30',
-        validate: (v) => /^\d+$/.test(v) || 'seconds',
-      });
+      Object.assign(
+        out,
+        await askOtpParams(q, otp, {
+          ...(prev?.algorithm ? { algorithm: prev.algorithm } : {}),
+          digits: prev?.digits ?? '6',
+          period: prev?.period ?? '30',
+        }),
+      );
       digits = Number(out.digits);
     } else digits = otp.parseOtpauthUri(out.otp).digits;
-    if (!given.template) {
-      const lengths = {
-        PASSWORD: pw?.length ?? 8,
-        TOTP: digits,
-        OTP: digits,
-        HOTP: digits,
-        USER: user.length,
-      };
-      const presets = otp.TEMPLATE_PRESETS.filter(
-        (p) => pw !== undefined || !p.template.includes('${PASSWORD}'),
-      );
-      const choices = presets.map((p) => ({
-        name: `${p.description}   ${otp.previewTemplate(p.template, lengths)}`,
-        value: p.template,
-      }));
-      if (prev?.template && !choices.some((c) => c.value === prev.template))
-        choices.unshift({ name: `as before: ${prev.template}`, value: prev.template });
-      out.template = await askTemplate(choices, lengths, prev?.template || undefined);
-    }
+    if (!given.template)
+      out.template = await askTemplateFor(otp, {
+        ...(pw !== undefined ? { password: pw } : {}),
+        hasPassword: pw !== undefined,
+        digits,
+        user: server.user,
+        ...(prev?.template ? { keep: prev.template } : {}),
+        keepLabel: 'as before:',
+      });
     return out;
   });
-}
-
-/** The text of the QR code in a PNG or JPEG file (an otpauth:// URI, usually). Never echoed. */
-export async function readQrFile(path: string): Promise<string> {
-  const { readFile } = await import('node:fs/promises');
-  let buf: Buffer;
-  try {
-    buf = await readFile(path);
-  } catch (e) {
-    throw new OtpBackupError(
-      'usage',
-      `--qr: cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
-    );
-  }
-  let image: { data: Uint8Array; width: number; height: number };
-  try {
-    if (buf.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) {
-      const { PNG } = (await import('pngjs')).default;
-      image = PNG.sync.read(buf);
-    } else if (buf[0] === 0xff && buf[1] === 0xd8) {
-      const jpeg = (await import('jpeg-js')).default;
-      image = jpeg.decode(buf, { useTArray: true, formatAsRGBA: true });
-    } else {
-      throw new OtpBackupError('usage', `--qr: ${path} is neither a PNG nor a JPEG image`, {
-        hint: 'save the QR code as a PNG (a screenshot will do)',
-      });
-    }
-  } catch (e) {
-    if (e instanceof OtpBackupError) throw e;
-    throw new OtpBackupError('usage', `--qr: ${path} is not a readable image (${(e as Error).message})`);
-  }
-  // jsqr is CommonJS: at run time (and in its types) the function is also the default's default.
-  const jsQR = (await import('jsqr')).default.default;
-  const data = new Uint8ClampedArray(image.data.buffer, image.data.byteOffset, image.data.byteLength);
-  const code = jsQR(data, image.width, image.height);
-  if (!code?.data)
-    throw new OtpBackupError('usage', `--qr: no QR code found in ${path}`, {
-      hint: 'crop the image to the QR code, or pass the seed with --totp-secret-env',
-    });
-  return code.data.trim();
 }
 
 export interface EditAnswers {
@@ -304,74 +326,33 @@ export interface EditAnswers {
 
 /** `account edit` on a terminal: every question pre-filled with the current value (Enter keeps it). */
 export async function askAccountEdit(current: Account): Promise<EditAnswers> {
-  const [{ input, password, select }, otp, { NAME_RE }] = await Promise.all([
-    import('@inquirer/prompts'),
-    import('../otp/index.js'),
-    import('../config/schema.js'),
-  ]);
+  const [q, otp] = await Promise.all([import('@inquirer/prompts'), import('../otp/index.js')]);
   return interruptible(async () => {
-    const name = await input({
-      message: 'Account name:',
-      default: current.name,
-      validate: (v) => NAME_RE.test(v) || 'letters, digits, ".", "_" and "-"',
-    });
-    const protocols: { name: string; value: Protocol }[] = [
-      { name: 'SFTP (SSH)', value: 'sftp' },
-      { name: 'FTPS (explicit, AUTH TLS)', value: 'ftps' },
-      { name: 'FTPS (implicit, port 990)', value: 'ftps-implicit' },
-      { name: 'FTP (unencrypted)', value: 'ftp' },
-    ];
-    const protocol = await select<Protocol>({
-      message: 'Protocol:',
-      choices: protocols,
-      default: current.protocol,
-    });
-    const host = await input({
-      message: 'Host:',
-      default: current.host,
-      validate: (v) => /^[\w.:-]+$/.test(v) || 'a host name or address',
-    });
-    const port = await input({
-      message: 'Port:',
-      default: String(protocol === current.protocol ? current.port : DEFAULT_PORTS[protocol]),
-      validate: (v) => (/^\d+$/.test(v) && +v > 0 && +v < 65536) || 'a port number',
-    });
-    const user = await input({
-      message: 'User:',
-      default: current.user,
-      validate: (v) => /^[^\s@/:]+$/.test(v) || 'a user name',
-    });
-    const remoteDir = await input({
-      message: remoteDirQuestion(protocol),
-      default: current.remoteDir,
-      validate: validDir,
+    const server = await askServer(q, {
+      name: current.name,
+      protocol: current.protocol,
+      host: current.host,
+      port: (p) => String(p === current.protocol ? current.port : DEFAULT_PORTS[p]),
+      user: current.user,
+      remoteDir: current.remoteDir,
     });
     const pw = await askPasswordTwice(
-      password,
+      q.password,
       `Password (empty keeps ${current.password ? 'the stored one' : 'none'}):`,
     );
     const seed = (
-      await password({
+      await q.password({
         message: 'OTP: new Base32 seed or otpauth:// URI (empty keeps the current one):',
         mask: true,
-        validate: (v) => {
-          if (!v.trim()) return true;
-          try {
-            if (/^otpauth:\/\//i.test(v.trim())) otp.parseOtpauthUri(v.trim());
-            else otp.parseSecret(v);
-            return true;
-          } catch (e) {
-            return (e as Error).message;
-          }
-        },
+        validate: seedCheck(otp, { empty: true, image: false }),
       })
     ).trim();
     const isUri = /^otpauth:\/\//i.test(seed);
     const out: EditAnswers = {
-      name,
-      // No path in the URL: the remote directory is passed as it was typed (relative or absolute).
-      url: `${SCHEMES[protocol]}://${encodeURIComponent(user)}@${host.includes(':') ? `[${host}]` : host}:${port}`,
-      remoteDir,
+      name: server.name,
+      // The remote directory is passed as it was typed (relative or absolute).
+      url: server.url,
+      remoteDir: server.remoteDir,
       isUri,
       template: current.template,
     };
@@ -380,33 +361,24 @@ export async function askAccountEdit(current: Account): Promise<EditAnswers> {
     let digits = current.otp.digits;
     const computed = current.otp.type === 'totp' || current.otp.type === 'hotp' || seed !== '';
     if (computed && !isUri) {
-      out.algorithm = await select({
-        message: 'Algorithm:',
-        default: current.otp.algorithm,
-        choices: ALGORITHM_CHOICES,
-      });
-      out.digits = await input({
-        message: 'Digits:',
-        default: String(current.otp.digits),
-        validate: (v) => otp.DIGITS.includes(Number(v)) || otp.DIGITS_TEXT,
-      });
-      out.period = await input({
-        message: 'Period (seconds):',
-        default: String(current.otp.period),
-        validate: (v) => /^\d+$/.test(v) || 'seconds',
-      });
+      Object.assign(
+        out,
+        await askOtpParams(q, otp, {
+          algorithm: current.otp.algorithm,
+          digits: String(current.otp.digits),
+          period: String(current.otp.period),
+        }),
+      );
       digits = Number(out.digits);
     } else if (isUri) digits = otp.parseOtpauthUri(seed).digits;
-    const hasPassword = pw !== undefined || current.password !== undefined;
-    const lengths = { PASSWORD: pw?.length ?? 8, TOTP: digits, OTP: digits, HOTP: digits, USER: user.length };
-    const presets = otp.TEMPLATE_PRESETS.filter((p) => hasPassword || !p.template.includes('${PASSWORD}'));
-    const choices = presets.map((p) => ({
-      name: `${p.description}   ${otp.previewTemplate(p.template, lengths)}`,
-      value: p.template,
-    }));
-    if (!choices.some((c) => c.value === current.template))
-      choices.unshift({ name: `keep ${current.template}`, value: current.template });
-    out.template = await askTemplate(choices, lengths, current.template);
+    out.template = await askTemplateFor(otp, {
+      ...(pw !== undefined ? { password: pw } : {}),
+      hasPassword: pw !== undefined || current.password !== undefined,
+      digits,
+      user: server.user,
+      keep: current.template,
+      keepLabel: 'keep',
+    });
     return out;
   });
 }
@@ -422,6 +394,13 @@ async function askPasswordTwice(password: PasswordPrompt, message: string): Prom
     process.stderr.write('The passwords differ; try again.\n');
   }
 }
+
+const PROTOCOL_CHOICES: { name: string; value: Protocol }[] = [
+  { name: 'SFTP (SSH)', value: 'sftp' },
+  { name: 'FTPS (explicit, AUTH TLS)', value: 'ftps' },
+  { name: 'FTPS (implicit, port 990)', value: 'ftps-implicit' },
+  { name: 'FTP (unencrypted)', value: 'ftp' },
+];
 
 const ALGORITHM_CHOICES = [
   { name: 'SHA-1 (most servers)', value: 'sha1' },

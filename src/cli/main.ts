@@ -3,7 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { EXIT_CODES, ExitCode, OtpBackupError } from '../errors.js';
 import { redact } from '../secrets/redact.js';
 import { registerCommands } from './commands/index.js';
-import { type CliContext, defaultContext } from './context.js';
+import { type CliContext, type CliContextInit, defaultContext, withServices } from './context.js';
 import { printJsonFailure, reportFailure } from './report.js';
 import { applyEnv, OPTIONS } from './target-options.js';
 import { VERSION } from './version.js';
@@ -72,7 +72,8 @@ The full manual: otpbackup man | man -l -`,
 }
 
 /** Runs the CLI and returns the exit code. Never throws. */
-export async function main(argv: string[], ctx: CliContext = defaultContext()): Promise<number> {
+export async function main(argv: string[], init: CliContextInit = defaultContext()): Promise<number> {
+  const ctx = withServices(init);
   const program = buildProgram(ctx);
   try {
     await program.parseAsync(argv);

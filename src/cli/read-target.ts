@@ -69,12 +69,9 @@ export async function connectReadTarget(
 ): Promise<Transport> {
   const { transferSettings } = await import('./transfer-options.js');
   const account = transferSettings(opts).apply(t.account);
-  if (t.config) {
-    const { connectAccount } = await import('./commands/run.js');
-    return connectAccount(account, t.config, ctx);
-  }
-  const { connect } = await import('./commands/upload.js');
-  return connect(account, opts, ctx);
+  if (t.config) return ctx.connect(account, { prompt: 'terminal', config: t.config });
+  const { connectOptions } = await import('./commands/upload.js');
+  return ctx.connect(account, connectOptions(account, opts));
 }
 
 /** Parses --at: ISO 8601 (with or without a zone: none means local time) or a Unix time in seconds. */

@@ -340,9 +340,13 @@ export function addTargetOptions(cmd: Command): Command {
 }
 
 /** The flags of `account add`, or of `account edit` (which adds --rename; nothing from the environment). */
-export function addAccountOptions(cmd: Command, which: 'add' | 'edit'): Command {
+export function addAccountOptions(
+  cmd: Command,
+  which: 'add' | 'edit',
+  help: Partial<Record<OptionKey, string>> = {},
+): Command {
   const keys = which === 'edit' ? ['url', 'remoteDir', 'rename', ...GROUPS.account.slice(2)] : GROUPS.account;
-  return addOptions(cmd, keys as OptionKey[], { env: false });
+  return addOptions(cmd, keys as OptionKey[], { env: false, help });
 }
 
 const TRUE = /^(1|true|yes|on)$/i;

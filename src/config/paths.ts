@@ -29,7 +29,11 @@ export function jobStateDir(env: Env, job: string): string {
   return join(stateDir(env), 'jobs', encodeURIComponent(job));
 }
 
-/** otpbackup's own known_hosts, written when the user trusts a key. */
+/**
+ * otpbackup's own known_hosts, consulted after trust.knownHosts and before ~/.ssh/known_hosts. The user
+ * writes it (OpenSSH format); otpbackup never does: a key trusted at `account add` is pinned in the
+ * account's trust.hostKeys, where `account show` lists it and `account edit` replaces it.
+ */
 export function knownHostsPath(env: Env): string {
   return join(configDir(env), 'known_hosts');
 }

@@ -23,6 +23,16 @@ export type OtpSettings = Infer<typeof OTP_FIELDS>;
 /** One SFTP keyboard-interactive rule: a case-insensitive regex and the login template answering it. */
 export type PromptRule = Infer<typeof PROMPT_FIELDS>;
 
+/**
+ * How the config names a protocol, and the URL scheme each comes from (config/url.ts):
+ *   'ftp'            ftp://    plain FTP (password and code unencrypted)
+ *   'ftps'           ftpes://  explicit FTPS: connect to port 21, then AUTH TLS
+ *   'ftps-implicit'  ftps://   implicit FTPS: TLS from the first byte, port 990
+ *   'sftp'           sftp://   SFTP over SSH, port 22
+ * The names differ from the schemes on purpose: config files say what happens on the wire, and
+ * `ftps` there is the common explicit kind, while the URL scheme ftps:// means implicit (as in curl
+ * and lftp). Only url.ts and the account prompts translate between the two.
+ */
 export type Protocol = 'ftp' | 'ftps' | 'ftps-implicit' | 'sftp';
 export type SftpAuthMethod = 'password' | 'keyboard-interactive' | 'publickey';
 

@@ -2,9 +2,9 @@
 // @revoked) and pinned "SHA256:..." fingerprints. Unknown or changed keys are refused, never accepted
 // on first use: a backup client runs unattended, so nobody would see a TOFU warning.
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { appendFileSync, chmodSync, mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { knownHostsPath } from '../config/paths.js';
 import type { TrustSettings } from '../config/types.js';
 import { OtpBackupError } from '../errors.js';
@@ -224,20 +224,4 @@ export function verifyHostKey(keyBlob: Uint8Array, check: HostKeyCheck): HostKey
 /** A known_hosts line for the key, host name in the form OpenSSH writes it. */
 export function knownHostsLine(host: string, port: number, keyBlob: Uint8Array): string {
   return `${hostLookupName(host, port)} ${keyTypeOf(keyBlob)} ${Buffer.from(keyBlob).toString('base64')}`;
-}
-
-/** Appends a trusted key to otpbackup's own known_hosts (mode 0600). Returns the file written. */
-export function appendKnownHost(
-  env: NodeJS.ProcessEnv,
-  host: string,
-  port: number,
-  keyBlob: Uint8Array,
-): string {
-  const file = knownHostsPath(env);
-  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  appendFileSync(file, `${knownHostsLine(host, port, keyBlob)}\n`, { mode: 0o600 });
-  try {
-    chmodSync(file, 0o600);
-  } catch {}
-  return file;
 }

@@ -1,6 +1,7 @@
-// The one way `run`, `upload` and `account test` build an account's transport: a credential source
-// (a fresh code at each login, under the login discipline), optionally watched or replaced, handed
-// to the protocol's transport. The caller connects, so it can time or wrap the login.
+// The one way every command builds an account's transport (through cli/connect.ts, and the account
+// probe): a credential source (a fresh code at each login, under the login discipline), optionally
+// watched or replaced, handed to the protocol's transport. The caller connects, so it can time or
+// wrap the login.
 import type { Account } from '../config/types.js';
 import { createTransport, type TransportDeps } from './index.js';
 import { type CredentialSource, type Credentials, createCredentialSource, type LoginWait } from './login.js';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, describe, it } from 'node:test';
-import type { CliContext } from '../../src/cli/context.js';
+import type { CliContextInit } from '../../src/cli/context.js';
 import { main } from '../../src/cli/main.js';
 import { parseConfig } from '../../src/config/load.js';
 import { FakeClock } from '../../src/schedule/clock.js';
@@ -178,10 +178,10 @@ interface Case {
 async function runInProcess(argv: string[], extraEnv: Record<string, string>): Promise<Case> {
   let stdout = '';
   let stderr = '';
-  const ctx: CliContext = {
+  const ctx: CliContextInit = {
     stdout: { write: (s: string) => (stdout += s) },
     stderr: { write: (s: string) => (stderr += s) },
-    stdin: Readable.from([]) as unknown as CliContext['stdin'],
+    stdin: Readable.from([]) as unknown as CliContextInit['stdin'],
     env: { ...env, ...extraEnv },
     clock: new FakeClock(Date.UTC(2026, 4, 1, 12)),
     cwd: tmp,

@@ -1,16 +1,16 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import ssh2 from 'ssh2';
 import { knownHostsPath } from '../../src/config/paths.js';
 import { OtpBackupError } from '../../src/errors.js';
 import {
-  appendKnownHost,
   fingerprintOf,
   hostLookupName,
   keyTypeOf,
+  knownHostsLine,
   normalizeFingerprint,
   parseKnownHosts,
   patternsMatch,
@@ -203,14 +203,14 @@ describe('verifyHostKey', () => {
     writeFileSync(userKnownHosts, '');
   });
 
-  test('appendKnownHost writes otpbackup known_hosts (0600) that verifyHostKey then trusts', () => {
+  test("otpbackup's own known_hosts (the user's lines, OpenSSH format) is consulted", () => {
     const k = newKey();
-    const file = appendKnownHost(t.env, '127.0.0.1', 2222, k.blob);
-    assert.equal(file, knownHostsPath(t.env));
-    assert.equal(statSync(file).mode & 0o777, 0o600);
-    assert.match(readFileSync(file, 'utf8'), /^\[127\.0\.0\.1\]:2222 ssh-ed25519 [A-Za-z0-9+/=]+\n$/);
+    const file = knownHostsPath(t.env);
+    mkdirSync(dirname(file), { recursive: true });
+    const line = knownHostsLine('127.0.0.1', 2222, k.blob);
+    assert.match(line, /^\[127\.0\.0\.1\]:2222 ssh-ed25519 [A-Za-z0-9+/=]+$/);
+    writeFileSync(file, `${line}\n${knownHostsLine('plain.example', 22, k.blob)}\n`);
     assert.equal(verifyHostKey(k.blob, { host: '127.0.0.1', port: 2222, env: t.env }).source, `${file}:1`);
-    appendKnownHost(t.env, 'plain.example', 22, k.blob);
-    assert.match(readFileSync(file, 'utf8').split('\n')[1] ?? '', /^plain\.example ssh-ed25519 /);
+    assert.equal(verifyHostKey(k.blob, { host: 'plain.example', port: 22, env: t.env }).source, `${file}:2`);
   });
 });

@@ -284,7 +284,7 @@ accounts:
     assert.match(bad.stderr, /hint: the server asked "One-time password/);
 
     // With the rule it logs in; a spent next step makes it wait 1-2 periods, reported apart.
-    const { probeAccount } = await import('../../src/backup/account-test.js');
+    const { probeAccount } = await import('../../src/accounts/probe.js');
     const { loadConfig } = await import('../../src/config/load.js');
     const { systemClock } = await import('../../src/schedule/clock.js');
     const account = (await loadConfig(env)).accounts.oath!;

@@ -2,11 +2,12 @@
 // host-key trust, prompt handling, and file operations through OpenSSH's real sftp-server.
 import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import ssh2 from 'ssh2';
+import { knownHostsPath } from '../../src/config/paths.js';
 import { OtpBackupError } from '../../src/errors.js';
-import { appendKnownHost } from '../../src/transport/hostkeys.js';
+import { knownHostsLine } from '../../src/transport/hostkeys.js';
 import {
   generateEd25519,
   type SshServerHandle,
@@ -209,7 +210,8 @@ describe('SFTP logins against in-process servers', { skip }, () => {
     await pinned.connect();
     await pinned.close();
     assert.equal(pinned.hostKey?.source, 'pinned');
-    appendKnownHost(env, '127.0.0.1', srv.port, srv.hostKeyBlob);
+    mkdirSync(dirname(knownHostsPath(env)), { recursive: true });
+    writeFileSync(knownHostsPath(env), `${knownHostsLine('127.0.0.1', srv.port, srv.hostKeyBlob)}\n`);
     const known = makeSftp(srv, sftpAccount(srv, root, { trust: {} }), env);
     await known.connect();
     await known.close();

@@ -2,7 +2,7 @@
 // so that `otpbackup run` with nothing due starts fast.
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
-import { register as registerAccount } from './account.js';
+import { register as registerAccount } from './account/index.js';
 import { register as registerCode } from './code.js';
 import { register as registerCompletion } from './completion.js';
 import { register as registerDownload } from './download.js';

@@ -6,9 +6,8 @@ import type { Command } from 'commander';
 import { selectJobs } from '../../backup/select.js';
 import type { RunResult } from '../../backup/types.js';
 import { loadConfigCached } from '../../config/cache.js';
-import type { Account, Config } from '../../config/types.js';
+import type { Config } from '../../config/types.js';
 import { OtpBackupError } from '../../errors.js';
-import type { Transport } from '../../transport/types.js';
 import { type CliContext, isInteractive } from '../context.js';
 import { printJson } from '../report.js';
 import { addTransferOptions, type TransferFlags, transferSettings } from '../transfer-options.js';
@@ -20,40 +19,6 @@ export interface RunOptions extends TransferFlags {
   json?: boolean;
   config?: string;
   verify?: boolean;
-}
-
-/** Logs in to an account: credentials and the one-time code are computed inside connect(). */
-export async function connectAccount(
-  account: Account,
-  config: Config,
-  ctx: CliContext,
-  signal?: AbortSignal,
-): Promise<Transport> {
-  const [{ accountTransport }, { resolveSecret }, { codePrompter }, { waitNotice }] = await Promise.all([
-    import('../../transport/open.js'),
-    import('../../secrets/resolve.js'),
-    import('../prompt-code.js'),
-    import('../wait-notice.js'),
-  ]);
-  const onWait = waitNotice(ctx, `otpbackup account edit ${account.name} --otp-reuse allow`);
-  const secretDeps = { env: ctx.env, config };
-  const { transportLogging } = await import('../verbosity.js');
-  let loginStep: number | undefined;
-  const transport = await accountTransport(account, {
-    env: ctx.env,
-    clock: ctx.clock,
-    getSecret: (ref) => resolveSecret(ref, secretDeps),
-    ...transportLogging(ctx, account.name),
-    ...(onWait ? { onWait } : {}),
-    // otp.type: prompt asks the person at the terminal (none: a clear error at login).
-    promptCode: codePrompter(ctx),
-    // Remember which TOTP step / HOTP counter the login spent, for the result (never the code).
-    onCredentials: (c) => {
-      loginStep = c.step ?? c.counter;
-    },
-  });
-  await transport.connect(signal);
-  return Object.assign(transport, { loginStep });
 }
 
 export async function runCommand(opts: RunOptions, ctx: CliContext): Promise<RunResult> {
@@ -90,7 +55,8 @@ export async function runCommand(opts: RunOptions, ctx: CliContext): Promise<Run
       env: ctx.env,
       clock: ctx.clock,
       reporter: text ?? jsonReporter,
-      connect: (account, signal) => connectAccount(transfer.apply(account), config, ctx, signal),
+      connect: (account, signal) =>
+        ctx.connect(transfer.apply(account), { prompt: 'terminal', config, ...(signal ? { signal } : {}) }),
       ...(transfer.limiter ? { limiter: transfer.limiter } : transfer.unlimited ? { limiter: 'none' } : {}),
       job: opts.job,
       force: opts.force,

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import type { TargetOptions, UploadResult } from '../../backup/upload.js';
 import type { Account, Config } from '../../config/types.js';
 import { OtpBackupError, usageError } from '../../errors.js';
-import type { Transport } from '../../transport/types.js';
+import type { ConnectOptions } from '../connect.js';
 import { type CliContext, isInteractive } from '../context.js';
 import { URL_PATH_HELP } from '../remote-help.js';
 import { addOptions, addTargetOptions, onCommandLine, withCliTrust } from '../target-options.js';
@@ -36,51 +36,20 @@ export interface UploadOptions extends Partial<TargetOptions>, TransferFlags {
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
-/** Logs in; the credentials (and the one-time code) are computed inside connect(). */
-export async function connect(
+/** How upload logs in: secrets from the environment or the config, never a prompt (issue #6). */
+export function connectOptions(
   account: Account,
-  opts: UploadOptions,
-  ctx: CliContext,
+  opts: Pick<UploadOptions, 'account' | 'hotpCounterFile'>,
   config?: Config,
-): Promise<Transport> {
-  const [{ accountTransport }, { resolveSecret }, { counterFileSource }, { waitNotice }] = await Promise.all([
-    import('../../transport/open.js'),
-    import('../../secrets/resolve.js'),
-    import('../../backup/upload.js'),
-    import('../wait-notice.js'),
-  ]);
-  const onWait = waitNotice(
-    ctx,
-    opts.account ? `otpbackup account edit ${account.name} --otp-reuse allow` : '--otp-reuse allow',
-  );
-  const secretDeps = { env: ctx.env, ...(config ? { config } : {}) };
-  const { transportLogging } = await import('../verbosity.js');
-  const file = opts.hotpCounterFile;
-  const transport = await accountTransport(account, {
-    env: ctx.env,
-    clock: ctx.clock,
-    getSecret: (ref) => resolveSecret(ref, secretDeps),
-    ...transportLogging(ctx, 'upload'),
-    ...(onWait ? { onWait } : {}),
-    // upload is for pipelines and never prompts, not even on a terminal (issue #6).
-    promptCode: async () => {
-      throw new OtpBackupError(
-        'usage',
-        `account "${account.name}" has otp.type: prompt, and upload never prompts`,
-        {
-          hint: 'use "otpbackup run" on a terminal, or give the account otp.type totp, hotp or command',
-        },
-      );
-    },
-    ...(file
-      ? {
-          source: (make) =>
-            counterFileSource((counter) => make({ ...account, otp: { ...account.otp, counter } }), file),
-        }
-      : {}),
-  });
-  await transport.connect();
-  return transport;
+): ConnectOptions {
+  return {
+    prompt: 'never',
+    command: 'upload',
+    ...(config ? { config } : {}),
+    logPrefix: 'upload',
+    reuseFix: opts.account ? `otpbackup account edit ${account.name} --otp-reuse allow` : '--otp-reuse allow',
+    ...(opts.hotpCounterFile ? { hotpCounterFile: opts.hotpCounterFile } : {}),
+  };
 }
 
 export async function uploadCommand(
@@ -130,7 +99,7 @@ export async function uploadCommand(
     throw usageError('say where to upload: --to URL or --account NAME', 'e.g. --to sftp://ci@host:22/site');
   }
   if (opts.template !== undefined) {
-    const { checkTemplateHasCode } = await import('../template-check.js');
+    const { checkTemplateHasCode } = await import('../../otp/template-check.js');
     checkTemplateHasCode(opts.template, account.protocol, opts.allowNoCode);
   }
   if (opts.hotpCounterFile && account.otp.type !== 'hotp')
@@ -179,7 +148,7 @@ export async function uploadCommand(
         clock: ctx.clock,
         cwd: ctx.cwd,
         reporter: text ?? jsonReporter,
-        connect: (a) => connect(a, opts, ctx, config),
+        connect: (a) => ctx.connect(a, connectOptions(a, opts, config)),
         ...(limiter ? { limiter } : {}),
       },
     );

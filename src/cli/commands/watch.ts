@@ -46,14 +46,13 @@ export async function watchCommand(opts: WatchOptions, ctx: CliContext): Promise
     return j;
   });
 
-  const [{ watchJobs }, { TextReporter }, { connectAccount, onInterrupt }, { jsonReporter }, { redact }] =
-    await Promise.all([
-      import('../../backup/watch.js'),
-      import('../../ui/text.js'),
-      import('./run.js'),
-      import('../../ui/json.js'),
-      import('../../secrets/redact.js'),
-    ]);
+  const [{ watchJobs }, { TextReporter }, { onInterrupt }, { jsonReporter }, { redact }] = await Promise.all([
+    import('../../backup/watch.js'),
+    import('../../ui/text.js'),
+    import('./run.js'),
+    import('../../ui/json.js'),
+    import('../../secrets/redact.js'),
+  ]);
   // --json: stdout carries only the JSON lines; no progress display, no text summaries.
   const json = Boolean(opts.json);
   const text = new TextReporter({
@@ -72,7 +71,7 @@ export async function watchCommand(opts: WatchOptions, ctx: CliContext): Promise
       env: ctx.env,
       clock: ctx.clock,
       reporter: json ? jsonReporter : text,
-      connect: (account) => connectAccount(account, config, ctx),
+      connect: (account) => ctx.connect(account, { prompt: 'terminal', config }),
       cwd: ctx.cwd,
       signal: stop.signal,
       quietMs,

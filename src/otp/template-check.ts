@@ -6,7 +6,7 @@
 // --allow-no-code keeps one on purpose.
 import type { Protocol } from '../config/types.js';
 import { usageError } from '../errors.js';
-import { parseTemplate } from '../otp/index.js';
+import { parseTemplate } from './template.js';
 
 /** Throws (exit 2) when `template` has no ${TOTP}/${HOTP}/${OTP}, unless SFTP and `allowNoCode`. */
 export function checkTemplateHasCode(

@@ -40,6 +40,9 @@ accounts:
     prompts: [{pattern: code, answer: '\${TOTP}'}]
     trust: {hostKeys: [${FP}], knownHosts: [/kh], ca: /ca.pem, tlsFingerprints: ['${TLS}'], insecureSkipVerify: true}
     timeout: 9
+    connectTimeout: 3
+    retries: 2
+    bwlimit: 2M
 jobs:
   docs:
     account: box
@@ -56,6 +59,7 @@ jobs:
     retention: {keep: 3, days: 9}
     hooks: {before: [b], after: [a], onFailure: [f], timeout: 5}
     notify: {url: 'https://hc.example/x', start: '{url}/start', success: '{url}', failure: '{url}/fail', timeout: 4}
+    bwlimit: 500k
     copyFirst: true
 `;
 

@@ -8,7 +8,9 @@
 // not with commander's Option.env(), which reads process.env directly and so would bypass the
 // context tests and embedders replace. Never for a `sensitive` option: those take the *name* of the
 // variable holding a secret, and the secrets themselves have their own variables (OTPBACKUP_PASSWORD…).
-import { type Command, Option } from 'commander';
+// Type-only: `run` imports this through transfer-options.ts on its fast path, which must not load
+// commander; options are made with cmd.createOption().
+import type { Command } from 'commander';
 import { flagParser } from '../config/field.js';
 // The field tables, not schema.ts (which brings the cron parser): --help must stay quick.
 import { OTP_FIELDS } from '../config/tables.js';
@@ -309,13 +311,13 @@ export function addOptions(
     const env = o.env !== false && spec.env === true && spec.sensitive !== true;
     let help = o.help?.[key] ?? spec.help;
     if (env) help += ` (env: ${envName(spec)})`;
-    const opt = new Option(spec.flags, help).helpGroup(spec.group);
+    const opt = cmd.createOption(spec.flags, help).helpGroup(spec.group);
     const parser = spec.parser ?? (spec.repeatable ? collect : undefined);
     if (parser) opt.argParser(parser as (v: string, p: unknown) => unknown);
     cmd.addOption(opt);
     for (const alias of spec.aliases ?? []) {
       const value = spec.flags.replace(/^--[a-z0-9-]+/, '');
-      const hidden = new Option(`${alias}${value}`).hideHelp();
+      const hidden = cmd.createOption(`${alias}${value}`).hideHelp();
       if (parser) hidden.argParser(parser as (v: string, p: unknown) => unknown);
       cmd.addOption(hidden);
       // The old name's value also lands under the main name (repeatable ones add up).

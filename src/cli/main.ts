@@ -1,10 +1,11 @@
 // Entry point: builds the commander program, runs it, and is the only place that catches errors.
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { EXIT_CODES, ExitCode, OtpBackupError } from '../errors.js';
 import { redact } from '../secrets/redact.js';
 import { registerCommands } from './commands/index.js';
 import { type CliContext, type CliContextInit, defaultContext, withServices } from './context.js';
 import { printJsonFailure, reportFailure } from './report.js';
+import { applyEnv, OPTIONS } from './target-options.js';
 import { VERSION } from './version.js';
 
 export function buildProgram(ctx: CliContext): Command {
@@ -34,6 +35,10 @@ ${EXIT_CODES.map(([c, what]) => `  ${String(c).padStart(3)}  ${what}`).join('\n'
 
 The full manual: otpbackup man | man -l -`,
     )
+    // --config belongs to every command that reads the config: declared once, here, and shown
+    // under "Global Options" in each command's --help.
+    .addOption(new Option(OPTIONS.config.flags, OPTIONS.config.help))
+    .configureHelp({ showGlobalOptions: true })
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({
@@ -56,6 +61,11 @@ The full manual: otpbackup man | man -l -`,
         ctx.quietStderr = ctx.stderr;
         ctx.stderr = { write: () => true, isTTY: false };
       }
+      // Actions read opts.config; commander parses a global option into the program's own values
+      // (wherever on the line it is), so hand it down.
+      const config = cmd.opts().config as string | undefined;
+      if (config !== undefined && action.opts().config === undefined) action.setOptionValue('config', config);
+      applyEnv(action, ctx.env);
     });
   registerCommands(program, ctx);
   return program;

@@ -6,7 +6,7 @@ import { OtpBackupError } from '../errors.js';
 import type { ReadTarget } from '../restore/target.js';
 import type { Transport } from '../transport/types.js';
 import type { CliContext } from './context.js';
-import { addTargetOptions, withCliTrust } from './target-options.js';
+import { addTargetOptions, onCommandLine, withCliTrust } from './target-options.js';
 import type { TransferFlags } from './transfer-options.js';
 
 export interface ReadTargetOptions extends Partial<Omit<TargetOptions, 'to'>>, TransferFlags {
@@ -15,10 +15,7 @@ export interface ReadTargetOptions extends Partial<Omit<TargetOptions, 'to'>>, T
 
 /** The flags of a URL target (one table, shared with upload); refused for jobs and accounts, which have their own. */
 export function addUrlTargetOptions(cmd: Command): Command {
-  return addTargetOptions(cmd).option(
-    '--config <path>',
-    'config file (default: $OTPBACKUP_CONFIG or ~/.config/otpbackup/config.yaml)',
-  );
+  return addTargetOptions(cmd);
 }
 
 const URL_ONLY = [
@@ -47,8 +44,10 @@ export async function resolveReadTarget(
     const account = accountFromTarget({ ...(opts as TargetOptions), to: spec }, ctx.env);
     return { account, root: account.remoteDir, label: spec.replace(/\/\/[^@/]*@/, '//') };
   }
+  // From the command line they are a mistake; from OTPBACKUP_<FLAG> (set for URL targets in a CI
+  // job) they simply do not apply.
   for (const f of URL_ONLY) {
-    if (opts[f] !== undefined)
+    if (onCommandLine(opts, f))
       throw new OtpBackupError(
         'usage',
         `--${f.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} goes with a URL; "${spec}" has its own settings`,

@@ -1,31 +1,11 @@
 // The flags that shape how a command moves data and waits on the network — --bwlimit, --timeout,
-// --connect-timeout, --retries — defined once for `run`, `upload`, `download` and `restore`, with the
-// defaults their help states. They override the account's (and job's) settings for this one command.
+// --connect-timeout, --retries — registered from the option table for `run`, `upload`, `download`
+// and `restore`, and parsed here. They override the account's (and job's) settings for this one command.
 import type { Command } from 'commander';
 import type { Account } from '../config/types.js';
 import { OtpBackupError } from '../errors.js';
 import { type BandwidthLimiter, createLimiter, rateOrThrow } from '../transport/bwlimit.js';
-import { CONNECT_TIMEOUT_MS, GREETING_TIMEOUT_MS, IO_TIMEOUT_S } from '../transport/reach.js';
-
-/** [flags, help] — the order is the order in --help. */
-export const TRANSFER_OPTIONS: readonly [string, string][] = [
-  [
-    '--bwlimit <rate>',
-    'cap the transfer rate, bytes per second, shared by all transfers: 500k, 1M, 1.5G (k/M/G = 1024ⁿ; default: none, or the job/account bwlimit)',
-  ],
-  [
-    '--timeout <seconds>',
-    `give up on a connection silent for this long once connected (default ${IO_TIMEOUT_S})`,
-  ],
-  [
-    '--connect-timeout <seconds>',
-    `bound the TCP connect and the server's greeting, each (default ${CONNECT_TIMEOUT_MS / 1000} and ${GREETING_TIMEOUT_MS / 1000})`,
-  ],
-  [
-    '--retries <n>',
-    'reconnects after a network fault (default 1 at login, 3 during transfers; 0 = one attempt)',
-  ],
-];
+import { addGroup } from './target-options.js';
 
 export interface TransferFlags {
   bwlimit?: string;
@@ -34,9 +14,9 @@ export interface TransferFlags {
   retries?: string;
 }
 
+/** The flags, from the one option table (target-options.ts). */
 export function addTransferOptions(cmd: Command): Command {
-  for (const [flags, help] of TRANSFER_OPTIONS) cmd.option(flags, help);
-  return cmd;
+  return addGroup(cmd, 'transfer');
 }
 
 function seconds(v: string, flag: string): number {

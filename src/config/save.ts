@@ -4,11 +4,20 @@
 import { chmod, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { type Document, isMap, isScalar, isSeq, YAMLMap } from 'yaml';
+import { splitWords } from '../argv.js';
 import { OtpBackupError } from '../errors.js';
 import { formatRate } from '../transport/bwlimit.js';
+import { isObj, type Table } from './field.js';
 import { checkDocument, configProblemsError, parseYaml } from './load.js';
 import { configDir, configPath } from './paths.js';
-import { DEFAULTS, defaultPort, defaultTemplate } from './schema.js';
+import {
+  ACCOUNT_FIELDS,
+  defaultPort,
+  defaultTemplate,
+  JOB_FIELDS,
+  OTP_FIELDS,
+  PROMPT_FIELDS,
+} from './schema.js';
 import { acquireLock, writeFileAtomic } from './state-file.js';
 import type { Account, Config, Job } from './types.js';
 
@@ -18,89 +27,72 @@ const HEADER =
   ' otpbackup configuration. Secrets are never written here: use\n' +
   ' references such as env:VAR, keychain:SERVICE/KEY, vault:NAME, file:PATH or cmd:COMMAND.';
 
-/** Drops undefined values so they neither get written nor count as "present". */
-function clean(o: Obj): Obj {
+/**
+ * `value` as YAML-ready data: keys in the table's order (the order people read and the docs list),
+ * unset values dropped, sections recursed into and dropped when empty. Every key of the table is
+ * carried, so a field added to the schema is saved without touching this file.
+ */
+function ordered(table: Table, value: Obj): Obj {
   const out: Obj = {};
-  for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v;
+  for (const [k, f] of Object.entries(table)) {
+    let v = value[k];
+    if (v === undefined) continue;
+    // "1M" rather than 1048576, as people write it.
+    if (f.kind === 'rate' && typeof v === 'number') v = formatRate(v);
+    if (f.kind === 'section' && isObj(v)) {
+      v = ordered(f.fields, v);
+      if (!Object.keys(v as Obj).length) continue;
+    }
+    out[k] = v;
+  }
+  return out;
+}
+
+/** `full` without the values equal to their table default (what a new entry need not spell out). */
+function withoutDefaults(table: Table, full: Obj): Obj {
+  const out: Obj = {};
+  for (const [k, v] of Object.entries(full)) {
+    const f = table[k];
+    if (f && 'default' in f && f.default === v) continue;
+    out[k] = v;
+  }
   return out;
 }
 
 /** The account as YAML: `full` has every field, `minimal` leaves out values equal to the defaults. */
 export function accountToYaml(a: Account): { full: Obj; minimal: Obj } {
-  const d = DEFAULTS.otp;
-  const otpFull = clean({
-    type: a.otp.type,
-    secret: a.otp.secret,
-    algorithm: a.otp.algorithm,
-    digits: a.otp.digits,
-    period: a.otp.period,
-    t0: a.otp.t0,
-    counter: a.otp.counter,
-    command: a.otp.command,
-    reuse: a.otp.reuse,
-    marginSeconds: a.otp.marginSeconds,
+  const full = ordered(ACCOUNT_FIELDS, {
+    ...a,
+    prompts: a.prompts?.map((p) => ordered(PROMPT_FIELDS, p)),
   });
-  const otpMin: Obj = {};
-  for (const [k, v] of Object.entries(otpFull)) {
-    if (k === 'counter' ? v !== 0 : (d as Obj)[k] !== v) otpMin[k] = v;
-  }
-  const trust = clean({ ...a.trust });
-  const full = clean({
-    protocol: a.protocol,
-    host: a.host,
-    port: a.port,
-    user: a.user,
-    remoteDir: a.remoteDir,
-    password: a.password,
-    template: a.template,
-    otp: otpFull,
-    authMethods: a.authMethods,
-    privateKey: a.privateKey,
-    privateKeyPassphrase: a.privateKeyPassphrase,
-    prompts: a.prompts?.map((p) => ({ pattern: p.pattern, answer: p.answer })),
-    trust: Object.keys(trust).length ? trust : undefined,
-    timeout: a.timeout,
-    connections: a.connections,
-    connectTimeout: a.connectTimeout,
-    retries: a.retries,
-    bwlimit: a.bwlimit ? formatRate(a.bwlimit) : undefined,
-  });
-  const minimal: Obj = { ...full, otp: otpMin };
+  const otpMin = withoutDefaults(OTP_FIELDS, full.otp as Obj);
+  // HOTP's initial counter 0 is what a missing one means.
+  if (otpMin.counter === 0) delete otpMin.counter;
+  const minimal: Obj = { ...withoutDefaults(ACCOUNT_FIELDS, full), otp: otpMin };
   if (a.port === defaultPort(a.protocol)) delete minimal.port;
-  if (a.remoteDir === DEFAULTS.remoteDir) delete minimal.remoteDir;
   if (a.template === defaultTemplate(a.password !== undefined)) delete minimal.template;
   return { full, minimal };
 }
 
 export function jobToYaml(j: Job): { full: Obj; minimal: Obj } {
-  const full = clean({
-    account: j.account,
-    sources: j.sources,
-    include: j.include,
-    exclude: j.exclude,
-    remoteDir: j.remoteDir,
-    schedule: j.schedule,
-    timezone: j.timezone,
-    symlinks: j.symlinks,
-    mode: j.mode,
-    delete: j.delete,
-    checksum: j.checksum,
-    retention: j.retention && Object.keys(clean(j.retention)).length ? clean(j.retention) : undefined,
-    hooks: j.hooks,
-    notify: j.notify,
-    bwlimit: j.bwlimit !== undefined ? formatRate(j.bwlimit) : undefined,
-    copyFirst: j.copyFirst ? true : undefined,
-  });
-  const minimal: Obj = {};
-  for (const [k, v] of Object.entries(full)) {
-    if ((DEFAULTS.job as Obj)[k] === v || (k === 'remoteDir' && v === j.name)) continue;
-    minimal[k] = v;
-  }
+  const full = ordered(JOB_FIELDS, { ...j, copyFirst: j.copyFirst ? true : undefined });
+  const minimal = withoutDefaults(JOB_FIELDS, full);
+  if (minimal.remoteDir === j.name) delete minimal.remoteDir;
   return { full, minimal };
 }
 
 function sameJson(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** A command written as one string ("pg_dump -f x") that reads as `argv`: left as the person wrote it. */
+function sameCommand(text: unknown, argv: unknown): boolean {
+  if (typeof text !== 'string' || !Array.isArray(argv)) return false;
+  try {
+    return sameJson(splitWords(text), argv);
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -120,6 +112,8 @@ export function mergeInto(doc: Document, map: YAMLMap, full: Obj, minimal: Obj):
     } else if (isScalar(existing) && (typeof v !== 'object' || v === null)) {
       // Assigning the value in place keeps a trailing comment on the scalar.
       if (existing.value !== v) existing.value = v;
+    } else if (isScalar(existing) && sameCommand(existing.value, v)) {
+      // hooks.before: "pg_dump -f x" and its argv are the same command.
     } else if (!(isSeq(existing) && sameJson(existing.toJSON(), v))) {
       map.set(k, doc.createNode(v));
     }

@@ -1,265 +1,69 @@
-// The config schema, written in code: reads the plain YAML value, collects EVERY problem (each naming
-// its dotted path; load.ts adds the line), and normalises to the types in types.ts with defaults.
-// Secret values are never echoed: only keys and references appear in messages.
-import {
-  DIGITS_MAX,
-  DIGITS_MIN,
-  ALGORITHMS as OTP_ALGORITHMS,
-  PERIOD_MAX,
-  parseTemplate,
-} from '../otp/index.js';
+// The config schema: one table per section (kind, bounds, default, help of every field; see
+// field.ts). From these tables come the types (types.ts infers them), the allowed keys and their
+// did-you-mean, the readers' bounds, the defaults, and the saver's field order (save.ts). What a table
+// cannot say — rules between fields (a margin below the period, a template that needs a password) —
+// is written below, once. Every problem is collected, each naming its dotted path (load.ts adds the
+// line). Secret values are never echoed: only keys and references appear in messages.
+import { parseTemplate } from '../otp/index.js';
 import { validateSchedule } from '../schedule/due.js';
-import { parseRate } from '../transport/bwlimit.js';
+import { isSecretRef } from '../secrets/ref.js';
 import { HOST_KEY_FINGERPRINT } from '../transport/hostkeys.js';
+import { riskyPattern } from '../transport/prompts.js';
+import {
+  didYouMean,
+  formatPath,
+  isObj,
+  type Obj,
+  type Path,
+  type Problem,
+  Reader,
+  show,
+  typeName,
+} from './field.js';
+import {
+  ACCOUNT_FIELDS,
+  AUTH_METHODS,
+  DEFAULTS,
+  defaultTemplate,
+  HOOK_FIELDS,
+  JOB_FIELDS,
+  NAME_RE,
+  NOTIFY_FIELDS,
+  OTP_FIELDS,
+  PROMPT_FIELDS,
+  PROTOCOLS,
+  RETENTION_FIELDS,
+  TOP_FIELDS,
+  TRUST_FIELDS,
+  VAULT_FIELDS,
+} from './tables.js';
 import type {
   Account,
-  Algorithm,
   Config,
   Hooks,
   Job,
   Notify,
   OtpSettings,
   PromptRule,
-  Protocol,
   SftpAuthMethod,
   TrustSettings,
 } from './types.js';
 import { defaultPort } from './url.js';
 
-export type Path = (string | number)[];
+export * from './tables.js';
+export { defaultPort, didYouMean, formatPath, type Path, type Problem };
 
-export interface Problem {
-  path: Path;
-  message: string;
-  /** Point at the key itself (unknown keys) rather than its value. */
-  atKey?: boolean;
-}
-
-export const SECRET_SCHEMES = ['env', 'keychain', 'vault', 'file', 'cmd'] as const;
-export type SecretScheme = (typeof SECRET_SCHEMES)[number];
-
-export const PROTOCOLS: readonly Protocol[] = ['ftp', 'ftps', 'ftps-implicit', 'sftp'];
-/** The OTP core's list: one definition. */
-export const ALGORITHMS: readonly Algorithm[] = OTP_ALGORITHMS;
-const AUTH_METHODS: readonly SftpAuthMethod[] = ['password', 'keyboard-interactive', 'publickey'];
-
-export const DEFAULTS = {
-  otp: { type: 'totp', algorithm: 'sha1', digits: 6, period: 30, t0: 0, reuse: 'forbid', marginSeconds: 3 },
-  job: { schedule: '@daily', mode: 'mirror', delete: false, symlinks: 'skip', checksum: false },
-  remoteDir: '.',
-} as const;
-
-export { defaultPort };
-
-export function defaultTemplate(hasPassword: boolean): string {
-  return hasPassword ? '${PASSWORD}${TOTP}' : '${TOTP}';
-}
-
-/** Names end up in file names, keychain keys and command lines: keep them plain. */
-export const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-
-export function isSecretRef(v: string): boolean {
-  const m = /^([a-z]+):(.+)$/s.exec(v);
-  return m !== null && (SECRET_SCHEMES as readonly string[]).includes(m[1]!) && m[2]!.trim() !== '';
-}
-
-export function formatPath(path: Path): string {
-  let s = '';
-  for (const p of path) s += typeof p === 'number' ? `[${p}]` : s ? `.${p}` : p;
-  return s || '(top level)';
-}
-
-function levenshtein(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return row[b.length]!;
-}
-
-export function didYouMean(word: string, options: readonly string[]): string | undefined {
-  const w = word.toLowerCase();
-  let best: string | undefined;
-  let bestD = Number.POSITIVE_INFINITY;
-  for (const o of options) {
-    const d = levenshtein(w, o.toLowerCase());
-    if (d < bestD) {
-      bestD = d;
-      best = o;
-    }
-  }
-  return best !== undefined && bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
-}
-
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-const typeName = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v);
-
-/** A value as shown in a message: short, and safe for what YAML can build (cycles via aliases). */
-function show(v: unknown): string {
-  let s: string | undefined;
+function template(
+  r: Reader,
+  v: string | undefined,
+  path: Path,
+): ReturnType<typeof parseTemplate> | undefined {
+  if (v === undefined) return undefined;
   try {
-    s = JSON.stringify(v);
-  } catch {
-    s = undefined; // a cycle ("&a [*a]") or a BigInt
-  }
-  if (s === undefined) return typeName(v);
-  return s.length > 80 ? `${s.slice(0, 80)}…` : s;
-}
-
-/** Field readers that record problems and return undefined instead of throwing. */
-class Reader {
-  readonly problems: Problem[] = [];
-
-  add(path: Path, message: string, atKey = false): void {
-    this.problems.push({ path, message, atKey });
-  }
-
-  /** Checks `v` is a mapping whose keys are all in `allowed`; null counts as empty. */
-  obj(v: unknown, path: Path, allowed: readonly string[]): Obj | undefined {
-    if (v === undefined || v === null) return {};
-    if (!isObj(v)) {
-      this.add(path, `expected a mapping, got ${typeName(v)}`);
-      return undefined;
-    }
-    for (const k of Object.keys(v)) {
-      if (allowed.includes(k)) continue;
-      const near = didYouMean(k, allowed);
-      this.add(
-        [...path, k],
-        `unknown key${near ? ` (did you mean "${near}"?)` : ''}; known keys: ${allowed.join(', ')}`,
-        true,
-      );
-    }
-    return v;
-  }
-
-  str(o: Obj, key: string, path: Path, required = false): string | undefined {
-    const v = o[key];
-    if (v === undefined || v === null) {
-      if (required) this.add([...path, key], 'required');
-      return undefined;
-    }
-    if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-    if (typeof v !== 'string') {
-      this.add([...path, key], `expected a string, got ${typeName(v)}`);
-      return undefined;
-    }
-    if (required && v.trim() === '') this.add([...path, key], 'must not be empty');
-    return v;
-  }
-
-  int(o: Obj, key: string, path: Path, min: number, max: number): number | undefined {
-    const v = o[key];
-    if (v === undefined || v === null) return undefined;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-      const range = max === Number.MAX_SAFE_INTEGER ? `an integer ≥ ${min}` : `${min}–${max}`;
-      this.add([...path, key], `expected ${range}, got ${show(v)}`);
-      return undefined;
-    }
-    return v;
-  }
-
-  /** A bandwidth: bytes per second as a number, or "500k" / "1M" / "1.5G"; 0 or "off" = no limit. */
-  rate(o: Obj, key: string, path: Path): number | undefined {
-    const v = o[key];
-    if (v === undefined || v === null) return undefined;
-    const r =
-      typeof v === 'number' && Number.isFinite(v) && v >= 0
-        ? Math.floor(v)
-        : typeof v === 'string'
-          ? parseRate(v)
-          : undefined;
-    if (r === undefined) {
-      this.add(
-        [...path, key],
-        `expected bytes per second such as 500k, 1M or 1.5G (0 = no limit), got ${show(v)}`,
-      );
-      return undefined;
-    }
-    return r;
-  }
-
-  num(o: Obj, key: string, path: Path, min: number): number | undefined {
-    const v = o[key];
-    if (v === undefined || v === null) return undefined;
-    if (typeof v !== 'number' || !Number.isFinite(v) || v <= min) {
-      this.add([...path, key], `expected a number > ${min}, got ${show(v)}`);
-      return undefined;
-    }
-    return v;
-  }
-
-  bool(o: Obj, key: string, path: Path): boolean | undefined {
-    const v = o[key];
-    if (v === undefined || v === null) return undefined;
-    if (typeof v !== 'boolean') {
-      this.add([...path, key], `expected true or false, got ${show(v)}`);
-      return undefined;
-    }
-    return v;
-  }
-
-  oneOf<T extends string>(o: Obj, key: string, path: Path, options: readonly T[]): T | undefined {
-    const v = this.str(o, key, path);
-    if (v === undefined) return undefined;
-    if (!(options as readonly string[]).includes(v)) {
-      const near = didYouMean(v, options);
-      this.add(
-        [...path, key],
-        `expected one of ${options.join(', ')}, got "${v}"${near ? ` (did you mean "${near}"?)` : ''}`,
-      );
-      return undefined;
-    }
-    return v as T;
-  }
-
-  /** A list of strings; a single string is accepted as a list of one when `single` is set. */
-  strList(o: Obj, key: string, path: Path, single = false): string[] | undefined {
-    const v = o[key];
-    if (v === undefined || v === null) return undefined;
-    if (single && typeof v === 'string') return [v];
-    if (!Array.isArray(v)) {
-      this.add([...path, key], `expected a list of strings, got ${typeName(v)}`);
-      return undefined;
-    }
-    const out: string[] = [];
-    v.forEach((item, i) => {
-      if (typeof item === 'string' || typeof item === 'number') out.push(String(item));
-      else this.add([...path, key, i], `expected a string, got ${typeName(item)}`);
-    });
-    return out;
-  }
-
-  /** A secret reference. A plain value is refused without repeating it. */
-  ref(o: Obj, key: string, path: Path): string | undefined {
-    const v = o[key];
-    if (v === undefined || v === null) return undefined;
-    if (typeof v !== 'string' || !isSecretRef(v)) {
-      this.add(
-        [...path, key],
-        'looks like a plain secret; secrets must not be written in the config: store a reference ' +
-          'env:VAR, keychain:SERVICE/KEY, vault:NAME, file:PATH or cmd:COMMAND instead',
-      );
-      return undefined;
-    }
-    return v;
-  }
-
-  template(v: string | undefined, path: Path): ReturnType<typeof parseTemplate> | undefined {
-    if (v === undefined) return undefined;
-    try {
-      return parseTemplate(v);
-    } catch (e) {
-      this.add(path, stripField((e as Error).message));
-      return undefined;
-    }
+    return parseTemplate(v);
+  } catch (e) {
+    r.add(path, stripField((e as Error).message));
+    return undefined;
   }
 }
 
@@ -268,145 +72,39 @@ function stripField(message: string): string {
   return message.replace(/^[\w.[\]-]+: /, '');
 }
 
-/** Splits a command line into words like a shell would (quotes, backslashes), without running one. */
-export function splitWords(line: string): string[] {
-  const words: string[] = [];
-  let cur = '';
-  let inWord = false;
-  let quote: '"' | "'" | undefined;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i]!;
-    if (quote === "'") {
-      if (c === "'") quote = undefined;
-      else cur += c;
-    } else if (quote === '"') {
-      if (c === '"') quote = undefined;
-      else if (c === '\\' && i + 1 < line.length && '"\\$`'.includes(line[i + 1]!)) cur += line[++i];
-      else cur += c;
-    } else if (c === "'" || c === '"') {
-      quote = c;
-      inWord = true;
-    } else if (c === '\\' && i + 1 < line.length) {
-      cur += line[++i];
-      inWord = true;
-    } else if (/\s/.test(c)) {
-      if (inWord) words.push(cur);
-      cur = '';
-      inWord = false;
-    } else {
-      cur += c;
-      inWord = true;
-    }
-  }
-  if (quote) throw new Error(`unterminated ${quote === '"' ? 'double' : 'single'} quote`);
-  if (inWord) words.push(cur);
-  return words;
-}
-
-function command(r: Reader, o: Obj, key: string, path: Path): string[] | undefined {
-  const v = o[key];
-  if (typeof v === 'string') {
-    try {
-      const words = splitWords(v);
-      if (words.length) return words;
-      r.add([...path, key], 'must not be empty');
-    } catch (e) {
-      r.add([...path, key], (e as Error).message);
-    }
-    return undefined;
-  }
-  const list = r.strList(o, key, path);
-  if (list && list.length === 0) r.add([...path, key], 'must not be empty');
-  return list?.length ? list : undefined;
-}
-
-const TOP_KEYS = ['version', 'vault', 'accounts', 'jobs', 'hooks', 'notify'] as const;
-const HOOK_KEYS = ['before', 'after', 'onFailure', 'timeout'] as const;
-const NOTIFY_KEYS = ['url', 'start', 'success', 'failure', 'timeout'] as const;
-const VAULT_KEYS = ['path', 'passphraseCommand'] as const;
-const ACCOUNT_KEYS = [
-  'protocol',
-  'host',
-  'port',
-  'user',
-  'remoteDir',
-  'template',
-  'password',
-  'otp',
-  'authMethods',
-  'privateKey',
-  'privateKeyPassphrase',
-  'prompts',
-  'trust',
-  'timeout',
-  'connections',
-  'connectTimeout',
-  'retries',
-  'bwlimit',
-] as const;
-const OTP_KEYS = [
-  'type',
-  'secret',
-  'algorithm',
-  'digits',
-  'period',
-  't0',
-  'counter',
-  'command',
-  'reuse',
-  'marginSeconds',
-] as const;
-const TRUST_KEYS = ['hostKeys', 'knownHosts', 'ca', 'tlsFingerprints', 'insecureSkipVerify'] as const;
-const JOB_KEYS = [
-  'account',
-  'sources',
-  'include',
-  'exclude',
-  'remoteDir',
-  'schedule',
-  'timezone',
-  'symlinks',
-  'mode',
-  'delete',
-  'checksum',
-  'retention',
-  'hooks',
-  'notify',
-  'bwlimit',
-
-  'copyFirst',
-] as const;
-
 const HOST_KEY_RE = HOST_KEY_FINGERPRINT;
 const TLS_FP_RE = /^SHA256:(?:[0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$/;
 
 function readOtp(r: Reader, v: unknown, path: Path): OtpSettings | undefined {
-  const o = r.obj(v, path, OTP_KEYS);
+  const F = OTP_FIELDS;
+  const o = r.section(v, path, F);
   if (!o) return undefined;
   const d = DEFAULTS.otp;
-  const type = r.oneOf(o, 'type', path, ['totp', 'hotp', 'prompt', 'command'] as const) ?? d.type;
-  const secret = r.ref(o, 'secret', path);
+  const type = r.field(o, 'type', F.type, path) ?? d.type;
+  const secret = r.field(o, 'secret', F.secret, path);
   if ((type === 'totp' || type === 'hotp') && o.secret == null) {
     r.add(
       [...path, 'secret'],
       `required for type ${type} (a reference to the Base32 seed or otpauth:// URI)`,
     );
   }
-  const cmd = command(r, o, 'command', path);
+  const cmd = r.field(o, 'command', F.command, path);
   if (type === 'command' && o.command == null) r.add([...path, 'command'], 'required for type command');
-  const period = r.int(o, 'period', path, 1, PERIOD_MAX) ?? d.period;
+  const period = r.field(o, 'period', F.period, path) ?? d.period;
   const otp: OtpSettings = {
     type,
-    algorithm: r.oneOf(o, 'algorithm', path, ALGORITHMS) ?? d.algorithm,
-    digits: r.int(o, 'digits', path, DIGITS_MIN, DIGITS_MAX) ?? d.digits,
+    algorithm: r.field(o, 'algorithm', F.algorithm, path) ?? d.algorithm,
+    digits: r.field(o, 'digits', F.digits, path) ?? d.digits,
     period,
-    t0: r.int(o, 't0', path, 0, Number.MAX_SAFE_INTEGER) ?? d.t0,
-    reuse: r.oneOf(o, 'reuse', path, ['forbid', 'allow'] as const) ?? d.reuse,
-    marginSeconds: r.int(o, 'marginSeconds', path, 0, Math.max(0, period - 1)) ?? d.marginSeconds,
+    t0: r.field(o, 't0', F.t0, path) ?? d.t0,
+    reuse: r.field(o, 'reuse', F.reuse, path) ?? d.reuse,
+    // Below the period: a margin as long as the step would wait forever.
+    marginSeconds:
+      r.field(o, 'marginSeconds', F.marginSeconds, path, { max: Math.max(0, period - 1) }) ?? d.marginSeconds,
   };
   if (otp.marginSeconds >= period) otp.marginSeconds = 0;
   if (secret !== undefined) otp.secret = secret;
-  const counter = r.int(o, 'counter', path, 0, Number.MAX_SAFE_INTEGER);
+  const counter = r.field(o, 'counter', F.counter, path);
   if (counter !== undefined) otp.counter = counter;
   else if (type === 'hotp') otp.counter = 0;
   if (cmd) otp.command = cmd;
@@ -414,9 +112,10 @@ function readOtp(r: Reader, v: unknown, path: Path): OtpSettings | undefined {
 }
 
 function readTrust(r: Reader, v: unknown, path: Path): TrustSettings {
-  const o = r.obj(v, path, TRUST_KEYS) ?? {};
+  const F = TRUST_FIELDS;
+  const o = r.section(v, path, F) ?? {};
   const t: TrustSettings = {};
-  const hostKeys = r.strList(o, 'hostKeys', path, true);
+  const hostKeys = r.field(o, 'hostKeys', F.hostKeys, path);
   hostKeys?.forEach((k, i) => {
     if (!HOST_KEY_RE.test(k)) {
       r.add(
@@ -426,35 +125,20 @@ function readTrust(r: Reader, v: unknown, path: Path): TrustSettings {
     }
   });
   if (hostKeys) t.hostKeys = hostKeys;
-  const knownHosts = r.strList(o, 'knownHosts', path, true);
+  const knownHosts = r.field(o, 'knownHosts', F.knownHosts, path);
   if (knownHosts) t.knownHosts = knownHosts;
-  const ca = r.str(o, 'ca', path);
+  const ca = r.field(o, 'ca', F.ca, path);
   if (ca) t.ca = ca;
-  const fps = r.strList(o, 'tlsFingerprints', path, true);
+  const fps = r.field(o, 'tlsFingerprints', F.tlsFingerprints, path);
   fps?.forEach((k, i) => {
     if (!TLS_FP_RE.test(k)) {
       r.add([...path, 'tlsFingerprints', i], `expected "SHA256:AA:BB:..." (32 hex pairs), got "${k}"`);
     }
   });
   if (fps) t.tlsFingerprints = fps;
-  const skip = r.bool(o, 'insecureSkipVerify', path);
+  const skip = r.field(o, 'insecureSkipVerify', F.insecureSkipVerify, path);
   if (skip !== undefined) t.insecureSkipVerify = skip;
   return t;
-}
-
-/** A group that repeats something and is itself repeated: "(a+)+", "(\\w*)*", "(x|y+){2,}". */
-const NESTED_QUANTIFIER = /\((?:[^()\\]|\\.)*(?:[+*]|\{\d+,\d*\})(?:[^()\\]|\\.)*\)(?:[+*]|\{\d+,\d*\})/;
-
-/**
- * Prompt patterns run against text the server sends; nested repetition can backtrack for hours
- * (transport/prompts.ts also time-boxes every match). Returns why a pattern is refused, if it is.
- */
-export function riskyPattern(pattern: string): string | undefined {
-  if (pattern.length > 500) return `is ${pattern.length} characters long; at most 500`;
-  if (NESTED_QUANTIFIER.test(pattern)) {
-    return 'repeats a group that itself repeats (like "(a+)+"), which can take exponential time; simplify it';
-  }
-  return undefined;
 }
 
 function readPrompts(r: Reader, o: Obj, path: Path): PromptRule[] | undefined {
@@ -468,10 +152,10 @@ function readPrompts(r: Reader, o: Obj, path: Path): PromptRule[] | undefined {
   const rules: PromptRule[] = [];
   v.forEach((item, i) => {
     const ip = [...p, i];
-    const io = r.obj(item, ip, ['pattern', 'answer']);
+    const io = r.section(item, ip, PROMPT_FIELDS);
     if (!io) return;
-    const pattern = r.str(io, 'pattern', ip, true);
-    const answer = r.str(io, 'answer', ip, true);
+    const pattern = r.field(io, 'pattern', PROMPT_FIELDS.pattern, ip);
+    const answer = r.field(io, 'answer', PROMPT_FIELDS.answer, ip);
     if (pattern !== undefined) {
       try {
         new RegExp(pattern, 'i');
@@ -481,30 +165,31 @@ function readPrompts(r: Reader, o: Obj, path: Path): PromptRule[] | undefined {
         r.add([...ip, 'pattern'], `invalid regular expression: ${(e as Error).message.split('\n')[0]}`);
       }
     }
-    r.template(answer, [...ip, 'answer']);
+    template(r, answer, [...ip, 'answer']);
     if (pattern !== undefined && answer !== undefined) rules.push({ pattern, answer });
   });
   return rules;
 }
 
 function readAccount(r: Reader, v: unknown, path: Path, name: string): Account | undefined {
+  const F = ACCOUNT_FIELDS;
   const start = r.problems.length;
   if (!NAME_RE.test(name)) {
     r.add(path, 'account names may use letters, digits, ".", "_" and "-" (at most 64)', true);
   }
-  const o = r.obj(v, path, ACCOUNT_KEYS);
+  const o = r.section(v, path, F);
   if (!o) return undefined;
-  const protocol = r.oneOf(o, 'protocol', path, PROTOCOLS);
+  const protocol = r.field(o, 'protocol', F.protocol, path);
   if (o.protocol == null) r.add([...path, 'protocol'], `required: one of ${PROTOCOLS.join(', ')}`);
-  const host = r.str(o, 'host', path, true);
+  const host = r.field(o, 'host', F.host, path);
   if (host && /[\s/@]/.test(host)) r.add([...path, 'host'], `expected a host name or address, got "${host}"`);
-  const port = r.int(o, 'port', path, 1, 65535);
-  const user = r.str(o, 'user', path, true);
-  const remoteDir = r.str(o, 'remoteDir', path) ?? DEFAULTS.remoteDir;
-  const password = r.ref(o, 'password', path);
+  const port = r.field(o, 'port', F.port, path);
+  const user = r.field(o, 'user', F.user, path);
+  const remoteDir = r.field(o, 'remoteDir', F.remoteDir, path) ?? DEFAULTS.remoteDir;
+  const password = r.field(o, 'password', F.password, path);
   const hasPassword = o.password != null;
-  const template = r.str(o, 'template', path) ?? defaultTemplate(hasPassword);
-  const parsed = r.template(template, [...path, 'template']);
+  const tpl = r.field(o, 'template', F.template, path) ?? defaultTemplate(hasPassword);
+  const parsed = template(r, tpl, [...path, 'template']);
   if (parsed?.usesPassword && !hasPassword) {
     r.add([...path, 'template'], 'uses ${PASSWORD} but the account has no "password" reference');
   }
@@ -522,17 +207,17 @@ function readAccount(r: Reader, v: unknown, path: Path, name: string): Account |
     }
   });
   if (authMethods && protocol && protocol !== 'sftp') r.add([...path, 'authMethods'], 'only applies to sftp');
-  const privateKey = r.str(o, 'privateKey', path);
-  const privateKeyPassphrase = r.ref(o, 'privateKeyPassphrase', path);
+  const privateKey = r.field(o, 'privateKey', F.privateKey, path);
+  const privateKeyPassphrase = r.field(o, 'privateKeyPassphrase', F.privateKeyPassphrase, path);
   const prompts = readPrompts(r, o, path);
   const trust = readTrust(r, o.trust, [...path, 'trust']);
-  const timeout = r.num(o, 'timeout', path, 0);
-  const connections = r.int(o, 'connections', path, 1, 16);
+  const timeout = r.field(o, 'timeout', F.timeout, path);
+  const connections = r.field(o, 'connections', F.connections, path);
   if (connections !== undefined && protocol === 'sftp')
     r.add([...path, 'connections'], 'only applies to ftp, ftps and ftps-implicit');
-  const connectTimeout = r.num(o, 'connectTimeout', path, 0);
-  const retries = r.int(o, 'retries', path, 0, 100);
-  const bwlimit = r.rate(o, 'bwlimit', path);
+  const connectTimeout = r.field(o, 'connectTimeout', F.connectTimeout, path);
+  const retries = r.field(o, 'retries', F.retries, path);
+  const bwlimit = r.field(o, 'bwlimit', F.bwlimit, path);
   if (r.problems.length > start || !protocol || !host || !user || !otp) return undefined;
   const a: Account = {
     name,
@@ -541,7 +226,7 @@ function readAccount(r: Reader, v: unknown, path: Path, name: string): Account |
     port: port ?? defaultPort(protocol),
     user,
     remoteDir,
-    template,
+    template: tpl,
     otp,
     trust,
   };
@@ -559,46 +244,49 @@ function readAccount(r: Reader, v: unknown, path: Path, name: string): Account |
 }
 
 function readHooks(r: Reader, v: unknown, path: Path): Hooks | undefined {
-  const o = r.obj(v, path, HOOK_KEYS);
+  const F = HOOK_FIELDS;
+  const o = r.section(v, path, F);
   if (!o) return undefined;
   const h: Hooks = {};
   for (const k of ['before', 'after', 'onFailure'] as const) {
-    const argv = o[k] == null ? undefined : command(r, o, k, path);
+    const argv = r.field(o, k, F[k], path);
     if (argv) h[k] = argv;
   }
-  const timeout = r.int(o, 'timeout', path, 1, 86_400);
+  const timeout = r.field(o, 'timeout', F.timeout, path);
   if (timeout !== undefined) h.timeout = timeout;
   return h;
 }
 
 function readNotify(r: Reader, v: unknown, path: Path): Notify | undefined {
-  const o = r.obj(v, path, NOTIFY_KEYS);
+  const F = NOTIFY_FIELDS;
+  const o = r.section(v, path, F);
   if (!o) return undefined;
-  const url = r.str(o, 'url', path, true);
+  const url = r.field(o, 'url', F.url, path);
   if (url === undefined) return undefined;
   if (!isSecretRef(url) && !/^https?:\/\/[^\s]+$/i.test(url))
     r.add([...path, 'url'], 'expected an http(s):// URL or a secret reference such as env:HEALTHCHECK_URL');
   const n: Notify = { url };
   for (const k of ['start', 'success', 'failure'] as const) {
-    const t = r.str(o, k, path);
+    const t = r.field(o, k, F[k], path);
     if (t !== undefined) {
       if (!t.includes('{url}') && !/^https?:\/\//i.test(t))
         r.add([...path, k], 'expected a URL, or a template with {url} such as "{url}/fail"');
       n[k] = t;
     }
   }
-  const timeout = r.int(o, 'timeout', path, 1, 300);
+  const timeout = r.field(o, 'timeout', F.timeout, path);
   if (timeout !== undefined) n.timeout = timeout;
   return n;
 }
 
 function readJob(r: Reader, v: unknown, path: Path, name: string, accounts: Obj): Job | undefined {
+  const F = JOB_FIELDS;
   const start = r.problems.length;
   if (!NAME_RE.test(name))
     r.add(path, 'job names may use letters, digits, ".", "_" and "-" (at most 64)', true);
-  const o = r.obj(v, path, JOB_KEYS);
+  const o = r.section(v, path, F);
   if (!o) return undefined;
-  const account = r.str(o, 'account', path, true);
+  const account = r.field(o, 'account', F.account, path);
   if (account && !Object.hasOwn(accounts, account)) {
     const near = didYouMean(account, Object.keys(accounts));
     r.add([...path, 'account'], `no account "${account}"${near ? ` (did you mean "${near}"?)` : ''}`);
@@ -606,8 +294,8 @@ function readJob(r: Reader, v: unknown, path: Path, name: string, accounts: Obj)
   const sources = r.strList(o, 'sources', path, true);
   if (o.sources == null || sources?.length === 0) r.add([...path, 'sources'], 'required: at least one path');
   const d = DEFAULTS.job;
-  const schedule = r.str(o, 'schedule', path) ?? d.schedule;
-  const timezone = r.str(o, 'timezone', path);
+  const schedule = r.field(o, 'schedule', F.schedule, path) ?? d.schedule;
+  const timezone = r.field(o, 'timezone', F.timezone, path);
   try {
     validateSchedule(schedule, timezone, { field: formatPath([...path, 'schedule']) });
   } catch (e) {
@@ -619,16 +307,16 @@ function readJob(r: Reader, v: unknown, path: Path, name: string, accounts: Obj)
     name,
     account: account ?? '',
     sources: sources ?? [],
-    remoteDir: r.str(o, 'remoteDir', path) ?? name,
+    remoteDir: r.field(o, 'remoteDir', F.remoteDir, path) ?? name,
     schedule,
-    symlinks: r.oneOf(o, 'symlinks', path, ['skip', 'follow'] as const) ?? d.symlinks,
-    mode: r.oneOf(o, 'mode', path, ['mirror', 'versions'] as const) ?? d.mode,
-    delete: r.bool(o, 'delete', path) ?? d.delete,
-    checksum: r.bool(o, 'checksum', path) ?? d.checksum,
+    symlinks: r.field(o, 'symlinks', F.symlinks, path) ?? d.symlinks,
+    mode: r.field(o, 'mode', F.mode, path) ?? d.mode,
+    delete: r.field(o, 'delete', F.delete, path) ?? d.delete,
+    checksum: r.field(o, 'checksum', F.checksum, path) ?? d.checksum,
   };
-  const include = r.strList(o, 'include', path, true);
+  const include = r.field(o, 'include', F.include, path);
   if (include) job.include = include;
-  const exclude = r.strList(o, 'exclude', path, true);
+  const exclude = r.field(o, 'exclude', F.exclude, path);
   if (exclude) job.exclude = exclude;
   if (timezone) job.timezone = timezone;
   if (o.hooks != null) {
@@ -640,15 +328,16 @@ function readJob(r: Reader, v: unknown, path: Path, name: string, accounts: Obj)
     if (n) job.notify = n;
   }
 
-  const bwlimit = r.rate(o, 'bwlimit', path);
+  const bwlimit = r.field(o, 'bwlimit', F.bwlimit, path);
   if (bwlimit !== undefined) job.bwlimit = bwlimit;
-  if (r.bool(o, 'copyFirst', path)) job.copyFirst = true;
+  if (r.field(o, 'copyFirst', F.copyFirst, path)) job.copyFirst = true;
   if (o.retention != null) {
     const rp = [...path, 'retention'];
-    const ro = r.obj(o.retention, rp, ['keep', 'days']);
+    const RF = RETENTION_FIELDS;
+    const ro = r.section(o.retention, rp, RF);
     if (ro) {
-      const keep = r.int(ro, 'keep', rp, 1, Number.MAX_SAFE_INTEGER);
-      const days = r.int(ro, 'days', rp, 1, Number.MAX_SAFE_INTEGER);
+      const keep = r.field(ro, 'keep', RF.keep, rp);
+      const days = r.field(ro, 'days', RF.days, rp);
       job.retention = {};
       if (keep !== undefined) job.retention.keep = keep;
       if (days !== undefined) job.retention.days = days;
@@ -661,17 +350,17 @@ function readJob(r: Reader, v: unknown, path: Path, name: string, accounts: Obj)
 export function validate(raw: unknown, path: string): { config: Config; problems: Problem[] } {
   const r = new Reader();
   const config: Config = { path, accounts: {}, jobs: {} };
-  const top = r.obj(raw, [], TOP_KEYS) ?? {};
+  const top = r.section(raw, [], TOP_FIELDS) ?? {};
   if (top.version != null && top.version !== 1) {
     r.add(['version'], `unsupported config version ${show(top.version)}; this otpbackup reads version 1`);
   }
   if (top.vault != null) {
-    const vo = r.obj(top.vault, ['vault'], VAULT_KEYS);
+    const vo = r.section(top.vault, ['vault'], VAULT_FIELDS);
     if (vo) {
       const vault: NonNullable<Config['vault']> = {};
-      const p = r.str(vo, 'path', ['vault']);
+      const p = r.field(vo, 'path', VAULT_FIELDS.path, ['vault']);
       if (p) vault.path = p;
-      const cmd = vo.passphraseCommand == null ? undefined : command(r, vo, 'passphraseCommand', ['vault']);
+      const cmd = r.field(vo, 'passphraseCommand', VAULT_FIELDS.passphraseCommand, ['vault']);
       if (cmd) vault.passphraseCommand = cmd;
       config.vault = vault;
     }

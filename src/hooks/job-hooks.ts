@@ -3,9 +3,9 @@
 // A job's own `hooks` / `notify` keys win over the global ones, key by key.
 
 import type { JobResult } from '../backup/types.js';
-import { isSecretRef } from '../config/schema.js';
 import type { Config, Hooks, Job, Notify } from '../config/types.js';
 import { OtpBackupError } from '../errors.js';
+import { isSecretRef } from '../secrets/ref.js';
 import { hookEnv } from './child-env.js';
 import { type HookKind, runHook } from './hooks.js';
 import { type NotifyTarget, ping } from './notify.js';

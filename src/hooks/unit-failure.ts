@@ -5,8 +5,8 @@
 // reported, and is not reported twice.
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isSecretRef } from '../config/schema.js';
 import type { Config, Notify } from '../config/types.js';
+import { isSecretRef } from '../secrets/ref.js';
 import { hookEnv } from './child-env.js';
 import { runHook } from './hooks.js';
 import { type NotifyTarget, ping } from './notify.js';

@@ -1,7 +1,7 @@
 // cmd:COMMAND ARGS — the secret is the first line a program prints (pass, gopass, op, bw, ...).
 // Run WITHOUT a shell, bounded in time and output (secrets/first-line.ts); its output and stderr are
 // never shown, since either may hold the secret.
-import { splitWords } from '../config/schema.js';
+import { splitWords } from '../argv.js';
 import { OtpBackupError } from '../errors.js';
 import { runFirstLine } from './first-line.js';
 import { childEnv } from './redact.js';

@@ -1,6 +1,6 @@
 // Turns a reference ("vault:nas-seed") into its value by dispatching on the scheme, and registers the
 // value for redaction. Stores are created lazily: resolving env: never touches D-Bus or the vault.
-import { SECRET_SCHEMES, type SecretScheme } from '../config/schema.js';
+
 import type { Config, SecretRef } from '../config/types.js';
 import { OtpBackupError } from '../errors.js';
 import { CmdStore } from './cmd.js';
@@ -8,6 +8,7 @@ import { EnvStore } from './env.js';
 import { FileStore } from './file.js';
 import { KeychainStore, noKeychainError, secretServiceState } from './keychain.js';
 import { registerSecret } from './redact.js';
+import { SECRET_SCHEMES, type SecretScheme } from './ref.js';
 import type { SecretStore } from './types.js';
 import { type PassphraseRequest, VaultStore, vaultPath } from './vault.js';
 

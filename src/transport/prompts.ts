@@ -36,10 +36,26 @@ const DEFAULT_RULES: { rule: string; test: (p: string) => boolean }[] = [
 /**
  * User patterns run against text the server chooses, so a pattern like "(a+)+$" could backtrack for
  * hours on a long prompt. Each match runs in a vm context with a time limit, on at most MAX_PROMPT
- * characters; exceeding the limit is a config error naming the rule (schema.ts also refuses the
- * obvious nested quantifiers up front).
+ * characters; exceeding the limit is a config error naming the rule (riskyPattern below refuses the
+ * obvious nested quantifiers up front, in the config schema and for --prompt).
  */
 export const MAX_PROMPT = 1000;
+
+/** A group that repeats something and is itself repeated: "(a+)+", "(\\w*)*", "(x|y+){2,}". */
+const NESTED_QUANTIFIER = /\((?:[^()\\]|\\.)*(?:[+*]|\{\d+,\d*\})(?:[^()\\]|\\.)*\)(?:[+*]|\{\d+,\d*\})/;
+
+/**
+ * Why a user prompt pattern is refused before it ever runs, if it is: nested repetition can backtrack
+ * for hours (safeMatch also time-boxes every match). Used by the config schema and `--prompt`.
+ */
+export function riskyPattern(pattern: string): string | undefined {
+  if (pattern.length > 500) return `is ${pattern.length} characters long; at most 500`;
+  if (NESTED_QUANTIFIER.test(pattern)) {
+    return 'repeats a group that itself repeats (like "(a+)+"), which can take exponential time; simplify it';
+  }
+  return undefined;
+}
+
 export const MATCH_TIMEOUT_MS = 200;
 let matchContext: vm.Context | undefined;
 

@@ -4,8 +4,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { splitWords } from '../../src/argv.js';
 import { loadConfig, parseConfig } from '../../src/config/load.js';
-import { splitWords } from '../../src/config/schema.js';
 import { isOtpBackupError, type OtpBackupError } from '../../src/errors.js';
 
 const fixtures = new URL('../../fixtures/config/', import.meta.url).pathname;

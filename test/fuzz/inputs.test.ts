@@ -6,14 +6,13 @@ import type { BigIntStats, Dirent } from 'node:fs';
 import { posix } from 'node:path';
 import { describe, it } from 'node:test';
 import { parsePromptRule } from '../../src/backup/upload.js';
-import { riskyPattern } from '../../src/config/schema.js';
 import type { Account } from '../../src/config/types.js';
 import { parseTargetUrl } from '../../src/config/url.js';
 import { OtpBackupError } from '../../src/errors.js';
 import { scan } from '../../src/scan/scan.js';
 import type { WalkFs } from '../../src/scan/walk.js';
 import { isDue, nextRun, validateSchedule } from '../../src/schedule/due.js';
-import { PromptResponder } from '../../src/transport/prompts.js';
+import { PromptResponder, riskyPattern } from '../../src/transport/prompts.js';
 import { normalize, tempPathFor, validateRemotePath } from '../../src/transport/remote-path.js';
 import { caseCount, EDGE_NUMBERS, expectOneLine, fuzz, fuzzFrom, type Rng, show } from './gen.js';
 

@@ -5,12 +5,13 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { OtpBackupError } from '../../errors.js';
 import type { CliContext } from '../context.js';
+import { addOptions, flagName } from '../target-options.js';
 
 interface CodeOptions {
-  secretEnv?: string;
+  totpSecretEnv?: string;
   secretFile?: string;
   secretStdin?: boolean;
-  uriEnv?: string;
+  otpauthUriEnv?: string;
   algorithm?: string;
   digits?: string;
   period?: string;
@@ -22,18 +23,18 @@ interface CodeOptions {
   config?: string;
 }
 
-const SOURCES = '--secret-env VAR, --secret-file FILE, --secret-stdin or --uri-env VAR';
+const SOURCES = '--totp-secret-env VAR, --secret-file FILE, --secret-stdin or --otpauth-uri-env VAR';
 
 const EXAMPLES = `
 Examples:
   $ export SEED=JBSWY3DPEHPK3PXP          # better: read it from a password manager
-  $ otpbackup code --secret-env SEED
-  $ otpbackup code --secret-env SEED --algorithm sha256 --digits 8 --period 60
+  $ otpbackup code --totp-secret-env SEED
+  $ otpbackup code --totp-secret-env SEED --algorithm sha256 --digits 8 --period 60
   $ otpbackup code --secret-file ~/.config/otpbackup/seed --remaining
   $ pass show ftp/seed | otpbackup code --secret-stdin
-  $ OTP_URI='otpauth://totp/Example:alice?secret=JBSWY3DPEHPK3PXP' otpbackup code --uri-env OTP_URI
-  $ otpbackup code --secret-env SEED --at 2024-05-01T12:00:00Z   # code at a given time
-  $ otpbackup code --secret-env SEED --counter 7                  # HOTP code number 7
+  $ OTP_URI='otpauth://totp/Example:alice?secret=JBSWY3DPEHPK3PXP' otpbackup code --otpauth-uri-env OTP_URI
+  $ otpbackup code --totp-secret-env SEED --at 2024-05-01T12:00:00Z   # code at a given time
+  $ otpbackup code --totp-secret-env SEED --counter 7                  # HOTP code number 7
 
 The seed is Base32 (spaces, dashes and lower case are fine) or "hex:..."; a value starting with
 otpauth:// is read as a URI whatever its source. Flags override settings from a URI.
@@ -41,23 +42,29 @@ otpauth:// is read as a URI whatever its source. Flags override settings from a 
 `;
 
 export function register(program: Command, ctx: CliContext): void {
-  program
+  const cmd = program
     .command('code')
     .description('print the current one-time code for a seed (TOTP, or HOTP with --counter)')
     .argument('[account]', 'account from the config file (its seed is read from its secret store)')
-    .option('--secret-env <var>', 'read the seed from environment variable VAR')
     .option('--secret-file <file>', 'read the seed from FILE')
-    .option('--secret-stdin', 'read the seed from standard input')
-    .option('--uri-env <var>', 'read an otpauth:// URI from environment variable VAR')
-    .option('--algorithm <name>', 'HMAC algorithm: sha1, sha256 or sha512 (default sha1)')
-    .option('--digits <n>', 'code length: 6, 7 or 8 (default 6)')
-    .option('--period <seconds>', 'TOTP step length in seconds (default 30)')
+    .option('--secret-stdin', 'read the seed from standard input');
+  // Shared with upload and account add; nothing from the environment here: a code is asked for by
+  // hand, and OTPBACKUP_DIGITS set for a CI upload must not change the code of another account.
+  addOptions(cmd, ['totpSecretEnv', 'otpauthUriEnv', 'algorithm', 'digits', 'period'], {
+    env: false,
+    help: {
+      totpSecretEnv: 'read the seed from environment variable VAR',
+      otpauthUriEnv: 'read an otpauth:// URI from environment variable VAR',
+      algorithm: 'HMAC algorithm: sha1, sha256 or sha512 (default sha1)',
+      digits: 'code length: 6, 7 or 8 (default 6)',
+    },
+  });
+  cmd
     .option('--t0 <unix-seconds>', 'TOTP start time (default 0)')
     .option('--at <time>', 'compute the code for this time (Unix seconds or ISO-8601) instead of now')
     .option('--counter <n>', 'compute the HOTP code for counter N')
     .option('--remaining', 'also print the seconds left in the current step, on stderr')
     .option('--use', 'with an HOTP account: mark the code as spent (advance the stored counter)')
-    .option('--config <path>', 'config file (default: $OTPBACKUP_CONFIG or ~/.config/otpbackup/config.yaml)')
     .addHelpText('after', EXAMPLES)
     .action(async (account: string | undefined, opts: CodeOptions) => {
       await runCode(account, opts, ctx);
@@ -122,10 +129,10 @@ async function readSecretText(
   ctx: CliContext,
 ): Promise<{ text: string; source: string; uri: boolean }> {
   const given = [
-    opts.secretEnv !== undefined && '--secret-env',
+    opts.totpSecretEnv !== undefined && flagName(opts, 'totpSecretEnv'),
     opts.secretFile !== undefined && '--secret-file',
     opts.secretStdin && '--secret-stdin',
-    opts.uriEnv !== undefined && '--uri-env',
+    opts.otpauthUriEnv !== undefined && flagName(opts, 'otpauthUriEnv'),
   ].filter((x): x is string => Boolean(x));
   if (given.length === 0) throw new OtpBackupError('usage', 'no seed given', { hint: `use ${SOURCES}` });
   if (given.length > 1) {
@@ -133,23 +140,20 @@ async function readSecretText(
       hint: 'give the seed one way',
     });
   }
-  const envName = opts.secretEnv ?? opts.uriEnv;
+  const envName = opts.totpSecretEnv ?? opts.otpauthUriEnv;
   if (envName !== undefined) {
-    const flagName = opts.uriEnv !== undefined ? '--uri-env' : '--secret-env';
+    const flag =
+      opts.otpauthUriEnv !== undefined ? flagName(opts, 'otpauthUriEnv') : flagName(opts, 'totpSecretEnv');
     // A seed given where the name belongs must not be echoed back in the error.
     const looksLikeSeed = envName.length >= 16 && /^[A-Za-z2-7 =-]+$/.test(envName) && !(envName in ctx.env);
     if (looksLikeSeed || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(envName)) {
-      throw new OtpBackupError(
-        'usage',
-        `${flagName}: expects the name of an environment variable, not a value`,
-        {
-          hint: `e.g. export SEED=... then ${flagName} SEED (the value was not printed)`,
-        },
-      );
+      throw new OtpBackupError('usage', `${flag}: expects the name of an environment variable, not a value`, {
+        hint: `e.g. export SEED=... then ${flag} SEED (the value was not printed)`,
+      });
     }
     const { envFlagValue } = await import('../../secrets/env.js');
-    const value = envFlagValue(ctx.env, flagName, envName);
-    return { text: value, source: `$${envName}`, uri: opts.uriEnv !== undefined };
+    const value = envFlagValue(ctx.env, flag, envName);
+    return { text: value, source: `$${envName}`, uri: opts.otpauthUriEnv !== undefined };
   }
   if (opts.secretFile !== undefined) {
     const file = opts.secretFile;
@@ -187,9 +191,13 @@ async function runCode(account: string | undefined, opts: CodeOptions, ctx: CliC
   let counter: number | undefined;
   const isUri = /^otpauth:/i.test(text);
   if (mustBeUri && !isUri) {
-    throw new OtpBackupError('usage', `--uri-env: ${source} does not hold an otpauth:// URI`, {
-      hint: 'for a plain Base32 seed use --secret-env',
-    });
+    throw new OtpBackupError(
+      'usage',
+      `${flagName(opts, 'otpauthUriEnv')}: ${source} does not hold an otpauth:// URI`,
+      {
+        hint: 'for a plain Base32 seed use --totp-secret-env',
+      },
+    );
   }
   try {
     if (isUri) {

@@ -10,6 +10,7 @@ import {
   type ReadTargetOptions,
   resolveReadTarget,
 } from '../read-target.js';
+import { addOptions } from '../target-options.js';
 import { addTransferOptions } from '../transfer-options.js';
 
 interface DownloadOptions extends ReadTargetOptions {
@@ -139,8 +140,6 @@ export function register(program: Command, ctx: CliContext): void {
     )
     .argument('<source...>', 'URL (sftp://user@host:22/path) or ACCOUNT:PATH; all from one server')
     .option('--to <dir>', 'download into this directory (required; created if missing)')
-    .option('--overwrite', 'replace local files that differ')
-    .option('--skip-existing', 'leave every existing local file alone')
     .option('--json', 'print one JSON document: restored, bytes, skipped, failed')
     .addHelpText(
       'after',
@@ -152,6 +151,7 @@ Examples:
   OTPBACKUP_PASSWORD=… OTPBACKUP_TOTP_SECRET=… otpbackup download sftp://ci@host:22/srv/artifacts/build.tar.gz --to dist/
   otpbackup download nas:reports/2026 --to ./reports`,
     );
+  addOptions(cmd, ['overwrite', 'skipExisting']);
   addTransferOptions(addUrlTargetOptions(cmd)).action(async (sources: string[], opts: DownloadOptions) => {
     await downloadCommand(sources, opts, ctx);
   });

@@ -45,7 +45,6 @@ export interface JobEditOptions
 }
 
 const BWLIMIT_HELP = 'cap its transfer rate, bytes per second: 500k, 1M, 1.5G (0 = none)';
-const CONFIG_HELP = 'config file (default: $OTPBACKUP_CONFIG or ~/.config/otpbackup/config.yaml)';
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 const examples = (...lines: string[]) => `\nExamples:\n${lines.map((l) => `  $ ${l}\n`).join('')}`;
 
@@ -459,7 +458,6 @@ Examples:
     )
     .option('--bwlimit <rate>', BWLIMIT_HELP)
     .option('--json', 'print JSON')
-    .option('--config <path>', CONFIG_HELP)
     .addHelpText('after', ADD_EXAMPLES)
     .action(async (name: string | undefined, opts: Partial<JobAddOptions>) => {
       if ((!name || !opts.account || !opts.source?.length) && ctx.stdin.isTTY && ctx.stdout.isTTY) {
@@ -505,7 +503,6 @@ Examples:
     .option('--no-copy-first', 'upload the files themselves')
     .option('--bwlimit <rate>', BWLIMIT_HELP)
     .option('--json', 'print JSON')
-    .option('--config <path>', CONFIG_HELP)
     .addHelpText(
       'after',
       examples(
@@ -520,7 +517,6 @@ Examples:
     .command('list')
     .description('list the jobs with their schedule and next due time')
     .option('--json', 'print JSON')
-    .option('--config <path>', CONFIG_HELP)
     .addHelpText('after', examples('otpbackup job list', 'otpbackup job list --json'))
     .action(async (opts: CommonOpts) => {
       await listJobs(opts, ctx);
@@ -529,7 +525,6 @@ Examples:
     .command('show <name>')
     .description('show one job')
     .option('--json', 'print JSON')
-    .option('--config <path>', CONFIG_HELP)
     .addHelpText('after', examples('otpbackup job show photos', 'otpbackup job show photos --json'))
     .action(async (name: string, opts: CommonOpts) => {
       await showJob(name, opts, ctx);
@@ -539,7 +534,6 @@ Examples:
     .description('remove a job from the config (remote files stay)')
     .option('-y, --yes', 'do not ask (required without a terminal)')
     .option('--json', 'print JSON')
-    .option('--config <path>', CONFIG_HELP)
     .addHelpText(
       'after',
       examples('otpbackup job remove photos', 'otpbackup job remove photos --yes   # from a script'),

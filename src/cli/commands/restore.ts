@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import type { RestoreResult } from '../../restore/restore.js';
 import { type CliContext, isInteractive } from '../context.js';
 import { connectReadTarget, parseAt, type ReadTargetOptions, resolveReadTarget } from '../read-target.js';
+import { addGroup } from '../target-options.js';
 import { addTransferOptions } from '../transfer-options.js';
 
 interface RestoreOptions extends ReadTargetOptions {
@@ -131,11 +132,7 @@ export function register(program: Command, ctx: CliContext): void {
       "the state at this time, from the copies mode: versions keeps (e.g. '2026-11-30T14:00')",
     )
     .option('--dry-run', 'print what would be restored; change nothing')
-    .option('--overwrite', 'replace local files that differ')
-    .option('--skip-existing', 'leave every existing local file alone')
     .option('--json', 'print one JSON document: restored, bytes, skipped, failed')
-    .option('--no-progress', 'no progress line, even on a terminal')
-    .option('--config <path>', 'config file (default: $OTPBACKUP_CONFIG or ~/.config/otpbackup/config.yaml)')
     .addHelpText(
       'after',
       `
@@ -148,7 +145,9 @@ Examples:
   otpbackup restore documents reports/2026 --to /tmp/r --dry-run
   otpbackup restore documents --to ~/restored --at '2026-11-30T14:00'`,
     );
-  addTransferOptions(cmd).action(async (job: string, paths: string[], opts: RestoreOptions) => {
-    await restoreCommand(job, paths, opts, ctx);
-  });
+  addTransferOptions(addGroup(cmd, 'local')).action(
+    async (job: string, paths: string[], opts: RestoreOptions) => {
+      await restoreCommand(job, paths, opts, ctx);
+    },
+  );
 }

@@ -206,8 +206,7 @@ Examples:
     .option(
       '--verify',
       'after each job, check the server against the manifest (same login; exit 3 on a difference)',
-    )
-    .option('--config <path>', 'config file (default: $OTPBACKUP_CONFIG or ~/.config/otpbackup/config.yaml)');
+    );
   addTransferOptions(cmd).action(async (opts: RunOptions) => {
     await runCommand(opts, ctx);
   });

@@ -396,14 +396,13 @@ Examples:
     if (name !== 'check') c.option('--systemd', 'a systemd user service + timer instead of a crontab line');
     // Remove needs neither: it matches our entries by marker and file name.
     if (name === 'print' || name === 'install') {
-      c.option('--every <minutes>', 'minutes between runs, 1-59 (default 1)')
-        .option(
-          '--config <path>',
-          'config file for `run` to use (default: $OTPBACKUP_CONFIG or the usual one)',
-        )
-        .option('--force', 'write it even if a scheduled run could not get its secrets');
+      // The global --config names the file the scheduled `run` is given.
+      c.option('--every <minutes>', 'minutes between runs, 1-59 (default 1)').option(
+        '--force',
+        'write it even if a scheduled run could not get its secrets',
+      );
     } else if (name === 'check') {
-      c.option('--config <path>', 'config file (default: $OTPBACKUP_CONFIG or the usual one)').option(
+      c.option(
         '--environment-file <path>',
         "first read KEY=value lines from this file, as a systemd service's EnvironmentFile= (missing: ignored)",
       );
@@ -440,7 +439,6 @@ Examples:
     .description(
       'report a failed systemd run (what otpbackup-notify@.service runs): hooks.onFailure and the notify failure ping',
     )
-    .option('--config <path>', 'config file (default: $OTPBACKUP_CONFIG or the usual one)')
     .option('--json', 'print JSON')
     .addHelpText(
       'after',

@@ -113,7 +113,6 @@ Examples:
     )
     .option('--json', 'print JSON')
     .option('--runs <n>', 'show the last N runs of each job (default 5; up to 20 are kept)')
-    .option('--config <path>', 'config file (default: $OTPBACKUP_CONFIG or ~/.config/otpbackup/config.yaml)')
     .addHelpText(
       'after',
       '\nEvery run is also logged to $XDG_STATE_HOME/otpbackup/otpbackup.log (rotated at 1 MB, 3 kept).',

@@ -8,7 +8,7 @@ import { OtpBackupError, usageError } from '../../errors.js';
 import type { ConnectOptions } from '../connect.js';
 import { type CliContext, isInteractive } from '../context.js';
 import { URL_PATH_HELP } from '../remote-help.js';
-import { addTargetOptions, withCliTrust } from '../target-options.js';
+import { addOptions, addTargetOptions, onCommandLine, withCliTrust } from '../target-options.js';
 import {
   accountLimiter,
   addTransferOptions,
@@ -90,7 +90,8 @@ export async function uploadCommand(
       'digits',
       'period',
     ] as const) {
-      if (opts[f] !== undefined)
+      // OTPBACKUP_DIGITS and the like are for --to URLs; only a flag typed here is refused.
+      if (onCommandLine(opts, f))
         throw usageError(
           `--${f.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} goes with --to; account "${account.name}" has its own`,
         );
@@ -235,9 +236,8 @@ ${URL_PATH_HELP}`,
     )
     .option('--checksum', "with --sync: compare by the server's SHA-256 (FTP HASH) where it offers one")
     .option('--dry-run', 'print what would be uploaded (and deleted); change nothing')
-    .option('--json', 'print one JSON object: files, bytes, deleted, failed, durationMs')
-    .option('--no-progress', 'no progress line, even on a terminal')
-    .option('--config <path>', 'config file for --account');
+    .option('--json', 'print one JSON object: files, bytes, deleted, failed, durationMs');
+  addOptions(cmd, ['noProgress']);
   addTransferOptions(addTargetOptions(cmd)).action(async (sources: string[], opts: UploadOptions) => {
     await uploadCommand(sources, opts, ctx);
   });

@@ -103,7 +103,6 @@ export function register(program: Command, ctx: CliContext): void {
       'compare content too, for all the bytes or this share of them (e.g. 10%)',
     )
     .option('--json', 'print one JSON document: missing, extra, mismatched, contentDiffers')
-    .option('--config <path>', 'config file (default: $OTPBACKUP_CONFIG or ~/.config/otpbackup/config.yaml)')
     .addHelpText(
       'after',
       `

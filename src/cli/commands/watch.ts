@@ -142,7 +142,6 @@ Examples:
     .option('--quiet-ms <ms>', 'wait this long after the last change before backing up', '2000')
     .option('--no-initial', 'skip the catch-up run at start')
     .option('--json', 'print one JSON line per batch (jobs as in `run --json`) and a summary line on exit')
-    .option('--config <path>', 'config file (default: $OTPBACKUP_CONFIG or ~/.config/otpbackup/config.yaml)')
     .action(async (opts: WatchOptions) => {
       await watchCommand(opts, ctx);
     });

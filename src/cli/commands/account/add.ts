@@ -5,10 +5,11 @@ import type { AddResult } from '../../../accounts/add.js';
 import { OtpBackupError, usageError } from '../../../errors.js';
 import type { InteractiveAnswers } from '../../account-interactive.js';
 import type { CliContext } from '../../context.js';
-import { ACCOUNT_DIR_HELP, URL_PATH_HELP } from '../../remote-help.js';
+import { URL_PATH_HELP } from '../../remote-help.js';
 import { printJson } from '../../report.js';
+import { addAccountOptions } from '../../target-options.js';
 import { type AddOptions, inputFromFlags, type TypedSecrets } from './flags.js';
-import { accountServices, CONFIG_HELP, testedLine } from './shared.js';
+import { accountServices, testedLine } from './shared.js';
 
 export async function addAccount(
   name: string,
@@ -72,7 +73,7 @@ function addAnswered(a: InteractiveAnswers, opts: AddOptions, ctx: CliContext) {
 }
 
 export function registerAdd(account: Command, ctx: CliContext): void {
-  account
+  const cmd = account
     .command('add [name]')
     .description(
       'add an account from flags (secrets from the named environment variables), or interactively on a terminal',
@@ -92,54 +93,28 @@ Interactively, the remote directory is asked as a path: relative or ~/… is bel
 /… is absolute. When the final test login fails, the answers can be edited and the test run again.
 `,
     )
-    .option('--url <url>', 'ftp://, ftpes://, ftps:// or sftp://user@host[:port][/dir] (paths: see below)')
-    .option('--remote-dir <dir>', `${ACCOUNT_DIR_HELP}; instead of the URL's path`)
-    .option('--password-env <VAR>', 'environment variable holding the static password')
-    .option('--totp-secret-env <VAR>', 'environment variable holding the Base32 seed')
-    .option('--otpauth-uri-env <VAR>', 'environment variable holding an otpauth:// URI')
-    .option('--qr <file>', 'PNG or JPEG image of the otpauth:// QR code')
-    .option('--hotp', 'the seed is for HOTP (counter based), with --totp-secret-env')
-    .option(
-      '--otp-type <type>',
-      'prompt: store no seed; a person types the code at each login (on a terminal)',
-    )
-    .option('--template <template>', "login template, in single quotes: '${PASSWORD}${TOTP}'")
-    .option(
-      '--allow-no-code',
-      'sftp: accept a --template without ${TOTP}, ${HOTP} or ${OTP} (a separate prompt asks for the code)',
-    )
-    .option(
-      '--trust-host-key <SHA256:...>',
-      'accept this SSH host key / TLS certificate fingerprint (repeatable)',
-      (v: string, prev: string[] = []) => [...prev, v],
-    )
-    .option('--store <store>', 'keychain or vault (default: keychain when a Secret Service answers)')
-    .option('--algorithm <alg>', 'sha1, sha256 or sha512')
-    .option('--digits <n>', 'code length: 6, 7 or 8')
-    .option('--period <seconds>', 'TOTP step')
-    .option(
-      '--otp-reuse <policy>',
-      'forbid (default) or allow: the server accepts the same code twice (ProFTPD TOTP)',
-    )
-    .option(
-      '--prompt <rule>',
-      "sftp: keyboard-interactive rule 'REGEX=TEMPLATE' (repeatable)",
-      (v: string, prev: string[] = []) => [...prev, v],
-    )
-    .option('--key <file>', 'sftp: private key for publickey, then keyboard-interactive for the code')
-    .option('--no-test', 'save without logging in and writing a probe file first')
-    .option('--json', 'print JSON')
-    .option('--config <path>', CONFIG_HELP)
-    .action(async (name: string | undefined, opts: AddOptions) => {
-      const incomplete =
-        !name || !opts.url || (!opts.totpSecretEnv && !opts.otpauthUriEnv && !opts.qr && !opts.otpType);
-      if (incomplete && ctx.stdin.isTTY && ctx.stdout.isTTY) {
-        await addInteractive(name, opts, ctx);
-        return;
-      }
-      if (!name)
-        throw usageError('account add: the account name is missing', 'otpbackup account add NAME --url ...');
-      if (!opts.url) throw usageError('account add: --url is missing', 'or run it on a terminal to be asked');
-      await addAccount(name, opts, ctx);
-    });
+    .option('--json', 'print JSON');
+  // The flags come from the one option table (target-options.ts); only wording differs here.
+  addAccountOptions(cmd, 'add', {
+    passwordEnv: 'environment variable holding the static password',
+    totpSecretEnv: 'environment variable holding the Base32 seed',
+    otpauthUriEnv: 'environment variable holding an otpauth:// URI',
+    hotp: 'the seed is for HOTP (counter based), with --totp-secret-env',
+    otpType: 'prompt: store no seed; a person types the code at each login (on a terminal)',
+    hostKey: 'sftp: accept this SSH host key fingerprint (repeatable)',
+    tlsFingerprint: 'ftps: accept this TLS certificate fingerprint (repeatable)',
+    otpReuse: 'forbid (default) or allow: the server accepts the same code twice (ProFTPD TOTP)',
+  });
+  cmd.action(async (name: string | undefined, opts: AddOptions) => {
+    const incomplete =
+      !name || !opts.url || (!opts.totpSecretEnv && !opts.otpauthUriEnv && !opts.qr && !opts.otpType);
+    if (incomplete && ctx.stdin.isTTY && ctx.stdout.isTTY) {
+      await addInteractive(name, opts, ctx);
+      return;
+    }
+    if (!name)
+      throw usageError('account add: the account name is missing', 'otpbackup account add NAME --url ...');
+    if (!opts.url) throw usageError('account add: --url is missing', 'or run it on a terminal to be asked');
+    await addAccount(name, opts, ctx);
+  });
 }

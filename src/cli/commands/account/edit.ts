@@ -6,8 +6,9 @@ import { usageError } from '../../../errors.js';
 import type { CliContext } from '../../context.js';
 import { ACCOUNT_DIR_HELP, URL_PATH_HELP } from '../../remote-help.js';
 import { printJson } from '../../report.js';
+import { addAccountOptions } from '../../target-options.js';
 import { type EditOptions, hasChangeFlags, inputFromFlags, type TypedSecrets } from './flags.js';
-import { accountServices, CONFIG_HELP, load, testedLine } from './shared.js';
+import { accountServices, load, testedLine } from './shared.js';
 
 export async function editAccount(
   name: string,
@@ -61,7 +62,7 @@ async function editInteractive(name: string, opts: EditOptions, ctx: CliContext)
 }
 
 export function registerEdit(account: Command, ctx: CliContext): void {
-  account
+  const cmd = account
     .command('edit <name>')
     .description(
       'change an account: flags as for `add` (secrets not given again are kept), or interactively on a terminal',
@@ -76,53 +77,34 @@ Without change flags on a terminal, every question is asked with the current val
 Examples:
   otpbackup account edit nas                                   # on a terminal: asks
   NEW_PW=… otpbackup account edit nas --password-env NEW_PW
-  otpbackup account edit nas --url sftp://me@nas2.example.org:2222 --trust-host-key SHA256:…
+  otpbackup account edit nas --url sftp://me@nas2.example.org:2222 --host-key SHA256:…
   otpbackup account edit nas --rename nas-old --no-test
   otpbackup account edit nas --otp-type prompt                 # a person types the code
   otpbackup account edit nas --remote-dir ~/backup             # below the login directory
 ${URL_PATH_HELP}
 `,
     )
-    .option('--url <url>', 'new protocol, user, host and port (and directory, when the URL has a path)')
-    .option('--remote-dir <dir>', ACCOUNT_DIR_HELP)
-    .option('--rename <new-name>', 'rename the account (its jobs, stored secrets and login state follow)')
-    .option('--password-env <VAR>', 'environment variable holding the new static password')
-    .option('--totp-secret-env <VAR>', 'environment variable holding a new Base32 seed')
-    .option('--otpauth-uri-env <VAR>', 'environment variable holding a new otpauth:// URI')
-    .option('--qr <file>', 'PNG or JPEG image of a new otpauth:// QR code')
-    .option('--hotp', 'the seed is for HOTP (counter based)')
-    .option('--otp-type <type>', 'totp, hotp or prompt (the code is typed at each login, on a terminal)')
-    .option('--template <template>', "login template, in single quotes: '${PASSWORD}${TOTP}'")
-    .option(
-      '--allow-no-code',
-      'sftp: accept a --template without ${TOTP}, ${HOTP} or ${OTP} (a separate prompt asks for the code)',
-    )
-    .option(
-      '--trust-host-key <SHA256:...>',
-      'pin this SSH host key / TLS certificate fingerprint instead of the current ones (repeatable)',
-      (v: string, prev: string[] = []) => [...prev, v],
-    )
-    .option('--store <store>', 'keychain or vault: move the stored secrets there')
-    .option('--algorithm <alg>', 'sha1, sha256 or sha512')
-    .option('--digits <n>', 'code length: 6, 7 or 8')
-    .option('--period <seconds>', 'TOTP step')
-    .option('--otp-reuse <policy>', 'forbid or allow')
-    .option(
-      '--prompt <rule>',
-      "sftp: keyboard-interactive rule 'REGEX=TEMPLATE', replacing the account's rules (repeatable)",
-      (v: string, prev: string[] = []) => [...prev, v],
-    )
-    .option('--key <file>', 'sftp: private key for publickey, then keyboard-interactive for the code')
-    .option('--no-test', 'save without logging in and writing a probe file first')
-    .option('--json', 'print JSON')
-    .option('--config <path>', CONFIG_HELP)
-    .action(async (name: string, opts: EditOptions) => {
-      if (hasChangeFlags(opts)) await editAccount(name, opts, ctx);
-      else if (ctx.stdin.isTTY && ctx.stdout.isTTY) await editInteractive(name, opts, ctx);
-      else
-        throw usageError(
-          `account edit ${name}: nothing to change`,
-          'pass the flags to change (see --help), or run it on a terminal to be asked',
-        );
-    });
+    .option('--json', 'print JSON');
+  // The flags come from the one option table (target-options.ts); only wording differs here.
+  addAccountOptions(cmd, 'edit', {
+    url: 'new protocol, user, host and port (and directory, when the URL has a path)',
+    remoteDir: ACCOUNT_DIR_HELP,
+    passwordEnv: 'environment variable holding the new static password',
+    totpSecretEnv: 'environment variable holding a new Base32 seed',
+    otpauthUriEnv: 'environment variable holding a new otpauth:// URI',
+    qr: 'PNG or JPEG image of a new otpauth:// QR code',
+    hostKey: 'sftp: pin this SSH host key instead of the current ones (repeatable)',
+    tlsFingerprint: 'ftps: pin this TLS certificate instead of the current ones (repeatable)',
+    store: 'keychain or vault: move the stored secrets there',
+    prompt: "sftp: keyboard-interactive rule 'REGEX=TEMPLATE', replacing the account's rules (repeatable)",
+  });
+  cmd.action(async (name: string, opts: EditOptions) => {
+    if (hasChangeFlags(opts)) await editAccount(name, opts, ctx);
+    else if (ctx.stdin.isTTY && ctx.stdout.isTTY) await editInteractive(name, opts, ctx);
+    else
+      throw usageError(
+        `account edit ${name}: nothing to change`,
+        'pass the flags to change (see --help), or run it on a terminal to be asked',
+      );
+  });
 }

@@ -15,7 +15,9 @@ export interface AddOptions extends CommonOpts {
   otpauthUriEnv?: string;
   hotp?: boolean;
   template?: string;
-  trustHostKey?: string[];
+  /** Pins (--host-key for sftp, --tls-fingerprint for ftps; old name --trust-host-key). */
+  hostKey?: string[];
+  tlsFingerprint?: string[];
   store?: string;
   algorithm?: string;
   digits?: string;
@@ -63,7 +65,8 @@ const CHANGE_FLAGS = [
   'qr',
   'hotp',
   'template',
-  'trustHostKey',
+  'hostKey',
+  'tlsFingerprint',
   'store',
   'algorithm',
   'digits',
@@ -169,7 +172,9 @@ export async function inputFromFlags(
   }
   if (opts.template !== undefined) input.template = opts.template;
   if (opts.allowNoCode) input.allowNoCode = true;
-  if (opts.trustHostKey?.length) input.pins = opts.trustHostKey;
+  // One list: the account's protocol decides whether they are SSH host keys or TLS pins.
+  const pins = [...(opts.hostKey ?? []), ...(opts.tlsFingerprint ?? [])];
+  if (pins.length) input.pins = pins;
   if (opts.prompt?.length) {
     const { parsePromptRule } = await import('../../../backup/upload.js');
     input.prompts = opts.prompt.map(parsePromptRule);

@@ -21,7 +21,7 @@ Examples:
   otpbackup account list
   otpbackup account show nas
   NAS_PW=… NAS_SEED=… otpbackup account add nas --url sftp://me@nas:22/backup \\
-      --password-env NAS_PW --totp-secret-env NAS_SEED --trust-host-key SHA256:…
+      --password-env NAS_PW --totp-secret-env NAS_SEED --host-key SHA256:…
   otpbackup account test nas
   otpbackup account edit nas --rename nas2
   otpbackup account remove nas --yes

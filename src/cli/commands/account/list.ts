@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../../context.js';
 import { printJson } from '../../report.js';
-import { CONFIG_HELP, type CommonOpts, load } from './shared.js';
+import { type CommonOpts, load } from './shared.js';
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
@@ -67,7 +67,6 @@ Examples:
 `,
     )
     .option('--json', 'print JSON')
-    .option('--config <path>', CONFIG_HELP)
     .action(async (opts: CommonOpts) => {
       await listAccounts(opts, ctx);
     });

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { OtpBackupError, usageError } from '../../../errors.js';
 import type { CliContext } from '../../context.js';
 import { printJson } from '../../report.js';
-import { accountServices, CONFIG_HELP, type CommonOpts, load } from './shared.js';
+import { accountServices, type CommonOpts, load } from './shared.js';
 
 export async function removeAccountCommand(
   name: string,
@@ -47,7 +47,6 @@ Examples:
     )
     .option('-y, --yes', 'do not ask (required without a terminal)')
     .option('--json', 'print JSON')
-    .option('--config <path>', CONFIG_HELP)
     .action(async (name: string, opts: CommonOpts & { yes?: boolean }) => {
       await removeAccountCommand(name, opts, ctx);
     });

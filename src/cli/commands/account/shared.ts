@@ -10,8 +10,6 @@ export interface CommonOpts {
   json?: boolean;
 }
 
-export const CONFIG_HELP = 'config file (default: $OTPBACKUP_CONFIG or ~/.config/otpbackup/config.yaml)';
-
 export async function load(ctx: CliContext, opts: CommonOpts): Promise<Config> {
   const { loadConfig } = await import('../../../config/load.js');
   return loadConfig(ctx.env, opts.config);

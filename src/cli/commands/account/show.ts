@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { Account } from '../../../config/types.js';
 import type { CliContext } from '../../context.js';
 import { printJson } from '../../report.js';
-import { CONFIG_HELP, type CommonOpts, load } from './shared.js';
+import { type CommonOpts, load } from './shared.js';
 
 export async function showAccount(name: string, opts: CommonOpts, ctx: CliContext): Promise<Account> {
   const [{ getAccount }, { refsOf }] = await Promise.all([
@@ -42,7 +42,6 @@ Examples:
 `,
     )
     .option('--json', 'print JSON')
-    .option('--config <path>', CONFIG_HELP)
     .action(async (name: string, opts: CommonOpts) => {
       await showAccount(name, opts, ctx);
     });

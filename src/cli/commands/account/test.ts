@@ -5,7 +5,7 @@ import type { ProbeResult } from '../../../accounts/probe.js';
 import type { PromptLogEntry } from '../../../transport/prompts.js';
 import type { CliContext } from '../../context.js';
 import { printJson } from '../../report.js';
-import { CONFIG_HELP, type CommonOpts, load, promptLines } from './shared.js';
+import { type CommonOpts, load, promptLines } from './shared.js';
 
 export async function testAccount(name: string, opts: CommonOpts, ctx: CliContext): Promise<ProbeResult> {
   const [{ getAccount }, { probeAccount }, { openOptions }] = await Promise.all([
@@ -61,7 +61,6 @@ Examples:
 `,
     )
     .option('--json', 'print JSON')
-    .option('--config <path>', CONFIG_HELP)
     .action(async (name: string, opts: CommonOpts) => {
       await testAccount(name, opts, ctx);
     });

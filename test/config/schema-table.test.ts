@@ -40,6 +40,7 @@ accounts:
     prompts: [{pattern: code, answer: '\${TOTP}'}]
     trust: {hostKeys: [${FP}], knownHosts: [/kh], ca: /ca.pem, tlsFingerprints: ['${TLS}'], insecureSkipVerify: true}
     timeout: 9
+    connections: 2
     connectTimeout: 3
     retries: 2
     bwlimit: 2M

@@ -22,7 +22,8 @@ after(() => rmSync(root, { recursive: true, force: true }));
 
 const FP = `SHA256:${'A'.repeat(43)}`;
 const TLS = `SHA256:${Array.from({ length: 32 }, () => 'AB').join(':')}`;
-/** Every field of an account and of a job set, to a value other than its default. */
+/** Every field of an account and of a job set, to a value other than its default (but the one field
+ *  that an SFTP account may not have, FTP's `connections`, checked on its own below). */
 const EVERYTHING = `
 accounts:
   box:
@@ -40,7 +41,6 @@ accounts:
     prompts: [{pattern: code, answer: '\${TOTP}'}]
     trust: {hostKeys: [${FP}], knownHosts: [/kh], ca: /ca.pem, tlsFingerprints: ['${TLS}'], insecureSkipVerify: true}
     timeout: 9
-    connections: 2
     connectTimeout: 3
     retries: 2
     bwlimit: 2M
@@ -68,7 +68,25 @@ describe('config field tables', () => {
   it('the saver writes every field of the tables, in table order', () => {
     const c = parseConfig(EVERYTHING, '/c.yaml');
     const a = accountToYaml(c.accounts.box!).full;
-    assert.deepEqual(Object.keys(a), Object.keys(ACCOUNT_FIELDS));
+    assert.deepEqual(
+      Object.keys(a),
+      Object.keys(ACCOUNT_FIELDS).filter((k) => k !== 'connections'),
+    );
+    const ftp = parseConfig(
+      EVERYTHING.replace('protocol: sftp', 'protocol: ftp')
+        .replace(/ {4}(authMethods|privateKey|privateKeyPassphrase|prompts): .*\n/g, '')
+        .replace('    timeout: 9\n', '    timeout: 9\n    connections: 2\n'),
+      '/c.yaml',
+    );
+    const fa = accountToYaml(ftp.accounts.box!).full;
+    assert.deepEqual(
+      Object.keys(fa),
+      Object.keys(ACCOUNT_FIELDS).filter(
+        (k) => !['authMethods', 'privateKey', 'privateKeyPassphrase', 'prompts'].includes(k),
+      ),
+      'an FTP account saves connections in table order',
+    );
+    assert.equal(fa.connections, 2);
     assert.deepEqual(Object.keys(a.otp as object), Object.keys(OTP_FIELDS));
     assert.deepEqual(Object.keys(a.trust as object), Object.keys(TRUST_FIELDS));
     const j = jobToYaml(c.jobs.docs!).full;

@@ -4,6 +4,9 @@ import { type RunResult, runSync } from '../support/cli.js';
 export { ROOT, type RunResult } from '../support/cli.js';
 
 /** `otpbackup ARGS` with PATH, NO_COLOR=1 and opts.env as the whole environment. */
-export function otpbackup(args: string[], opts: { env?: Record<string, string>; input?: string } = {}): RunResult {
+export function otpbackup(
+  args: string[],
+  opts: { env?: Record<string, string>; input?: string } = {},
+): RunResult {
   return runSync(args, opts);
 }

@@ -67,7 +67,13 @@ export async function accountFixture(
 }
 
 /** A mirror job `name` of account `account` uploading `src` to `remoteDir` (below the user's home). */
-export async function jobFixture(box: Sandbox, name: string, account: string, src: string, remoteDir: string) {
+export async function jobFixture(
+  box: Sandbox,
+  name: string,
+  account: string,
+  src: string,
+  remoteDir: string,
+) {
   await saveJob(box.env, undefined, {
     name,
     account,

@@ -31,4 +31,5 @@ export function sandbox(prefix: string): Sandbox {
 }
 
 /** The config file the CLI reads in this sandbox. */
-export const configPath = (box: Sandbox): string => join(box.env.XDG_CONFIG_HOME!, 'otpbackup', 'config.yaml');
+export const configPath = (box: Sandbox): string =>
+  join(box.env.XDG_CONFIG_HOME!, 'otpbackup', 'config.yaml');

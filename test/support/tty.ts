@@ -60,7 +60,17 @@ export function tty(dir: string): Tty {
         `${exports}\n${unset ? `unset ${unset}\n` : ''}cd ${quote(ROOT)}\n${quote(process.execPath)} bin/otpbackup ${args}\necho "EXIT=$?"\nsleep 60\n`,
         { mode: 0o700 },
       );
-      tmux('new-session', '-d', '-s', session, '-x', String(opts.width ?? 150), '-y', String(opts.height ?? 50), `sh ${script}`);
+      tmux(
+        'new-session',
+        '-d',
+        '-s',
+        session,
+        '-x',
+        String(opts.width ?? 150),
+        '-y',
+        String(opts.height ?? 50),
+        `sh ${script}`,
+      );
     },
     pane: (session, history = 200) => tmux('capture-pane', '-p', '-t', session, '-S', `-${history}`),
     async waitFor(session, re, ms = 15_000) {

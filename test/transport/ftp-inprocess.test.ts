@@ -12,6 +12,7 @@ import { FtpTransport } from '../../src/transport/ftp.js';
 import { createTransport } from '../../src/transport/index.js';
 import { type CredentialSource, createCredentialSource } from '../../src/transport/login.js';
 import { startInprocessFtp } from '../servers/ftp-inprocess.js';
+import { quickRetries } from '../support/clock.js';
 import { type SuiteTarget, transportSuite } from './suite.js';
 
 const WRONG_SEED = 'MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U';
@@ -80,7 +81,8 @@ transportSuite('ftp (in-process, password+TOTP, no reuse)', async (): Promise<Su
         }),
         secrets,
       );
-      return createTransport(account, { credentials, clock: systemClock, log: opts.log, trace: true });
+      // Retry pauses cut (test/support/clock.ts): the tries and the server are real.
+      return createTransport(account, { credentials, clock: quickRetries, log: opts.log, trace: true });
     },
     async teardown() {
       await server.stop();

@@ -9,11 +9,11 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { saveJob } from '../../src/config/save.js';
-import { type ProftpdHandle, proftpdUnavailable, startProftpd } from '../servers/proftpd.js';
+import { type ProftpdHandle, startProftpd } from '../servers/proftpd.js';
+import { requireTool } from '../support/require.js';
 import { allowReuse, cli, readTree, type Sandbox, sandbox, start } from './e2e-helpers.js';
 
-const missing = proftpdUnavailable();
-if (missing && process.env.CI === 'true') throw new Error(`CI=true but ProFTPD cannot run: ${missing}`);
+const missing = requireTool('proftpd');
 
 let server: ProftpdHandle;
 let box: Sandbox;

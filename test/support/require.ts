@@ -39,7 +39,7 @@ export function missingProgram(name: string): string | undefined {
       return undefined;
     } catch {}
   }
-  return `${name} is not on PATH (see .ci/install-deps.sh)`;
+  return 'not on PATH (see .ci/install-deps.sh)';
 }
 
 /**

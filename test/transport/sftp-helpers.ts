@@ -97,6 +97,8 @@ export function sftpSuiteTarget(opts: {
   over?: Partial<Account>;
   failedLogins?: () => Promise<number>;
   teardown: () => Promise<void>;
+  /** SuiteTarget.bigMb. */
+  bigMb?: number;
 }): SuiteTarget {
   const t = tempEnv();
   const secrets = [opts.srv.password ?? '', opts.srv.secret];
@@ -107,6 +109,7 @@ export function sftpSuiteTarget(opts: {
     noReuse: true,
     secrets,
     ...(opts.failedLogins ? { failedLogins: opts.failedLogins } : {}),
+    ...(opts.bigMb ? { bigMb: opts.bigMb } : {}),
     async makeTransport(o = {}) {
       // The wrong-code account has its own state and a 1 s period, so its retry waits at most 1 s.
       const srv = o.wrongCode ? { ...opts.srv, secret: WRONG_SEED, period: 1 } : opts.srv;

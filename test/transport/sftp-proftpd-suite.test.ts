@@ -26,6 +26,9 @@ if (!missing) {
       loginDir: { local: p.home(u.name), remote: '/' },
       failedLogins: () => p.failedLogins(),
       teardown: () => p.stop(),
+      // The suite's one 100 MiB case: the SFTP read loop (64 reads in flight, EOF probe) over a
+      // real server; the other targets use 16 MiB.
+      bigMb: 100,
     });
   });
 }

@@ -1,27 +1,21 @@
 // `otpbackup run` and `status` as a user runs them: the built CLI in a child process.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { jobStatePath } from '../../src/backup/job-state.js';
 import { lockPath } from '../../src/backup/run-due.js';
-import { assertNoSecrets } from '../leak-guard.js';
+import { runSync } from '../support/cli.js';
 
-const root = new URL('../..', import.meta.url).pathname;
 const SEED = 'JBSWY3DPEHPK3PXPJBSWY3DP';
 let dir: string;
 let env: NodeJS.ProcessEnv;
 
 function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, [join(root, 'bin/otpbackup'), ...args], {
-    env,
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
+  // runSync registers the invocation with the leak guard and checks the output for every secret.
+  const r = runSync(args, { env, timeoutMs: 60_000 });
   assert.ok(!`${r.stdout}${r.stderr}`.includes(SEED), 'the seed never appears in output');
-  assertNoSecrets(`${r.stdout}\n${r.stderr}`, `output of otpbackup ${args.slice(0, 2).join(' ')}`);
   return r;
 }
 

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { lockPath } from '../../src/backup/run-due.js';
 import { saveJob } from '../../src/config/save.js';
-import { type ProftpdHandle, proftpdUnavailable, startProftpd } from '../servers/proftpd.js';
+import { type ProftpdHandle, startProftpd } from '../servers/proftpd.js';
+import { requireTool } from '../support/require.js';
 import {
   allowReuse,
   type CliRun,
@@ -22,8 +23,7 @@ import {
   tempNames,
 } from './e2e-helpers.js';
 
-const missing = proftpdUnavailable();
-if (missing && process.env.CI === 'true') throw new Error(`CI=true but ProFTPD cannot run: ${missing}`);
+const missing = requireTool('proftpd');
 
 let server: ProftpdHandle;
 let box: Sandbox;

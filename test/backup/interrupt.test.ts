@@ -7,20 +7,12 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { saveJob } from '../../src/config/save.js';
-import { type ProftpdHandle, proftpdUnavailable, startProftpd } from '../servers/proftpd.js';
-import {
-  allowReuse,
-  cli,
-  makeTree,
-  readTree,
-  type Sandbox,
-  sandbox,
-  start,
-  TEMP_MARK,
-} from './e2e-helpers.js';
+import { type ProftpdHandle, startProftpd } from '../servers/proftpd.js';
+import { accountFixture } from '../support/accounts.js';
+import { requireTool } from '../support/require.js';
+import { cli, makeTree, readTree, type Sandbox, sandbox, start, TEMP_MARK } from './e2e-helpers.js';
 
-const missing = proftpdUnavailable();
-if (missing && process.env.CI === 'true') throw new Error(`CI=true but ProFTPD cannot run: ${missing}`);
+const missing = requireTool('proftpd');
 
 let server: ProftpdHandle;
 let box: Sandbox;
@@ -43,25 +35,7 @@ function landed(remote: string): number {
 
 test('SIGINT during run exits 130; a rerun completes', { skip: missing }, async () => {
   const u = server.users.totp;
-  const add = await cli(
-    [
-      'account',
-      'add',
-      'i',
-      '--url',
-      `ftp://${u.name}@127.0.0.1:${server.ports.ftp}/`,
-      '--totp-secret-env',
-      'S',
-      '--store',
-      'vault',
-      '--no-test',
-      '--template',
-      '${OTP}',
-    ],
-    { ...box.env, S: u.secret },
-  );
-  assert.equal(add.status, 0, add.stderr);
-  await allowReuse(box.env, 'i');
+  await accountFixture(box, server, 'i', 'ftp', { reuse: true });
   const src = join(box.dir, 'src');
   makeTree(src, 400, 32 * 1024);
   await saveJob(box.env, undefined, {

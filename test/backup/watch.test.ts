@@ -9,11 +9,12 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { saveJob } from '../../src/config/save.js';
-import { type ProftpdHandle, proftpdUnavailable, startProftpd } from '../servers/proftpd.js';
-import { allowReuse, cli, readTree, type Sandbox, sandbox, start } from './e2e-helpers.js';
+import { type ProftpdHandle, startProftpd } from '../servers/proftpd.js';
+import { accountFixture } from '../support/accounts.js';
+import { requireTool } from '../support/require.js';
+import { cli, readTree, type Sandbox, sandbox, start } from './e2e-helpers.js';
 
-const missing = proftpdUnavailable();
-if (missing && process.env.CI === 'true') throw new Error(`CI=true but ProFTPD cannot run: ${missing}`);
+const missing = requireTool('proftpd');
 
 let server: ProftpdHandle;
 let box: Sandbox;
@@ -44,25 +45,7 @@ async function until(what: string, ok: () => boolean, timeoutMs = 20_000): Promi
 
 test('watch uploads changes over one login and stops cleanly on SIGTERM', { skip: missing }, async () => {
   const u = server.users.totp;
-  const add = await cli(
-    [
-      'account',
-      'add',
-      'w',
-      '--url',
-      `ftp://${u.name}@127.0.0.1:${server.ports.ftp}/`,
-      '--totp-secret-env',
-      'S',
-      '--store',
-      'vault',
-      '--no-test',
-      '--template',
-      '${OTP}',
-    ],
-    { ...box.env, S: u.secret },
-  );
-  assert.equal(add.status, 0, add.stderr);
-  await allowReuse(box.env, 'w');
+  await accountFixture(box, server, 'w', 'ftp', { reuse: true });
   const src = join(box.dir, 'src');
   await mkdir(join(src, 'sub'), { recursive: true });
   writeFileSync(join(src, 'a.txt'), 'first\n');

@@ -10,21 +10,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { BenchReport } from '../../bench/report.js';
-import { proftpdUnavailable } from '../servers/proftpd.js';
-import { sshdUnavailable } from '../servers/sshd.js';
-import { vsftpdUnavailable } from '../servers/vsftpd.js';
+import { requireTool } from '../support/require.js';
 
-const missing = proftpdUnavailable();
-if (missing && process.env.CI === 'true') throw new Error(`CI=true but ProFTPD cannot run: ${missing}`);
-const noSshd = sshdUnavailable();
-const noVsftpd = vsftpdUnavailable();
-if ((noSshd || noVsftpd) && process.env.CI === 'true')
-  throw new Error(`CI=true but a stock server cannot run: ${noSshd ?? noVsftpd}`);
+const missing = requireTool('proftpd');
+const noSshd = requireTool('sshd');
+const noVsftpd = requireTool('vsftpd');
 const servers = ['proftpd', ...(noSshd ? [] : ['sshd']), ...(noVsftpd ? [] : ['vsftpd'])];
 const ROOT = new URL('../..', import.meta.url).pathname;
 
 test('bench harness at tiny scale: data lands, JSON and table are written', {
-  skip: missing ?? false,
+  skip: missing,
 }, () => {
   const out = mkdtempSync(join(tmpdir(), 'otpbackup-bench-smoke-'));
   try {

@@ -9,13 +9,13 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { accountStatePath } from '../../src/config/paths.js';
 import { resolveSecret } from '../../src/secrets/resolve.js';
-import { type CliRun, cli, ROOT, type Sandbox, sandbox } from '../backup/e2e-helpers.js';
-import { type ProftpdHandle, proftpdUnavailable, startProftpd } from '../servers/proftpd.js';
+import { type CliRun, cli, type Sandbox, sandbox } from '../backup/e2e-helpers.js';
+import { type ProftpdHandle, startProftpd } from '../servers/proftpd.js';
+import { requireTool } from '../support/require.js';
+import { type Tty, tty } from '../support/tty.js';
 
-const noProftpd = proftpdUnavailable();
-if (noProftpd && process.env.CI === 'true') throw new Error(`CI=true but ProFTPD cannot run: ${noProftpd}`);
-const hasTmux = spawnSync('tmux', ['-V']).status === 0;
-if (!hasTmux && process.env.CI === 'true') throw new Error('CI=true but tmux is missing');
+const noProftpd = requireTool('proftpd');
+const noTmux = requireTool('tmux');
 
 const PW = 'Edit-pw-Secret-71';
 const PW2 = 'Edit-pw-Secret-72';
@@ -25,13 +25,15 @@ const SEED2 = 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ';
 let box: Sandbox;
 let configFile: string;
 let server: ProftpdHandle | undefined;
+let term: Tty;
 before(async () => {
   box = sandbox('otpbackup-edit-');
+  term = tty(box.dir);
   configFile = join(box.env.XDG_CONFIG_HOME!, 'otpbackup', 'config.yaml');
   if (!noProftpd) server = await startProftpd();
 });
 after(async () => {
-  if (hasTmux) spawnSync('tmux', ['-S', join(box.dir, 'tmux.sock'), 'kill-server']);
+  term?.close();
   await server?.stop();
   box.cleanup();
 });
@@ -273,46 +275,12 @@ describe('account edit with flags', () => {
 });
 
 // ---- the same on a terminal -------------------------------------------------------------------
-const socket = () => join(box.dir, 'tmux.sock');
-const tmux = (...args: string[]) =>
-  execFileSync('tmux', ['-S', socket(), '-f', '/dev/null', ...args], { encoding: 'utf8' });
-const pane = (s: string) => tmux('capture-pane', '-p', '-t', s, '-S', '-100');
+const startSession = (session: string, args: string) =>
+  term.start(session, `account edit ${args}`, { env: box.env });
+const waitFor = (session: string, re: RegExp, ms?: number) => term.waitFor(session, re, ms);
+const answer = (session: string, prompt: RegExp, ...keys: string[]) => term.answer(session, prompt, ...keys);
 
-function startSession(session: string, args: string): void {
-  const script = join(box.dir, `${session}.sh`);
-  const exports = Object.entries(box.env)
-    .map(([k, v]) => `export ${k}='${v}'`)
-    .join('\n');
-  writeFileSync(
-    script,
-    `${exports}\nunset CI\ncd '${ROOT}'\n'${process.execPath}' bin/otpbackup account edit ${args}\necho "EXIT=$?"\nsleep 60\n`,
-    { mode: 0o700 },
-  );
-  tmux('new-session', '-d', '-s', session, '-x', '150', '-y', '50', `sh ${script}`);
-}
-
-async function waitFor(session: string, re: RegExp, ms = 15_000): Promise<string> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const text = pane(session);
-    if (re.test(text)) return text;
-    if (Date.now() > end) assert.fail(`timed out waiting for ${re} in:\n${text}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-async function answer(session: string, prompt: RegExp, ...keys: string[]): Promise<void> {
-  await waitFor(session, prompt);
-  for (const k of keys)
-    tmux(
-      'send-keys',
-      '-t',
-      session,
-      ...(['Enter', 'Down', 'C-c', 'BSpace'].includes(k) ? [k] : ['-l', '--', k]),
-    );
-}
-
-describe('account edit on a terminal', { skip: (!hasTmux && 'tmux is missing') || noProftpd }, () => {
+describe('account edit on a terminal', { skip: noTmux || noProftpd }, () => {
   test('pre-filled answers, a new masked password, the live test, then saved', async () => {
     const u = server!.users.totp;
     const add = await run(
@@ -341,7 +309,7 @@ describe('account edit on a terminal', { skip: (!hasTmux && 'tmux is missing') |
     startSession(s, 'tty');
     const first = await waitFor(s, /Account name:/);
     assert.match(first, /\(tty\)/, 'the current name is the default');
-    tmux('send-keys', '-t', s, 'Enter');
+    term.keys(s, 'Enter');
     await answer(s, /Protocol:/, 'Enter');
     await answer(s, /Host:.*127\.0\.0\.1/, 'Enter');
     await answer(s, new RegExp(`Port:.*${server!.ports.sftpKbd}`), 'Enter');
@@ -374,7 +342,7 @@ describe('account edit on a terminal', { skip: (!hasTmux && 'tmux is missing') |
     await answer(s, /Template \(/, 'x-${OTP}');
     const typing = await waitFor(s, /x-\$\{OTP\}\s+x-•+/);
     assert.ok(typing.length > 0);
-    tmux('send-keys', '-t', s, 'Enter');
+    term.keys(s, 'Enter');
     const text = await waitFor(s, /EXIT=\d+/);
     assert.match(text, /EXIT=0/, text);
     assert.match(config(), /other:[\s\S]*template: x-\$\{OTP\}/);

@@ -1,77 +1,37 @@
 // Interactive `account add` in a REAL pseudo-terminal (tmux on its own socket): arrow-key selection,
 // masked secrets that never reach the screen, and Ctrl-C that saves nothing (exit 130).
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { ROOT, sandbox } from '../backup/e2e-helpers.js';
-import { type ProftpdHandle, proftpdUnavailable, startProftpd } from '../servers/proftpd.js';
+import { runSync } from '../support/cli.js';
+import { acquireProftpd, releaseProftpd, useProftpd } from '../support/proftpd.js';
+import { requireTool } from '../support/require.js';
+import { sandbox } from '../support/sandbox.js';
+import { tty } from '../support/tty.js';
 
-const hasTmux = spawnSync('tmux', ['-V']).status === 0;
-if (!hasTmux && process.env.CI === 'true') throw new Error('CI=true but tmux is missing');
-
-const noProftpd = proftpdUnavailable();
-if (noProftpd && process.env.CI === 'true') throw new Error(`CI=true but ProFTPD cannot run: ${noProftpd}`);
+const noTmux = requireTool('tmux');
+const noProftpd = requireTool('proftpd');
+// One ProFTPD for the file: the two live tests share it (each works in its own account and directory).
+useProftpd(noProftpd);
 
 const box = sandbox('otpbackup-tty-');
-// Our own tmux server on a socket inside the sandbox: killed by name, its socket removed with the dir.
-const socket = join(box.dir, 'tmux.sock');
+const term = tty(box.dir);
 after(() => {
-  if (hasTmux) spawnSync('tmux', ['-S', socket, 'kill-server']);
+  term.close();
   box.cleanup();
 });
-
-const tmux = (...args: string[]) =>
-  execFileSync('tmux', ['-S', socket, '-f', '/dev/null', ...args], { encoding: 'utf8' });
+const { waitFor, answer, answerAgain } = term;
 const configFile = join(box.env.XDG_CONFIG_HOME!, 'otpbackup', 'config.yaml');
 const PASSWORD = 'Tty-Secret-pw-93';
 const SEED = 'JBSWY3DPEHPK3PXP';
 
 /** Starts `otpbackup account add ARGS` in a new tmux session; the shell prints EXIT=<status> after. */
-function startSession(session: string, args: string): void {
-  const script = join(box.dir, `${session}.sh`);
-  const exports = Object.entries(box.env)
-    .map(([k, v]) => `export ${k}='${v}'`)
-    .join('\n');
-  writeFileSync(
-    script,
-    `${exports}\nunset CI\ncd '${ROOT}'\n'${process.execPath}' bin/otpbackup account add ${args}\necho "EXIT=$?"\nsleep 60\n`,
-    { mode: 0o700 },
-  );
-  tmux('new-session', '-d', '-s', session, '-x', '120', '-y', '40', `sh ${script}`);
-}
+const startSession = (session: string, args: string) =>
+  term.start(session, `account add ${args}`, { env: box.env, width: 120, height: 40 });
 
-const pane = (session: string) => tmux('capture-pane', '-p', '-t', session, '-S', '-100');
-
-async function waitFor(session: string, re: RegExp, ms = 15_000): Promise<string> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const text = pane(session);
-    if (re.test(text)) return text;
-    if (Date.now() > end) assert.fail(`timed out waiting for ${re} in:\n${text}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-async function answer(session: string, prompt: RegExp, ...keys: string[]): Promise<void> {
-  await waitFor(session, prompt);
-  for (const k of keys)
-    tmux(
-      'send-keys',
-      '-t',
-      session,
-      ...(k === 'Enter' || k === 'Down' || k === 'C-c' ? [k] : ['-l', '--', k]),
-    );
-}
-
-/** Like answer(), for a question asked a second time: waits until the pane shows it twice. */
-async function answerAgain(session: string, prompt: RegExp, ...keys: string[]): Promise<void> {
-  const twice = new RegExp(`${prompt.source}[\\s\\S]*${prompt.source}`);
-  await answer(session, twice, ...keys);
-}
-
-describe('interactive account add on a terminal', { skip: !hasTmux && 'tmux is missing' }, () => {
+describe('interactive account add on a terminal', { skip: noTmux }, () => {
   test('asks, masks the secrets, selects with arrow keys, and saves', async () => {
     const s = 'add';
     startSession(s, '--no-test --store vault');
@@ -92,7 +52,7 @@ describe('interactive account add on a terminal', { skip: !hasTmux && 'tmux is m
       preview.includes('•'.repeat(PASSWORD.length + 6)),
       `the template preview is masked:\n${preview}`,
     );
-    tmux('send-keys', '-t', s, 'Enter');
+    term.keys(s, 'Enter');
     const text = await waitFor(s, /EXIT=\d+/);
     assert.match(text, /EXIT=0/, text);
     assert.ok(!text.includes(PASSWORD) && !text.includes(SEED), 'no secret on the screen');
@@ -105,7 +65,7 @@ describe('interactive account add on a terminal', { skip: !hasTmux && 'tmux is m
   });
 
   test('a QR-code image path answers the seed question', {
-    skip: spawnSync('qrencode', ['-V']).status !== 0 && 'qrencode is missing',
+    skip: requireTool('qrencode', 'oathtool'),
   }, async () => {
     const png = join(box.dir, 'qr.png');
     execFileSync('qrencode', ['-t', 'PNG', '-o', png], {
@@ -122,15 +82,13 @@ describe('interactive account add on a terminal', { skip: !hasTmux && 'tmux is m
     await answer(s, /Base32 seed, otpauth/, png, 'Enter');
     const q = await waitFor(s, /What the server expects/);
     assert.doesNotMatch(q, /Algorithm:/, 'the settings come from the QR code');
-    tmux('send-keys', '-t', s, 'Enter');
+    term.keys(s, 'Enter');
     const text = await waitFor(s, /EXIT=\d+/);
     assert.match(text, /EXIT=0/, text);
     const at = 1_700_000_000;
-    const ours = execFileSync(process.execPath, ['bin/otpbackup', 'code', 'qr1', '--at', String(at)], {
-      cwd: ROOT,
-      env: box.env,
-      encoding: 'utf8',
-    }).trim();
+    const code = runSync(['code', 'qr1', '--at', String(at)], { env: box.env });
+    assert.equal(code.status, 0, code.stderr);
+    const ours = code.stdout.trim();
     const ref = execFileSync('oathtool', ['--totp', '-b', `--now=@${at}`, '-'], {
       input: SEED,
       encoding: 'utf8',
@@ -159,7 +117,7 @@ describe('interactive account add on a terminal', { skip: !hasTmux && 'tmux is m
   test('sftp: asks to trust the host key, runs the live test, pins the key', {
     skip: noProftpd,
   }, async () => {
-    const server: ProftpdHandle = await startProftpd();
+    const server = await acquireProftpd();
     try {
       const u = server.users.totp;
       const s = 'trust';
@@ -178,14 +136,14 @@ describe('interactive account add on a terminal', { skip: !hasTmux && 'tmux is m
       await answer(s, /What the server expects/, 'Enter');
       const q = await waitFor(s, /Trust this host key/, 20_000);
       assert.ok(q.includes(server.sshHostKeyFingerprint), q);
-      tmux('send-keys', '-t', s, 'y', 'Enter');
+      term.keys(s, 'y', 'Enter');
       const text = await waitFor(s, /EXIT=\d+/, 60_000);
       assert.match(text, /EXIT=0/, text);
       assert.ok(!text.includes(u.password) && !text.includes(u.secret), 'no secret on the screen');
       const cfg = readFileSync(configFile, 'utf8');
       assert.ok(cfg.includes(server.sshHostKeyFingerprint), 'the trusted key is pinned in the config');
     } finally {
-      await server.stop();
+      await releaseProftpd();
     }
   });
 
@@ -194,7 +152,7 @@ describe('interactive account add on a terminal', { skip: !hasTmux && 'tmux is m
   test('a failed test login offers to edit the answers and retry; the second try saves', {
     skip: noProftpd,
   }, async () => {
-    const server: ProftpdHandle = await startProftpd();
+    const server = await acquireProftpd();
     try {
       const u = server.users.totp;
       // A directory the server account may not write in (0555: neither nobody nor its owner may).
@@ -209,8 +167,7 @@ describe('interactive account add on a terminal', { skip: !hasTmux && 'tmux is m
       await answer(s, /User:/, u.name, 'Enter');
       const q = await waitFor(s, /Remote directory/);
       assert.match(q, /home directory.*absolute/, 'the question says which rule applies (SFTP)');
-      tmux('send-keys', '-t', s, '-l', 'ro/sub');
-      tmux('send-keys', '-t', s, 'Enter');
+      term.keys(s, 'ro/sub', 'Enter');
       await answer(s, /Password \(empty/, u.password, 'Enter');
       await answer(s, /Repeat the password:/, u.password, 'Enter');
       await answer(s, /Base32 seed, otpauth/, u.secret, 'Enter');
@@ -225,7 +182,7 @@ describe('interactive account add on a terminal', { skip: !hasTmux && 'tmux is m
         !existsSync(configFile) || !readFileSync(configFile, 'utf8').includes('again:'),
         'nothing saved',
       );
-      tmux('send-keys', '-t', s, 'Enter'); // yes (the default)
+      term.keys(s, 'Enter'); // yes (the default)
       await answer(s, /Account name:/, 'Enter'); // asked now: the name may be what failed;
       await answerAgain(s, /Protocol:/, 'Enter');
       await answerAgain(s, /Host:/, 'Enter');
@@ -245,14 +202,11 @@ describe('interactive account add on a terminal', { skip: !hasTmux && 'tmux is m
       const cfg = readFileSync(configFile, 'utf8');
       assert.match(cfg, /again:[\s\S]*remoteDir: ok-dir/, cfg);
       assert.ok(existsSync(join(server.home(u.name), 'ok-dir')), 'the probe went to the corrected directory');
-      const code = execFileSync(process.execPath, ['bin/otpbackup', 'account', 'test', 'again'], {
-        cwd: ROOT,
-        env: box.env,
-        encoding: 'utf8',
-      });
-      assert.match(code, /login and probe file OK/, 'the kept secrets were saved and work');
+      const probe = runSync(['account', 'test', 'again'], { env: box.env });
+      assert.equal(probe.status, 0, probe.stderr);
+      assert.match(probe.stdout, /login and probe file OK/, 'the kept secrets were saved and work');
     } finally {
-      await server.stop();
+      await releaseProftpd();
     }
   });
 });

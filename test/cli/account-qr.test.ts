@@ -3,19 +3,17 @@
 // the stored account's code must equal oathtool's for that seed. Refusals: a blank PNG, a file that is
 // no image, and a missing file; none of them writes a config.
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import jpeg from 'jpeg-js';
 import pngjs from 'pngjs';
+import { requireTool } from '../support/require.js';
 import { otpbackup } from './helpers.js';
 
-const hasQrencode = spawnSync('qrencode', ['-V']).status === 0;
-const hasOathtool = spawnSync('oathtool', ['--version']).status === 0;
-if ((!hasQrencode || !hasOathtool) && process.env.CI === 'true')
-  throw new Error('CI=true but qrencode or oathtool is missing (see .ci/install-deps.sh)');
+const noTools = requireTool('qrencode', 'oathtool');
 
 const home = mkdtempSync(join(tmpdir(), 'otpb-qr-'));
 after(() => rmSync(home, { recursive: true, force: true }));
@@ -41,7 +39,7 @@ function pngToJpeg(png: string, out: string): void {
 
 describe('account add --qr', () => {
   it("stores the seed of a PNG and a JPEG QR code: its code equals oathtool's", {
-    skip: (!hasQrencode || !hasOathtool) && 'qrencode or oathtool is missing',
+    skip: noTools,
   }, () => {
     // Its own config dir: the refusal test below checks that nothing was written to the other.
     const okEnv = {

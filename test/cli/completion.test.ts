@@ -1,17 +1,16 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
+import { runSync } from '../support/cli.js';
 
-const root = new URL('../..', import.meta.url).pathname;
-const cli = (args: string[]) =>
-  spawnSync(process.execPath, [`${root}bin/otpbackup`, ...args], {
-    encoding: 'utf8',
-    env: { PATH: process.env.PATH },
-  });
+const cli = (args: string[]) => runSync(args, { env: {} });
 
+// The generated script does not depend on the words completed: generated once.
+let bashScript: string | undefined;
 // Runs the generated bash completion in a real bash for a command line, returning the candidates.
 function complete(words: string[]): string[] {
-  const script = cli(['completion', 'bash']).stdout;
+  bashScript ??= cli(['completion', 'bash']).stdout;
+  const script = bashScript;
   const arr = words.map((w) => `'${w}'`).join(' ');
   const r = spawnSync(
     'bash',

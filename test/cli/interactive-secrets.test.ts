@@ -3,23 +3,22 @@
 // vault's passphrase command dump theirs), the digits prompt takes what the OTP core computes
 // (6 to 8), and creating a vault from `edit` asks for a passphrase of at least 8 characters twice.
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { ROOT, sandbox } from '../backup/e2e-helpers.js';
+import { requireTool } from '../support/require.js';
+import { sandbox } from '../support/sandbox.js';
+import { tty } from '../support/tty.js';
 
-const hasTmux = spawnSync('tmux', ['-V']).status === 0;
-if (!hasTmux && process.env.CI === 'true') throw new Error('CI=true but tmux is missing');
+const noTmux = requireTool('tmux');
 
 const box = sandbox('otpbackup-ttysec-');
-const socket = join(box.dir, 'tmux.sock');
+const term = tty(box.dir);
 after(() => {
-  if (hasTmux) spawnSync('tmux', ['-S', socket, 'kill-server']);
+  term.close();
   box.cleanup();
 });
-const tmux = (...args: string[]) =>
-  execFileSync('tmux', ['-S', socket, '-f', '/dev/null', ...args], { encoding: 'utf8' });
+const { waitFor, answer } = term;
 const PASSWORD = 'Tty-Secret-pw-93';
 const SEED = 'MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U';
 const VAULT_PASS = 'correct horse battery staple';
@@ -28,36 +27,11 @@ const bin = join(box.dir, 'bin');
 const cfgDir = join(box.env.XDG_CONFIG_HOME!, 'otpbackup');
 
 /** Runs `otpbackup ARGS` in a new tmux session with env (no OTPBACKUP_PASSPHRASE); prints EXIT=. */
-function startSession(session: string, args: string, env: NodeJS.ProcessEnv): void {
-  const script = join(box.dir, `${session}.sh`);
-  const exports = Object.entries(env)
-    .map(([k, v]) => `export ${k}='${v}'`)
-    .join('\n');
-  writeFileSync(
-    script,
-    `${exports}\nunset CI OTPBACKUP_PASSPHRASE\ncd '${ROOT}'\n'${process.execPath}' bin/otpbackup ${args}\necho "EXIT=$?"\nsleep 60\n`,
-    { mode: 0o700 },
-  );
-  tmux('new-session', '-d', '-s', session, '-x', '150', '-y', '50', `sh ${script}`);
-}
-const pane = (s: string) => tmux('capture-pane', '-p', '-t', s, '-S', '-200');
-async function waitFor(s: string, re: RegExp, ms = 15_000): Promise<string> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const text = pane(s);
-    if (re.test(text)) return text;
-    if (Date.now() > end) assert.fail(`timed out waiting for ${re} in:\n${text}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-async function answer(s: string, prompt: RegExp, ...keys: string[]): Promise<void> {
-  await waitFor(s, prompt);
-  for (const k of keys)
-    tmux('send-keys', '-t', s, ...(['Enter', 'Down', 'BSpace', 'C-c'].includes(k) ? [k] : ['-l', '--', k]));
-}
+const startSession = (session: string, args: string, env: NodeJS.ProcessEnv) =>
+  term.start(session, args, { env, unset: ['CI', 'OTPBACKUP_PASSPHRASE'] });
 
 describe('interactive add and edit keep secrets to themselves', {
-  skip: !hasTmux && 'tmux is missing',
+  skip: noTmux,
 }, () => {
   test('add: no typed secret in the environment of dbus-send or the passphrase command; digits 6 to 8', async () => {
     mkdirSync(dumps, { recursive: true });
@@ -116,7 +90,7 @@ describe('interactive add and edit keep secrets to themselves', {
     startSession(s, `account edit ed --config '${cfg}' --password-env NEW_PW --store vault --no-test`, env);
     await answer(s, /New passphrase for the vault/, 'abc12', 'Enter');
     await waitFor(s, /at least 8 characters/);
-    for (let i = 0; i < 5; i++) tmux('send-keys', '-t', s, 'BSpace');
+    for (let i = 0; i < 5; i++) term.keys(s, 'BSpace');
     await answer(s, /New passphrase for the vault/, VAULT_PASS, 'Enter');
     await answer(s, /Repeat the passphrase:/, VAULT_PASS, 'Enter');
     const text = await waitFor(s, /EXIT=\d+/);

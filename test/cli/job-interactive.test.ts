@@ -2,19 +2,21 @@
 // schedule checked as it is typed, arrow-key mode selection; without a terminal a missing flag is an
 // exit-2 error naming it.
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { cli, ROOT, type Sandbox, sandbox } from '../backup/e2e-helpers.js';
+import { cli, type Sandbox, sandbox } from '../backup/e2e-helpers.js';
+import { requireTool } from '../support/require.js';
+import { type Tty, tty } from '../support/tty.js';
 
-const hasTmux = spawnSync('tmux', ['-V']).status === 0;
-if (!hasTmux && process.env.CI === 'true') throw new Error('CI=true but tmux is missing');
+const noTmux = requireTool('tmux');
 
 let box: Sandbox;
+let term: Tty;
 let configFile: string;
 before(async () => {
   box = sandbox('otpbackup-job-tty-');
+  term = tty(box.dir);
   configFile = join(box.env.XDG_CONFIG_HOME!, 'otpbackup', 'config.yaml');
   const add = await cli(
     [
@@ -34,7 +36,7 @@ before(async () => {
   assert.equal(add.status, 0, add.stderr);
 });
 after(() => {
-  if (hasTmux) spawnSync('tmux', ['-S', join(box.dir, 'tmux.sock'), 'kill-server']);
+  term?.close();
   box.cleanup();
 });
 
@@ -49,38 +51,13 @@ describe('job add', () => {
   });
 
   test('on a terminal: asks, validates the schedule, selects the mode, saves', {
-    skip: !hasTmux && 'tmux is missing',
+    skip: noTmux,
   }, async () => {
-    const tmux = (...args: string[]) =>
-      execFileSync('tmux', ['-S', join(box.dir, 'tmux.sock'), '-f', '/dev/null', ...args], {
-        encoding: 'utf8',
-      });
     const src = join(box.dir, 'docs');
     mkdirSync(src);
-    const script = join(box.dir, 'job.sh');
-    const exports = Object.entries(box.env)
-      .map(([k, v]) => `export ${k}='${v}'`)
-      .join('\n');
-    writeFileSync(
-      script,
-      `${exports}\nunset CI\ncd '${ROOT}'\n'${process.execPath}' bin/otpbackup job add\necho "EXIT=$?"\nsleep 60\n`,
-      { mode: 0o700 },
-    );
-    tmux('new-session', '-d', '-s', 'job', '-x', '150', '-y', '40', `sh ${script}`);
-    const waitFor = async (re: RegExp, ms = 15_000) => {
-      const end = Date.now() + ms;
-      for (;;) {
-        const text = tmux('capture-pane', '-p', '-t', 'job', '-S', '-100');
-        if (re.test(text)) return text;
-        if (Date.now() > end) assert.fail(`timed out waiting for ${re} in:\n${text}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    };
-    const send = async (re: RegExp, ...keys: string[]) => {
-      await waitFor(re);
-      for (const k of keys)
-        tmux('send-keys', '-t', 'job', ...(['Enter', 'Down', 'BSpace'].includes(k) ? [k] : ['-l', '--', k]));
-    };
+    term.start('job', 'job add', { env: box.env, height: 40 });
+    const waitFor = (re: RegExp) => term.waitFor('job', re);
+    const send = (re: RegExp, ...keys: string[]) => term.answer('job', re, ...keys);
     await send(/Job name:/, 'docs', 'Enter');
     await send(/Sources/, src, 'Enter');
     await send(/Exclude/, '*.tmp, cache/', 'Enter');
@@ -88,7 +65,7 @@ describe('job add', () => {
     await send(/Schedule/, '61 * * * *', 'Enter');
     const refused = await waitFor(/expected range 0-59/);
     assert.doesNotMatch(refused, /Mode:/, 'an invalid schedule is asked again');
-    for (let i = 0; i < 10; i++) tmux('send-keys', '-t', 'job', 'BSpace');
+    for (let i = 0; i < 10; i++) term.keys('job', 'BSpace');
     await send(/Schedule/, '0 3 * * *', 'Enter');
     await send(/Mode:/, 'Down', 'Enter');
     const text = await waitFor(/EXIT=\d+/);

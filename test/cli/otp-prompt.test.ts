@@ -2,25 +2,26 @@
 // as PASS): `otp.type: prompt` asks the person on a REAL terminal (tmux) just before login, and is a
 // clear exit-2 error without one; `otp.type: command` takes the first line a program prints.
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { editConfig } from '../../src/config/save.js';
-import { cli, ROOT, readTree, type Sandbox, sandbox } from '../backup/e2e-helpers.js';
-import { type ProftpdHandle, proftpdUnavailable, startProftpd } from '../servers/proftpd.js';
+import { cli, readTree, type Sandbox, sandbox } from '../backup/e2e-helpers.js';
+import { type ProftpdHandle, startProftpd } from '../servers/proftpd.js';
+import { requireTool } from '../support/require.js';
+import { type Tty, tty } from '../support/tty.js';
 
-const noProftpd = proftpdUnavailable();
-if (noProftpd && process.env.CI === 'true') throw new Error(`CI=true but ProFTPD cannot run: ${noProftpd}`);
-const hasTmux = spawnSync('tmux', ['-V']).status === 0;
-if (!hasTmux && process.env.CI === 'true') throw new Error('CI=true but tmux is missing');
+const noProftpd = requireTool('proftpd');
+const noTmux = requireTool('tmux', 'oathtool');
 
 let box: Sandbox;
 let server: ProftpdHandle;
-const socket = () => join(box.dir, 'tmux.sock');
+let term: Tty;
 
 before(async () => {
   box = sandbox('otpbackup-prompt-');
+  term = tty(box.dir);
   if (noProftpd) return;
   server = await startProftpd();
   const u = server.users.totp;
@@ -64,7 +65,7 @@ before(async () => {
   });
 });
 after(async () => {
-  if (hasTmux) spawnSync('tmux', ['-S', socket(), 'kill-server']);
+  term?.close();
   await server?.stop();
   box.cleanup();
 });
@@ -95,37 +96,17 @@ describe('otp.type prompt and command in run', { skip: noProftpd }, () => {
   });
 
   test('prompt on a terminal: the typed code logs in, masked, and the job runs', {
-    skip: !hasTmux && 'tmux is missing',
+    skip: noTmux,
   }, async () => {
-    const tmux = (...args: string[]) =>
-      execFileSync('tmux', ['-S', socket(), '-f', '/dev/null', ...args], { encoding: 'utf8' });
-    const script = join(box.dir, 'run.sh');
-    const exports = Object.entries(box.env)
-      .map(([k, v]) => `export ${k}='${v}'`)
-      .join('\n');
-    writeFileSync(
-      script,
-      `${exports}\nunset CI\ncd '${ROOT}'\n'${process.execPath}' bin/otpbackup run --job typed -v\necho "EXIT=$?"\nsleep 60\n`,
-      { mode: 0o700 },
-    );
-    tmux('new-session', '-d', '-s', 'typed', '-x', '150', '-y', '40', `sh ${script}`);
-    const waitFor = async (re: RegExp, ms: number) => {
-      const end = Date.now() + ms;
-      for (;;) {
-        const text = tmux('capture-pane', '-p', '-t', 'typed', '-S', '-100');
-        if (re.test(text)) return text;
-        if (Date.now() > end) assert.fail(`timed out waiting for ${re} in:\n${text}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    };
+    term.start('typed', 'run --job typed -v', { env: box.env, height: 40 });
+    const waitFor = (re: RegExp, ms: number) => term.waitFor('typed', re, ms);
     const q = await waitFor(/One-time code for/, 20_000);
     assert.match(q, /account typed/);
     const code = execFileSync('oathtool', ['--totp', '-b', '-'], {
       input: server.users.totp.secret,
       encoding: 'utf8',
     }).trim();
-    tmux('send-keys', '-t', 'typed', '-l', code);
-    tmux('send-keys', '-t', 'typed', 'Enter');
+    term.keys('typed', code, 'Enter');
     const text = await waitFor(/EXIT=\d+/, 40_000);
     assert.match(text, /EXIT=0/, text);
     assert.match(text, /job typed: .*1 uploaded/, text);

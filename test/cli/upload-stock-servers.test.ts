@@ -8,13 +8,12 @@ import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type CliRun, cli, readTree, type Sandbox, sandbox, tempNames } from '../backup/e2e-helpers.js';
-import { type SshdHandle, sshdUnavailable, startSshd } from '../servers/sshd.js';
-import { startVsftpd, type VsftpdHandle, vsftpdUnavailable } from '../servers/vsftpd.js';
+import { type SshdHandle, startSshd } from '../servers/sshd.js';
+import { startVsftpd, type VsftpdHandle } from '../servers/vsftpd.js';
+import { requireTool } from '../support/require.js';
 
-const noSshd = sshdUnavailable();
-const noVsftpd = vsftpdUnavailable();
-if (process.env.CI === 'true' && (noSshd || noVsftpd))
-  throw new Error(`CI=true but a stock server cannot run: ${noSshd ?? noVsftpd}`);
+const noSshd = requireTool('sshd');
+const noVsftpd = requireTool('vsftpd');
 
 let box: Sandbox;
 let src: string;
@@ -45,7 +44,7 @@ function assertLanded(dir: string) {
   assert.deepEqual(tempNames(dir), [], 'no temp names remain');
 }
 
-describe('otpbackup upload to OpenSSH sshd', { skip: noSshd ?? false }, () => {
+describe('otpbackup upload to OpenSSH sshd', { skip: noSshd }, () => {
   let s: SshdHandle;
   before(async () => {
     s = await startSshd();
@@ -127,7 +126,7 @@ describe('otpbackup upload to OpenSSH sshd', { skip: noSshd ?? false }, () => {
   });
 });
 
-describe('otpbackup upload to vsftpd', { skip: noVsftpd ?? false }, () => {
+describe('otpbackup upload to vsftpd', { skip: noVsftpd }, () => {
   let v: VsftpdHandle;
   before(async () => {
     v = await startVsftpd();

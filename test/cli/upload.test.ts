@@ -25,11 +25,11 @@ import {
   start,
   tempNames,
 } from '../backup/e2e-helpers.js';
-import { type ProftpdHandle, proftpdUnavailable, startProftpd } from '../servers/proftpd.js';
-import { type SshServerHandle, sftpServerAvailable, startSshServer } from '../servers/ssh-inprocess.js';
+import { type ProftpdHandle, startProftpd } from '../servers/proftpd.js';
+import { type SshServerHandle, startSshServer } from '../servers/ssh-inprocess.js';
+import { requireTool } from '../support/require.js';
 
-const missing = proftpdUnavailable();
-if (missing && process.env.CI === 'true') throw new Error(`CI=true but ProFTPD cannot run: ${missing}`);
+const missing = requireTool('proftpd');
 
 let server: ProftpdHandle;
 let box: Sandbox;
@@ -403,7 +403,7 @@ describe('otpbackup upload (ProFTPD)', { skip: missing }, () => {
 // real path such as /home/alice, `sftp://host/dir` is the absolute /dir and `sftp://host/~/dir` is below
 // the home (#13.1). An in-process server (OpenSSH's sftp-server started in a temp "home") shows both.
 describe('otpbackup upload over SFTP to a home that is not "/" (not chrooted)', {
-  skip: !sftpServerAvailable() && process.env.CI !== 'true' && 'OpenSSH sftp-server is not installed',
+  skip: requireTool('sftp-server'),
 }, () => {
   let srv: SshServerHandle;
   let b: Sandbox;

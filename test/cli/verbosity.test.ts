@@ -7,10 +7,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { cli, type Sandbox, sandbox } from '../backup/e2e-helpers.js';
-import { type ProftpdHandle, proftpdUnavailable, startProftpd } from '../servers/proftpd.js';
+import { type ProftpdHandle, startProftpd } from '../servers/proftpd.js';
+import { requireTool } from '../support/require.js';
 
-const missing = proftpdUnavailable();
-if (missing && process.env.CI === 'true') throw new Error(`CI=true but ProFTPD cannot run: ${missing}`);
+const missing = requireTool('proftpd');
 
 let server: ProftpdHandle;
 let box: Sandbox;

@@ -14,10 +14,11 @@ import { parse as parseYaml } from 'yaml';
 import { parseConfig } from '../../src/config/load.js';
 import { ROOT } from '../cli/helpers.js';
 import { type InprocessFtpHandle, startInprocessFtp } from '../servers/ftp-inprocess.js';
-import { type ProftpdHandle, proftpdUnavailable, startProftpd } from '../servers/proftpd.js';
-import { type SshServerHandle, sftpServerAvailable, startSshServer } from '../servers/ssh-inprocess.js';
-import { type SshdHandle, sshdUnavailable, startSshd } from '../servers/sshd.js';
-import { startVsftpd, type VsftpdHandle, vsftpdUnavailable } from '../servers/vsftpd.js';
+import { type ProftpdHandle, startProftpd } from '../servers/proftpd.js';
+import { type SshServerHandle, startSshServer } from '../servers/ssh-inprocess.js';
+import { type SshdHandle, startSshd } from '../servers/sshd.js';
+import { startVsftpd, type VsftpdHandle } from '../servers/vsftpd.js';
+import { requireTool } from '../support/require.js';
 
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
 const ILLUSTRATIVE = /#\s*illustrative\b[^\n]*$/;
@@ -58,14 +59,10 @@ function sh(cmd: string, cwd: string, env: Record<string, string>) {
 
 // otpbackup lines, and the tutorial's printf lines (the vault passphrase file for cron).
 const IS_COMMAND = /^(?:(?:[A-Z_][A-Z0-9_]*=\S*\s+)*otpbackup\s|printf\s)/;
-const missingProftpd = proftpdUnavailable();
-const missingSftp = sftpServerAvailable() ? undefined : 'sftp-server (openssh-sftp-server) is missing';
-const missing = missingProftpd ?? missingSftp;
-const skip = missing && process.env.CI !== 'true' ? `servers unavailable: ${missing}` : false;
+const skip = requireTool('proftpd', 'sftp-server');
 // The stock sshd and vsftpd recipes need root (real local accounts): locally without it only their
 // lines are left out; in CI they run.
-const missingStock = sshdUnavailable() ?? vsftpdUnavailable();
-if (missingStock && process.env.CI === 'true') throw new Error(`CI=true but ${missingStock}`);
+const missingStock = requireTool('sshd', 'vsftpd');
 const STOCK_HOSTS = /(ssh|vsftpd)\.example\.org/;
 
 describe('README examples', { skip }, () => {

@@ -6,109 +6,23 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { jobStateDir } from '../../src/config/paths.js';
-import { editConfig, saveJob } from '../../src/config/save.js';
 import { Manifest } from '../../src/scan/manifest.js';
-import { allowReuse, cli, readTree, type Sandbox, TEMP_MARK } from '../backup/e2e-helpers.js';
-import { alive, childPids, PROFTPD_BIN, type ProftpdHandle, proftpdUnavailable } from '../servers/proftpd.js';
+import { readTree, type Sandbox, TEMP_MARK } from '../backup/e2e-helpers.js';
+import { alive, childPids, PROFTPD_BIN, type ProftpdHandle } from '../servers/proftpd.js';
+import { requireTool } from '../support/require.js';
 
 /** Why ProFTPD cannot run (a skip), or undefined; with CI=true a missing server fails the file. */
 export function proftpdMissing(): string | undefined {
-  const missing = proftpdUnavailable();
-  if (missing && process.env.CI === 'true') throw new Error(`CI=true but ProFTPD cannot run: ${missing}`);
-  return missing;
+  return requireTool('proftpd') || undefined;
 }
 
-export type Proto = 'ftp' | 'sftp';
-
-export interface AccountOpts {
-  /** Port to connect to (a proxy's, or the server's). */
-  port?: number;
-  /** Connection timeout in seconds (also the stall detection time). */
-  timeout?: number;
-  /** otp.reuse: allow lets back-to-back runs log in without waiting for a fresh step. */
-  reuse?: boolean;
-  /** Base32 seed to store instead of the server's (a wrong seed). */
-  secret?: string;
-}
-
-/** Adds account `name` for ProFTPD's TOTP user over FTP (code alone) or SFTP (keyboard-interactive). */
-/**
- * Config edits of one process, one at a time. Tests of a file run side by side and often share a
- * sandbox; each edit takes the config lock, which waits at most 10 s of wall time: nine `account
- * add`s at once on a busy machine exceeded that (FAULT_SCALE=full). The runs still go side by side.
- */
-let configChain: Promise<unknown> = Promise.resolve();
-function oneConfigEditAtATime<T>(fn: () => Promise<T>): Promise<T> {
-  const r = configChain.then(fn);
-  configChain = r.catch(() => {});
-  return r;
-}
-
-export function addAccount(
-  box: Sandbox,
-  server: ProftpdHandle,
-  name: string,
-  proto: Proto,
-  o: AccountOpts = {},
-): Promise<void> {
-  return oneConfigEditAtATime(() => addAccountNow(box, server, name, proto, o));
-}
-
-async function addAccountNow(
-  box: Sandbox,
-  server: ProftpdHandle,
-  name: string,
-  proto: Proto,
-  o: AccountOpts,
-): Promise<void> {
-  const u = server.users.totp;
-  const port = o.port ?? (proto === 'ftp' ? server.ports.ftp : server.ports.sftpKbd);
-  const extra =
-    proto === 'ftp'
-      ? ['--template', '${OTP}']
-      : ['--password-env', 'P', '--trust-host-key', server.sshHostKeyFingerprint];
-  const add = await cli(
-    [
-      'account',
-      'add',
-      name,
-      '--url',
-      `${proto}://${u.name}@127.0.0.1:${port}/`,
-      '--totp-secret-env',
-      'S',
-      '--store',
-      'vault',
-      '--no-test',
-      ...extra,
-    ],
-    { ...box.env, S: o.secret ?? u.secret, P: u.password },
-  );
-  assert.equal(add.status, 0, add.stderr);
-  if (o.reuse) await allowReuse(box.env, name);
-  if (o.timeout !== undefined) {
-    const t = o.timeout;
-    await editConfig(box.env, undefined, (doc) => {
-      doc.setIn(['accounts', name, 'timeout'], t);
-    });
-  }
-}
-
-/** A mirror job `name` of account `account` uploading `src` to `remoteDir` (below the user's home). */
-export function addJob(box: Sandbox, name: string, account: string, src: string, remoteDir: string) {
-  return oneConfigEditAtATime(() =>
-    saveJob(box.env, undefined, {
-      name,
-      account,
-      sources: [src],
-      remoteDir,
-      schedule: '0 3 * * *',
-      symlinks: 'skip',
-      mode: 'mirror',
-      delete: true,
-      checksum: false,
-    }).then(() => {}),
-  );
-}
+// The account and job fixtures moved to test/support/accounts.ts.
+export {
+  type AccountOpts,
+  accountFixture as addAccount,
+  jobFixture as addJob,
+  type Proto,
+} from '../support/accounts.js';
 
 /**
  * Completed uploads per final remote path (chroot-relative), from ProFTPD's TransferLog: each

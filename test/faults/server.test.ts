@@ -44,17 +44,26 @@ after(async () => {
   box?.cleanup();
 });
 
+/** The cases' config edits, one after another: the cases run at once, and on a busy machine five
+ * `account add`s queued on the config lock outwait its 10 s (seen: "config file … is held by"). */
+let configEdits: Promise<unknown> = Promise.resolve();
+function serially<T>(f: () => Promise<T>): Promise<T> {
+  const next = configEdits.then(f, f);
+  configEdits = next.catch(() => {});
+  return next;
+}
+
 async function setup(proto: Proto, name: string, files: number, bytes: number) {
   const server = await startProftpd();
   servers.push(server);
-  await addAccount(box, server, name, proto, { reuse: true, timeout: 5 });
+  await serially(() => addAccount(box, server, name, proto, { reuse: true, timeout: 5 }));
   const src = join(box.dir, `src-${name}`);
   for (let i = 0; i < files; i++) {
     const d = join(src, `d${i % 5}`);
     mkdirSync(d, { recursive: true });
     writeFileSync(join(d, `f${i}.bin`), Buffer.alloc(bytes, i % 251));
   }
-  await addJob(box, name, name, src, name);
+  await serially(() => addJob(box, name, name, src, name));
   const remote = join(server.home(server.users.totp.name), name);
   return { server, src, remote };
 }

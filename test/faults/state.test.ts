@@ -15,6 +15,7 @@ import { jobStateDir } from '../../src/config/paths.js';
 import { Manifest } from '../../src/scan/manifest.js';
 import { type CliRun, cli, readTree, type Sandbox, sandbox } from '../backup/e2e-helpers.js';
 import { type ProftpdHandle, startProftpd } from '../servers/proftpd.js';
+import { required } from '../support/require.js';
 import {
   addAccount,
   addJob,
@@ -184,7 +185,7 @@ describe('a full state disk (64 KiB tmpfs)', { skip: missing }, () => {
       encoding: 'utf8',
     });
     if (m.status !== 0) {
-      if (process.env.CI === 'true') throw new Error(`CI=true but tmpfs cannot be mounted: ${m.stderr}`);
+      required('a tmpfs mount', m.stderr.trim() || `mount exited ${m.status}`); // throws under CI=true
       return;
     }
     mounted = true;

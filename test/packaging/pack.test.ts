@@ -12,15 +12,10 @@ import { after, before, describe, test } from 'node:test';
 import { readTree, type Sandbox, sandbox } from '../backup/e2e-helpers.js';
 import { ROOT } from '../cli/helpers.js';
 import { assertNoSecrets, noteInvocation } from '../leak-guard.js';
-import { type ProftpdHandle, proftpdUnavailable, startProftpd } from '../servers/proftpd.js';
+import { type ProftpdHandle, startProftpd } from '../servers/proftpd.js';
+import { requireTool } from '../support/require.js';
 
-function tool(cmd: string): string | undefined {
-  const r = spawnSync(cmd, ['--version'], { encoding: 'utf8' });
-  return r.status === 0 ? undefined : `${cmd} is not on PATH`;
-}
-const missing = tool('npm') ?? tool('git') ?? proftpdUnavailable();
-if (missing && process.env.CI === 'true')
-  throw new Error(`CI=true but the packaging test cannot run: ${missing}`);
+const missing = requireTool('npm', 'git', 'proftpd');
 
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
 

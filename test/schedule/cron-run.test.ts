@@ -12,10 +12,10 @@ import { after, before, describe, test } from 'node:test';
 import { editConfig } from '../../src/config/save.js';
 import { cronCommand } from '../../src/schedule/entries.js';
 import { allowReuse, type CliRun, cli, type Sandbox, sandbox } from '../backup/e2e-helpers.js';
-import { type ProftpdHandle, proftpdUnavailable, startProftpd } from '../servers/proftpd.js';
+import { type ProftpdHandle, startProftpd } from '../servers/proftpd.js';
+import { requireTool } from '../support/require.js';
 
-const missing = proftpdUnavailable();
-if (missing && process.env.CI === 'true') throw new Error(`CI=true but ProFTPD cannot run: ${missing}`);
+const missing = requireTool('proftpd');
 
 let server: ProftpdHandle;
 let box: Sandbox;

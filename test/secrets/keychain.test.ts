@@ -6,18 +6,15 @@ import { join } from 'node:path';
 import { it } from 'node:test';
 import { KeychainStore, secretServiceState } from '../../src/secrets/keychain.js';
 import { chooseDefaultStore } from '../../src/secrets/resolve.js';
+import { requireTool } from '../support/require.js';
 import { tempDir } from './helpers.js';
 
 const root = new URL('../..', import.meta.url).pathname;
-const missing = ['dbus-run-session', 'gnome-keyring-daemon', 'dbus-send', 'secret-tool'].filter(
-  (tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0,
-);
-const skip = missing.length && process.env.CI !== 'true' ? `missing ${missing.join(', ')}` : false;
+const skip = requireTool('dbus-run-session', 'gnome-keyring-daemon', 'dbus-send', 'secret-tool');
 
 it('keychain store passes the suite against gnome-keyring, and a locked keyring is an error', {
   skip,
 }, async () => {
-  assert.deepEqual(missing, [], `CI=true requires ${missing.join(', ')}`);
   const home = tempDir('otpb-keyring-');
   const runtime = join(home, 'run');
   spawnSync('mkdir', ['-m', '700', '-p', runtime]);

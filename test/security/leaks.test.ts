@@ -8,7 +8,7 @@
 // every few ms while it runs; the `cmd:` secret helper is among them); files 0600, directories 0700.
 // Keychain storage is covered by test/secrets/keychain.test.ts (a real Secret Service).
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -27,10 +27,10 @@ import { otpbackup } from '../cli/helpers.js';
 import { assertNoSecrets, noteInvocation, registerSecrets, secretsIn } from '../leak-guard.js';
 import { freePort } from '../servers/free-port.js';
 import { type InprocessFtpHandle, startInprocessFtp } from '../servers/ftp-inprocess.js';
-import { type ProftpdHandle, proftpdUnavailable, startProftpd } from '../servers/proftpd.js';
+import { type ProftpdHandle, startProftpd } from '../servers/proftpd.js';
+import { requireTool } from '../support/require.js';
 
-const missing = proftpdUnavailable();
-if (missing && process.env.CI === 'true') throw new Error(`CI=true but ProFTPD cannot run: ${missing}`);
+const missing = requireTool('proftpd');
 
 // Distinctive markers: valid as what they stand for (the seed is Base32), unmistakable in any output.
 const M = {
@@ -420,15 +420,10 @@ describe('in-process FTP (password + code), marker secrets', () => {
   });
 });
 
-const keyringTools = ['dbus-run-session', 'gnome-keyring-daemon', 'dbus-send'].filter(
-  (tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0,
-);
-const noKeyring =
-  keyringTools.length && process.env.CI !== 'true' ? `missing ${keyringTools.join(', ')}` : false;
+const noKeyring = requireTool('dbus-run-session', 'gnome-keyring-daemon', 'dbus-send');
 
 describe('keychain (gnome-keyring in a private D-Bus session)', { skip: noKeyring }, () => {
   test('account add --store keychain, account show --json, code: nothing leaks', async () => {
-    assert.deepEqual(keyringTools, [], `CI=true requires ${keyringTools.join(', ')}`);
     const home = join(box.dir, 'keyring-home');
     mkdirSync(join(home, 'run'), { recursive: true, mode: 0o700 });
     // The keyring password goes through stdin (printf is a shell builtin: in no argv).

@@ -22,16 +22,11 @@ import { guardPinnedDataSockets } from '../../src/transport/ftp-data-trust.js';
 import { SSH_ALGORITHMS, WEAK_SSH_ALGORITHMS } from '../../src/transport/ssh-algorithms.js';
 import { type CliRun, cli, readTree, type Sandbox, sandbox } from '../backup/e2e-helpers.js';
 import { type InprocessFtpHandle, startInprocessFtp } from '../servers/ftp-inprocess.js';
-import {
-  generateEd25519,
-  type SshServerHandle,
-  sftpServerAvailable,
-  startSshServer,
-} from '../servers/ssh-inprocess.js';
+import { generateEd25519, type SshServerHandle, startSshServer } from '../servers/ssh-inprocess.js';
+import { requireTool } from '../support/require.js';
 
 const run = promisify(execFile);
-const missing = sftpServerAvailable() ? undefined : 'openssh sftp-server is not installed';
-if (missing && process.env.CI === 'true') throw new Error(`CI=true but: ${missing}`);
+const missing = requireTool('sftp-server');
 
 let box: Sandbox;
 let src: string;

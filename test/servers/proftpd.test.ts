@@ -11,13 +11,10 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
 import { Client, type ConnectConfig, type SFTPWrapper } from 'ssh2';
-import { alive, childPids, type ProftpdHandle, proftpdUnavailable, startProftpd } from './proftpd.js';
+import { requireTool } from '../support/require.js';
+import { alive, childPids, type ProftpdHandle, startProftpd } from './proftpd.js';
 
-const tools = ['/usr/bin/oathtool', '/usr/bin/curl', '/usr/bin/ssh'];
-const missing =
-  proftpdUnavailable() ?? (tools.some((t) => !existsSync(t)) ? `missing one of ${tools}` : undefined);
-// Locally a missing server is a skip; in CI it is a failure (before() throws).
-const skip = missing && process.env.CI !== 'true' ? missing : false;
+const skip = requireTool('proftpd', 'oathtool', 'curl', 'ssh');
 
 interface Run {
   exit: number;
@@ -171,7 +168,6 @@ describe('proftpd test server (mod_auth_otp on loopback)', { skip }, () => {
   let startMs = 0;
 
   before(async () => {
-    if (missing) throw new Error(`CI=true and the real server cannot run: ${missing}`);
     const t0 = Date.now();
     srv = await startProftpd();
     startMs = Date.now() - t0;
@@ -430,7 +426,6 @@ describe('proftpd test server (mod_auth_otp on loopback)', { skip }, () => {
 
 describe('proftpd test server: stop()', { skip }, () => {
   test('kills the master and its session processes, by PID, and removes the dir', async () => {
-    if (missing) throw new Error(`CI=true and the real server cannot run: ${missing}`);
     const srv = await startProftpd();
     // An idle open session: proftpd forks a child for it.
     const sock = netConnect({ host: '127.0.0.1', port: srv.ports.ftp });

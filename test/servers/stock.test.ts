@@ -9,15 +9,14 @@ import { existsSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { requireTool } from '../support/require.js';
 import { makeSftp, sftpAccount, tempEnv } from '../transport/sftp-helpers.js';
 import { alive } from './proftpd.js';
-import { sshdUnavailable, startSshd } from './sshd.js';
+import { startSshd } from './sshd.js';
 import { descendants, PAM_DIR, PAM_PREFIX, sweepStale } from './system.js';
-import { startVsftpd, vsftpdUnavailable } from './vsftpd.js';
+import { startVsftpd } from './vsftpd.js';
 
-const missing = sshdUnavailable() ?? vsftpdUnavailable();
-if (missing && process.env.CI === 'true')
-  throw new Error(`CI=true but a stock server cannot run: ${missing}`);
+const missing = requireTool('sshd', 'vsftpd');
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 
@@ -36,7 +35,7 @@ function pamFilesOf(pid: number): string[] {
     .filter((n) => n.startsWith(PAM_PREFIX) && n.includes(`-${pid}-`));
 }
 
-describe('stock server harnesses', { skip: missing ?? false }, () => {
+describe('stock server harnesses', { skip: missing }, () => {
   test('sshd stop() with an SFTP session open: no process, user, PAM file or dir remains', async () => {
     const s = await startSshd();
     const t = tempEnv();

@@ -11,6 +11,7 @@ import { systemClock } from '../../src/schedule/clock.js';
 import { FtpTransport } from '../../src/transport/ftp.js';
 import { type CredentialSource, createCredentialSource } from '../../src/transport/login.js';
 import { startInprocessFtp } from '../servers/ftp-inprocess.js';
+import { quickRetries } from '../support/clock.js';
 import { type SuiteTarget, transportSuite } from './suite.js';
 
 const WRONG_SEED = 'MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U';
@@ -84,7 +85,7 @@ transportSuite('ftp (in-process, password+TOTP, no reuse)', async (): Promise<Su
       return new FtpTransport({
         account,
         credentials,
-        clock: systemClock,
+        clock: quickRetries, // retry pauses cut (test/support/clock.ts): the tries and the server are real
         log: opts.log,
         trace: true,
         ...(opts.maxRetries !== undefined ? { maxRetries: opts.maxRetries } : {}),

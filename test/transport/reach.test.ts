@@ -13,8 +13,9 @@ import { totpStep } from '../../src/otp/index.js';
 import type { AccountLoginState } from '../../src/transport/login.js';
 import { type CliRun, cli, type Sandbox, sandbox } from '../backup/e2e-helpers.js';
 import { freePort } from '../servers/free-port.js';
-import { type ProftpdHandle, proftpdUnavailable, startProftpd } from '../servers/proftpd.js';
-import { type SshServerHandle, sftpServerAvailable, startSshServer } from '../servers/ssh-inprocess.js';
+import { type ProftpdHandle, startProftpd } from '../servers/proftpd.js';
+import { type SshServerHandle, startSshServer } from '../servers/ssh-inprocess.js';
+import { requireTool } from '../support/require.js';
 
 const SEED = 'JBSWY3DPEHPK3PXP';
 let box: Sandbox;
@@ -136,8 +137,7 @@ describe('unreachable servers fail fast with an honest message', () => {
   });
 });
 
-const missing = proftpdUnavailable();
-if (missing && process.env.CI === 'true') throw new Error(`CI=true but ProFTPD cannot run: ${missing}`);
+const missing = requireTool('proftpd');
 
 describe('the wrong protocol on a real server (ProFTPD)', { skip: missing }, () => {
   let server: ProftpdHandle;
@@ -195,7 +195,7 @@ describe('the wrong protocol on a real server (ProFTPD)', { skip: missing }, () 
 });
 
 describe('pam_oath: a code-only answer refused gets the combined-prompt hint', {
-  skip: !sftpServerAvailable() && 'openssh-sftp-server missing',
+  skip: requireTool('sftp-server'),
 }, () => {
   let ssh: SshServerHandle;
   before(async () => {

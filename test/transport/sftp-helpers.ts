@@ -98,6 +98,8 @@ export function sftpSuiteTarget(opts: {
   failedLogins?: () => Promise<number>;
   loginPauseMs?: number;
   teardown: () => Promise<void>;
+  /** SuiteTarget.bigMb. */
+  bigMb?: number;
 }): SuiteTarget {
   const t = tempEnv();
   const secrets = [opts.srv.password ?? '', opts.srv.secret];
@@ -112,6 +114,7 @@ export function sftpSuiteTarget(opts: {
     hashes: [],
     proxy: { port: opts.srv.port, ftp: false },
     ...(opts.loginPauseMs ? { loginPauseMs: opts.loginPauseMs } : {}),
+    ...(opts.bigMb ? { bigMb: opts.bigMb } : {}),
     async makeTransport(o = {}) {
       // The wrong-code account has its own state and a 1 s period, so its retry waits at most 1 s.
       const given = o.port ? { ...opts.srv, port: o.port } : opts.srv;

@@ -12,14 +12,13 @@ import {
   generateEd25519,
   type SshServerHandle,
   type SshServerOptions,
-  sftpServerAvailable,
   startSshServer,
 } from '../servers/ssh-inprocess.js';
+import { requireTool } from '../support/require.js';
 import { makeSftp, sftpAccount, sftpSuiteTarget, tempEnv } from './sftp-helpers.js';
 import { transportSuite } from './suite.js';
 
-const skip =
-  !sftpServerAvailable() && process.env.CI !== 'true' ? 'OpenSSH sftp-server is not installed' : false;
+const skip = requireTool('sftp-server');
 
 const t = tempEnv();
 after(() => t.cleanup());

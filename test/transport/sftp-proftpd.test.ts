@@ -5,13 +5,13 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type ProftpdHandle, proftpdUnavailable, startProftpd } from '../servers/proftpd.js';
+import { type ProftpdHandle, startProftpd } from '../servers/proftpd.js';
+import { requireTool } from '../support/require.js';
 import { makeSftp, sftpAccount, tempEnv } from './sftp-helpers.js';
 
-const missing = proftpdUnavailable();
-if (missing && process.env.CI === 'true') throw new Error(`CI=true but ProFTPD cannot run: ${missing}`);
+const missing = requireTool('proftpd');
 
-describe('SFTP against ProFTPD', { skip: missing ?? false }, () => {
+describe('SFTP against ProFTPD', { skip: missing }, () => {
   const t = tempEnv();
   let p: ProftpdHandle;
   before(async () => {

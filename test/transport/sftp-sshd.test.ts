@@ -7,12 +7,12 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type SshdHandle, type SshdOtpUser, sshdUnavailable, startSshd } from '../servers/sshd.js';
+import { type SshdHandle, type SshdOtpUser, startSshd } from '../servers/sshd.js';
+import { requireTool } from '../support/require.js';
 import { makeSftp, sftpAccount, sftpSuiteTarget, tempEnv } from './sftp-helpers.js';
 import { transportSuite } from './suite.js';
 
-const missing = sshdUnavailable();
-if (missing && process.env.CI === 'true') throw new Error(`CI=true but OpenSSH sshd cannot run: ${missing}`);
+const missing = requireTool('sshd');
 
 const server = (s: SshdHandle, port: number, u: SshdOtpUser) => ({
   port,
@@ -38,7 +38,7 @@ if (!missing) {
   });
 }
 
-describe('SFTP against OpenSSH sshd', { skip: missing ?? false }, () => {
+describe('SFTP against OpenSSH sshd', { skip: missing }, () => {
   const t = tempEnv();
   let s: SshdHandle;
   before(async () => {

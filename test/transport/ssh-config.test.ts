@@ -10,11 +10,11 @@ import { after, before, describe, test } from 'node:test';
 import type { Account } from '../../src/config/types.js';
 import { resolveRoute, withSshSetup } from '../../src/transport/ssh-config.js';
 import { cli, type Sandbox, sandbox } from '../backup/e2e-helpers.js';
-import { type ProftpdHandle, proftpdUnavailable, startProftpd } from '../servers/proftpd.js';
-import { type SshdHandle, sshdUnavailable, startSshd } from '../servers/sshd.js';
+import { type ProftpdHandle, startProftpd } from '../servers/proftpd.js';
+import { type SshdHandle, startSshd } from '../servers/sshd.js';
+import { requireTool } from '../support/require.js';
 
-const noSshd = sshdUnavailable() ?? proftpdUnavailable();
-if (process.env.CI === 'true' && noSshd) throw new Error(`CI=true but sshd/ProFTPD cannot run: ${noSshd}`);
+const noSshd = requireTool('sshd', 'proftpd');
 
 describe('ssh config resolution', () => {
   let box: Sandbox;
@@ -80,7 +80,7 @@ Host *
   });
 });
 
-describe('ssh config, agent and ProxyJump against OpenSSH sshd', { skip: noSshd ?? false }, () => {
+describe('ssh config, agent and ProxyJump against OpenSSH sshd', { skip: noSshd }, () => {
   let s: SshdHandle;
   let p: ProftpdHandle;
   let box: Sandbox;

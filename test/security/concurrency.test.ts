@@ -35,7 +35,8 @@ let server: ProftpdHandle;
 let box: Sandbox;
 let src: string;
 
-async function until(what: string, ok: () => boolean, timeoutMs = 30_000): Promise<void> {
+// Bounds that only catch a hang: a machine at load 20 took more than 30 s for what takes 2 s idle.
+async function until(what: string, ok: () => boolean, timeoutMs = 120_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!ok()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
@@ -153,13 +154,13 @@ describe('concurrent runs', { skip: missing }, () => {
       await until('watch to take the lock', () => existsSync(lockPath(box.env, 'rw')));
       run = await runJob('rw');
       assert.ok(run.status === 0 || run.status === 5, `run: exit ${run.status}: ${run.stderr}`);
-      await until('the server to hold the sources', () => sameTree(remote), 40_000);
+      await until('the server to hold the sources', () => sameTree(remote), 120_000);
       // A change while `run` holds the lock: watch's batch is refused the lock and tries again later.
       const late = start(['run', '--job', 'rw', '--json'], box.env);
       writeFileSync(join(src, 'late.txt'), 'late\n');
       const lr = await late.done;
       assert.ok(lr.status === 0 || lr.status === 5, `late run: exit ${lr.status}: ${lr.stderr}`);
-      await until('the late file', () => sameTree(remote), 40_000);
+      await until('the late file', () => sameTree(remote), 120_000);
     } finally {
       w.child.kill('SIGTERM');
     }

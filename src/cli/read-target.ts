@@ -6,7 +6,7 @@ import { OtpBackupError } from '../errors.js';
 import type { ReadTarget } from '../restore/target.js';
 import type { Transport } from '../transport/types.js';
 import type { CliContext } from './context.js';
-import { addTargetOptions, onCommandLine, withCliTrust } from './target-options.js';
+import { ACCOUNT_OWN_FLAGS, addTargetOptions, onCommandLine, withCliTrust } from './target-options.js';
 import type { TransferFlags } from './transfer-options.js';
 
 export interface ReadTargetOptions extends Partial<Omit<TargetOptions, 'to'>>, TransferFlags {
@@ -18,17 +18,7 @@ export function addUrlTargetOptions(cmd: Command): Command {
   return addTargetOptions(cmd);
 }
 
-const URL_ONLY = [
-  'passwordEnv',
-  'totpSecretEnv',
-  'otpauthUriEnv',
-  'algorithm',
-  'digits',
-  'period',
-  'template',
-  'prompt',
-  'key',
-] as const;
+const URL_ONLY = [...ACCOUNT_OWN_FLAGS, 'template', 'prompt', 'key'] as const;
 
 /** A JOB (or, with `allow.account`, an ACCOUNT) of the config, or (with `allow.url`) a URL. */
 export async function resolveReadTarget(

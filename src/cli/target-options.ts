@@ -228,6 +228,17 @@ export const OPTIONS = {
 
 export type OptionKey = keyof typeof OPTIONS;
 
+/** The URL-target flags that describe an account's login: an --account or a job has its own, so
+ *  typed with one of those they are refused (taken from OTPBACKUP_<FLAG>, they just do not apply). */
+export const ACCOUNT_OWN_FLAGS = [
+  'passwordEnv',
+  'totpSecretEnv',
+  'otpauthUriEnv',
+  'algorithm',
+  'digits',
+  'period',
+] as const satisfies readonly OptionKey[];
+
 /** The groups commands register. */
 export const GROUPS = {
   /** A server given as a URL: `upload --to`, `download`, `ls`. */

@@ -8,7 +8,13 @@ import { OtpBackupError, usageError } from '../../errors.js';
 import type { ConnectOptions } from '../connect.js';
 import { type CliContext, isInteractive } from '../context.js';
 import { URL_PATH_HELP } from '../remote-help.js';
-import { addOptions, addTargetOptions, onCommandLine, withCliTrust } from '../target-options.js';
+import {
+  ACCOUNT_OWN_FLAGS,
+  addOptions,
+  addTargetOptions,
+  onCommandLine,
+  withCliTrust,
+} from '../target-options.js';
 import {
   accountLimiter,
   addTransferOptions,
@@ -82,14 +88,7 @@ export async function uploadCommand(
       account.privateKey = opts.key;
       account.authMethods = ['publickey', 'keyboard-interactive'];
     }
-    for (const f of [
-      'passwordEnv',
-      'totpSecretEnv',
-      'otpauthUriEnv',
-      'algorithm',
-      'digits',
-      'period',
-    ] as const) {
+    for (const f of ACCOUNT_OWN_FLAGS) {
       // OTPBACKUP_DIGITS and the like are for --to URLs; only a flag typed here is refused.
       if (onCommandLine(opts, f))
         throw usageError(

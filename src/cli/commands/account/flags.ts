@@ -4,6 +4,7 @@
 import type { AccountInput, SeedInput } from '../../../accounts/input.js';
 import { OtpBackupError, usageError } from '../../../errors.js';
 import { envFlagValue } from '../../../secrets/env.js';
+import { GROUPS } from '../../target-options.js';
 import type { CommonOpts } from './shared.js';
 
 export interface AddOptions extends CommonOpts {
@@ -53,27 +54,11 @@ export interface TypedSecrets {
   password?: string;
 }
 
-/** The flags that change something in `edit` (everything but --config, --json, --no-test). */
+/** The flags that change something in `edit`: its option group (`--allow-no-code` only qualifies a
+ *  --template, `--no-test` only skips the probe) and --rename. */
 const CHANGE_FLAGS = [
-  'url',
   'rename',
-  'remoteDir',
-  'otpType',
-  'passwordEnv',
-  'totpSecretEnv',
-  'otpauthUriEnv',
-  'qr',
-  'hotp',
-  'template',
-  'hostKey',
-  'tlsFingerprint',
-  'store',
-  'algorithm',
-  'digits',
-  'period',
-  'otpReuse',
-  'prompt',
-  'key',
+  ...GROUPS.account.filter((k) => k !== 'allowNoCode' && k !== 'noTest'),
 ] as const;
 
 export function hasChangeFlags(opts: EditOptions): boolean {

@@ -8,7 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { saveJob } from '../../src/config/save.js';
+import { editConfig, saveJob } from '../../src/config/save.js';
 import { type ProftpdHandle, startProftpd } from '../servers/proftpd.js';
 import { accountFixture } from '../support/accounts.js';
 import { requireTool } from '../support/require.js';
@@ -46,6 +46,11 @@ async function until(what: string, ok: () => boolean, timeoutMs = 20_000): Promi
 test('watch uploads changes over one login and stops cleanly on SIGTERM', { skip: missing }, async () => {
   const u = server.users.totp;
   await accountFixture(box, server, 'w', 'ftp', { reuse: true });
+  // One control connection: this counts the watch's own logins (one session for every batch); with
+  // reuse allowed the FTP pool would add up to 3 more sessions on the same code (test/transport/ftp-pool).
+  await editConfig(box.env, undefined, (doc) => {
+    doc.setIn(['accounts', 'w', 'connections'], 1);
+  });
   const src = join(box.dir, 'src');
   await mkdir(join(src, 'sub'), { recursive: true });
   writeFileSync(join(src, 'a.txt'), 'first\n');

@@ -32,7 +32,8 @@ import { faultSeed, prng, scaled } from './scale.js';
 const missing = proftpdMissing();
 const SEED = faultSeed();
 const SIZES: Record<Proto, { files: number; kills: number; maxBytes: number; concurrency: number }> = {
-  ftp: { files: scaled(500, 2000), kills: scaled(10, 50), maxBytes: 16 * 1024, concurrency: 1 },
+  // FTP: 4 files in flight, one per control connection of the pool (reuse allowed: 4 sessions, one code).
+  ftp: { files: scaled(500, 2000), kills: scaled(10, 50), maxBytes: 16 * 1024, concurrency: 4 },
   sftp: { files: scaled(200, 2000), kills: scaled(5, 50), maxBytes: 16 * 1024, concurrency: 32 },
 };
 

@@ -14,6 +14,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { DEFAULT_REUSE_CONNECTIONS } from '../../src/transport/ftp-pool.js';
 import { cli, readTree, type Sandbox, sandbox, start } from '../backup/e2e-helpers.js';
 import { type ProftpdHandle, startProftpd } from '../servers/proftpd.js';
 import {
@@ -33,7 +34,12 @@ const missing = proftpdMissing();
 const SEED = faultSeed();
 const SIZES: Record<Proto, { files: number; kills: number; maxBytes: number; concurrency: number }> = {
   // FTP: 4 files in flight, one per control connection of the pool (reuse allowed: 4 sessions, one code).
-  ftp: { files: scaled(500, 2000), kills: scaled(10, 50), maxBytes: 16 * 1024, concurrency: 4 },
+  ftp: {
+    files: scaled(500, 2000),
+    kills: scaled(10, 50),
+    maxBytes: 16 * 1024,
+    concurrency: DEFAULT_REUSE_CONNECTIONS,
+  },
   sftp: { files: scaled(200, 2000), kills: scaled(5, 50), maxBytes: 16 * 1024, concurrency: 32 },
 };
 

@@ -34,13 +34,17 @@ export const MAX_CONNECTIONS = 16;
 export const DEFAULT_REUSE_CONNECTIONS = 4;
 
 /**
- * How many FTP sessions a run opens: `account.connections` when given, else 4 where one code may
- * log in several times (TOTP with otp.reuse: allow), else 1. A code typed by a person (prompt) is
+ * How many FTP sessions a run opens: `account.connections` when given, else 4 over plain FTP where
+ * one code may log in several times (TOTP with otp.reuse: allow), else 1. A code typed by a person (prompt) is
  * never asked for twice.
  */
 export function ftpConnections(account: Account): number {
   if (account.otp.type === 'prompt') return 1;
   if (account.connections !== undefined) return Math.max(1, Math.min(MAX_CONNECTIONS, account.connections));
+  // FTPS stays on one connection unless asked: `run` and `restore` over explicit FTPS with the pool
+  // hung twice in one CI run (killed at 180 s, nothing printed) and were not reproduced since; the
+  // pool was measured and tested over plain FTP only. `connections: N` still opts in.
+  if (account.protocol !== 'ftp') return 1;
   return account.otp.type === 'totp' && account.otp.reuse === 'allow' ? DEFAULT_REUSE_CONNECTIONS : 1;
 }
 
@@ -287,7 +291,19 @@ export class FtpPool implements Transport, Hasher, ModTimer, MtimeKeeper {
   async close(): Promise<void> {
     this.closed = true;
     this.stopGrowing.abort();
-    await this.growing?.catch(() => {});
+    // The abort closes an extra login's socket; one still queued behind the login gate ends when
+    // the gate frees. Bounded either way: close() never waits on a login for more than 5 s.
+    if (this.growing) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        this.growing.catch(() => {}),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, 5000);
+          timer.unref();
+        }),
+      ]);
+      clearTimeout(timer);
+    }
     const all = this.sessions.splice(0);
     this.idle.length = 0;
     // Calls still waiting for a session get the (closed) primary, which refuses them.

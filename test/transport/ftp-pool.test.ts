@@ -122,6 +122,10 @@ describe('how many FTP connections', () => {
     assert.equal(ftpConnections({ ...base, otp: { ...base.otp, reuse: 'forbid' } }), 1);
     assert.equal(ftpConnections({ ...base, otp: { ...base.otp, reuse: 'forbid' }, connections: 3 }), 3);
     assert.equal(ftpConnections({ ...base, connections: 1 }), 1);
+    // FTPS: one connection unless the account asks for more.
+    assert.equal(ftpConnections({ ...base, protocol: 'ftps' }), 1);
+    assert.equal(ftpConnections({ ...base, protocol: 'ftps-implicit' }), 1);
+    assert.equal(ftpConnections({ ...base, protocol: 'ftps', connections: 3 }), 3);
     assert.equal(ftpConnections({ ...base, otp: { ...base.otp, type: 'hotp' } }), 1);
     assert.equal(ftpConnections({ ...base, otp: { ...base.otp, type: 'prompt' }, connections: 4 }), 1);
   });

@@ -243,12 +243,7 @@ export const ACCOUNT_OWN_FLAGS = [
 export const GROUPS = {
   /** A server given as a URL: `upload --to`, `download`, `ls`. */
   target: [
-    'passwordEnv',
-    'totpSecretEnv',
-    'otpauthUriEnv',
-    'algorithm',
-    'digits',
-    'period',
+    ...ACCOUNT_OWN_FLAGS,
     'hotpCounterFile',
     'template',
     'allowNoCode',

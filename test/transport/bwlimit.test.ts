@@ -16,7 +16,7 @@ import { FtpTransport } from '../../src/transport/ftp.js';
 import { createCredentialSource } from '../../src/transport/login.js';
 import { cli, sandbox } from '../backup/e2e-helpers.js';
 import { type ProftpdHandle, proftpdUnavailable, startProftpd } from '../servers/proftpd.js';
-import { makeSftp, sftpAccount, tempEnv } from './sftp-helpers.js';
+import { makeSftp, sftpAccount, sftpTestServer, tempEnv } from './sftp-helpers.js';
 
 const missing = proftpdUnavailable();
 if (missing && process.env.CI === 'true') throw new Error(`CI=true but ProFTPD cannot run: ${missing}`);
@@ -188,13 +188,7 @@ describe('--bwlimit on the data stream, ProFTPD on loopback', { skip: missing ??
 
   function sftp() {
     const u = p.users.totp;
-    const srv = {
-      port: p.ports.sftpKbd,
-      user: u.name,
-      password: u.password,
-      secret: u.secret,
-      hostKeyFingerprint: p.sshHostKeyFingerprint,
-    };
+    const srv = sftpTestServer(p, p.ports.sftpKbd, u);
     const a = sftpAccount(srv, '/', { name: 'bw-sftp', timeout: 30 });
     a.otp = { ...a.otp, reuse: 'allow' };
     return makeSftp(srv, a, t.env);

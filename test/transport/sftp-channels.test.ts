@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import type { SftpTransport } from '../../src/transport/sftp.js';
 import { type ProftpdHandle, proftpdUnavailable, startProftpd } from '../servers/proftpd.js';
 import { type SshdHandle, type SshdOtpUser, sshdUnavailable, startSshd } from '../servers/sshd.js';
-import { makeSftp, sftpAccount, tempEnv } from './sftp-helpers.js';
+import { makeSftp, sftpAccount, sftpTestServer, tempEnv } from './sftp-helpers.js';
 
 const noSshd = sshdUnavailable();
 const noProftpd = proftpdUnavailable();
@@ -34,13 +34,7 @@ async function roundTrip(tr: SftpTransport, localDir: string, remoteDir: string,
     assert.equal(readFileSync(join(localDir, 'down', n), 'utf8'), `content of ${n}\n`.repeat(100), n);
 }
 
-const sshdServer = (s: SshdHandle, u: SshdOtpUser) => ({
-  port: s.ports.kbd,
-  user: u.name,
-  password: u.password,
-  secret: u.secret,
-  hostKeyFingerprint: s.sshHostKeyFingerprint,
-});
+const sshdServer = (s: SshdHandle, u: SshdOtpUser) => sftpTestServer(s, s.ports.kbd, u);
 
 /** sshd's log lines for user `name`: logins accepted, SFTP subsystems started (one per channel). */
 async function sshdCounts(s: SshdHandle, name: string) {
@@ -137,13 +131,7 @@ describe('SFTP channel pool against ProFTPD mod_sftp', { skip: noProftpd ?? fals
 
   const server = () => {
     const u = p.users.totp;
-    return {
-      port: p.ports.sftpKbd,
-      user: u.name,
-      password: u.password,
-      secret: u.secret,
-      hostKeyFingerprint: p.sshHostKeyFingerprint,
-    };
+    return sftpTestServer(p, p.ports.sftpKbd, u);
   };
 
   test('one channel by default (mod_sftp serves them all from one process)', async () => {

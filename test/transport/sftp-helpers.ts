@@ -18,6 +18,21 @@ export interface SftpTestServer {
   hostKeyFingerprint: string;
 }
 
+/** The SFTP test server for `user` of a real server handle (ProFTPD, sshd) on `port`. */
+export function sftpTestServer(
+  server: { sshHostKeyFingerprint: string },
+  port: number,
+  user: { name: string; password: string; secret: string },
+): SftpTestServer {
+  return {
+    port,
+    user: user.name,
+    password: user.password,
+    secret: user.secret,
+    hostKeyFingerprint: server.sshHostKeyFingerprint,
+  };
+}
+
 /** A temp dir with HOME and XDG dirs inside it, so no test touches the real ones. */
 export function tempEnv(): { dir: string; env: NodeJS.ProcessEnv; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'otpbackup-sftp-'));

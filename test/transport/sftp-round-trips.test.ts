@@ -10,7 +10,7 @@ import type { Account } from '../../src/config/types.js';
 import type { SftpTransport } from '../../src/transport/sftp.js';
 import { type ProftpdHandle, proftpdUnavailable, startProftpd } from '../servers/proftpd.js';
 import { type SshdHandle, sshdUnavailable, startSshd } from '../servers/sshd.js';
-import { makeSftp, sftpAccount, tempEnv } from './sftp-helpers.js';
+import { makeSftp, sftpAccount, sftpTestServer, tempEnv } from './sftp-helpers.js';
 
 const noSshd = sshdUnavailable();
 const noProftpd = proftpdUnavailable();
@@ -72,13 +72,7 @@ describe('SFTP round trips per small upload: OpenSSH sshd', { skip: noSshd ?? fa
 
   test('open | write | fsetstat+close | posix-rename, mtime set', async () => {
     const u = s.users.reuse;
-    const srv = {
-      port: s.ports.kbd,
-      user: u.name,
-      password: u.password,
-      secret: u.secret,
-      hostKeyFingerprint: s.sshHostKeyFingerprint,
-    };
+    const srv = sftpTestServer(s, s.ports.kbd, u);
     const { trips, channels } = await traced(
       (log) => makeSftp(srv, sftpAccount(srv, s.home(u.name)), t.env, { trace: true, log }),
       join(t.dir, 'a'),
@@ -91,13 +85,7 @@ describe('SFTP round trips per small upload: OpenSSH sshd', { skip: noSshd ?? fa
 
   test('1 MiB goes in 5 WRITEs of up to 255 KiB (limits@openssh.com)', async () => {
     const u = s.users.reuse;
-    const srv = {
-      port: s.ports.kbd,
-      user: u.name,
-      password: u.password,
-      secret: u.secret,
-      hostKeyFingerprint: s.sshHostKeyFingerprint,
-    };
+    const srv = sftpTestServer(s, s.ports.kbd, u);
     const { writes } = await traced(
       (log) => makeSftp(srv, allowReuse(sftpAccount(srv, s.home(u.name))), t.env, { trace: true, log }),
       join(t.dir, 'm'),
@@ -122,13 +110,7 @@ describe('SFTP round trips per small upload: ProFTPD', { skip: noProftpd ?? fals
 
   test('open | write | fsetstat+close | rename, mtime set', async () => {
     const u = p.users.totp;
-    const srv = {
-      port: p.ports.sftpKbd,
-      user: u.name,
-      password: u.password,
-      secret: u.secret,
-      hostKeyFingerprint: p.sshHostKeyFingerprint,
-    };
+    const srv = sftpTestServer(p, p.ports.sftpKbd, u);
     const { trips } = await traced(
       (log) => makeSftp(srv, sftpAccount(srv, '/'), t.env, { trace: true, log }),
       join(t.dir, 'a'),
@@ -144,13 +126,7 @@ describe('SFTP round trips per small upload: ProFTPD', { skip: noProftpd ?? fals
 
   test('1 MiB goes in 5 WRITEs of up to 255 KiB (ssh2 alone split each 32 KiB one in two)', async () => {
     const u = p.users.totp;
-    const srv = {
-      port: p.ports.sftpKbd,
-      user: u.name,
-      password: u.password,
-      secret: u.secret,
-      hostKeyFingerprint: p.sshHostKeyFingerprint,
-    };
+    const srv = sftpTestServer(p, p.ports.sftpKbd, u);
     const { writes } = await traced(
       (log) => makeSftp(srv, allowReuse(sftpAccount(srv, '/')), t.env, { trace: true, log }),
       join(t.dir, 'm'),

@@ -7,20 +7,14 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type SshdHandle, type SshdOtpUser, startSshd } from '../servers/sshd.js';
+import { type SshdHandle, startSshd } from '../servers/sshd.js';
 import { requireTool } from '../support/require.js';
-import { makeSftp, sftpAccount, sftpSuiteTarget, tempEnv } from './sftp-helpers.js';
+import { makeSftp, sftpAccount, sftpSuiteTarget, sftpTestServer, tempEnv } from './sftp-helpers.js';
 import { transportSuite } from './suite.js';
 
 const missing = requireTool('sshd');
 
-const server = (s: SshdHandle, port: number, u: SshdOtpUser) => ({
-  port,
-  user: u.name,
-  password: u.password,
-  secret: u.secret,
-  hostKeyFingerprint: s.sshHostKeyFingerprint,
-});
+const server = sftpTestServer;
 
 if (!missing) {
   transportSuite('sftp (OpenSSH sshd + sftp-server, PAM pam_unix + pam_google_authenticator)', async () => {

@@ -4,7 +4,7 @@
 import { closeSync, constants, open as openCb, readSync } from 'node:fs';
 import { type FileHandle, stat as localStat, readFile } from 'node:fs/promises';
 import type { Socket } from 'node:net';
-import ssh2, { type SFTPWrapper } from 'ssh2';
+import ssh2, { type SFTPWrapper, type Stats } from 'ssh2';
 import type { Account, SftpAuthMethod } from '../config/types.js';
 import { urlPathOfRemoteDir } from '../config/url.js';
 import { OtpBackupError } from '../errors.js';
@@ -208,6 +208,11 @@ export class SftpTransport implements Transport {
   private lossesSinceProgress = 0;
   /** Every connection lost in this transport's life, capped by MAX_RECONNECTS. */
   private losses = 0;
+  /** WRITE requests the server answered with an error, on any channel. ProFTPD's mod_sftp answers a
+   *  short pwrite(2) (a disk filling up) with OK, so once any WRITE fails, the OK of every upload
+   *  in flight beside it is doubted: space freed since (a failed upload's temp removed) lets the
+   *  next WRITE land past the short one, leaving a hole of zeros at the right size. */
+  private writeFailures = 0;
   /** Uploads allowed in flight now: `concurrency`, cut to 1 by a lost connection and doubled by
    *  each upload that lands (TCP's slow start). Without it, the first burst after a reconnect —
    *  32 files at once, megabytes before the first reply — is lost whole on a link that drops every
@@ -1070,6 +1075,7 @@ export class SftpTransport implements Transport {
     // Every request of this file goes on one channel: its handle is valid there only.
     const ch = this.acquire();
     const s = ch.sftp;
+    const failuresBefore = this.writeFailures;
     try {
       fd = await openLocal(localPath);
       const have = resume ? await this.resumableBytes(resume.tmp, resume.acked, fd, want) : 0;
@@ -1093,7 +1099,11 @@ export class SftpTransport implements Transport {
         what,
         ...(opts.signal ? { signal: opts.signal } : {}),
         ...(opts.limiter ? { limiter: opts.limiter } : {}),
-        write: (buf, len, pos) => this.call<void>(what, (x, cb) => x.write(h, buf, 0, len, pos, cb), s),
+        write: (buf, len, pos) =>
+          this.call<void>(what, (x, cb) => x.write(h, buf, 0, len, pos, cb), s).catch((e: unknown) => {
+            if (!(e instanceof OtpBackupError && e.code === 'network')) this.writeFailures++;
+            throw e;
+          }),
         onAck: (total) => {
           if (this.live(s)) this.progressed();
           opts.onProgress?.(total);
@@ -1110,8 +1120,11 @@ export class SftpTransport implements Transport {
       // The mtime goes by handle (FSETSTAT) and CLOSE right behind it, one round trip for both, once
       // every WRITE is answered (a server may run requests out of order, but not before answering
       // them): open, write, fsetstat+close, rename instead of five round trips per small file.
+      // FSTAT goes first in the same batch (no extra round trip): a WRITE answered OK may have
+      // written less (ProFTPD, disk full), and the size the server holds is the check for that.
       const t = opts.mtime;
-      const [timeSet, closed] = await Promise.allSettled([
+      const [held, timeSet, closed] = await Promise.allSettled([
+        this.call<Stats>(what, (x, cb) => x.fstat(h, cb), s),
         t
           ? this.call<void>(`set time of ${target}`, (x, cb) => x.futimes(h, t, t, cb), s)
           : Promise.resolve(),
@@ -1119,9 +1132,21 @@ export class SftpTransport implements Transport {
       ]);
       if (closed.status === 'rejected') throw closed.reason;
       if (opts.signal?.aborted) throw uploadInterrupted(what);
-      // Every WRITE was answered OK for its own offset and length, so the bytes acknowledged are the
-      // bytes the server holds: no STAT round trip needed (unlike FTP, where a cut data connection
-      // can look like a clean end).
+      const onServer = held.status === 'fulfilled' ? held.value.size : (await this.statRaw(tmp))?.size;
+      if (acked === want && onServer !== want) {
+        throw new OtpBackupError(
+          'remote',
+          `${what}: the server holds ${onServer ?? 'no'} bytes of ${want} after answering every write (is its disk full?)`,
+          { hint: 'free space on the server; the file is uploaded again on the next run' },
+        );
+      }
+      if (this.writeFailures !== failuresBefore) {
+        throw new OtpBackupError(
+          'remote',
+          `${what}: another write on this connection failed meanwhile (is the server's disk full?), so this one is not trusted`,
+          { hint: 'free space on the server; the file is uploaded again on the next run' },
+        );
+      }
       if (acked !== want) {
         throw new OtpBackupError(
           'remote',

@@ -1,6 +1,6 @@
 // Round trips per small upload, counted from ssh2's protocol trace (--debug): requests sent between
 // two waits for a reply are one round trip. A 4 KiB file with an mtime takes open | write |
-// fsetstat+close | rename on OpenSSH sshd and ProFTPD (it was open | write | close | setstat by
+// fstat+fsetstat+close | rename on OpenSSH sshd and ProFTPD (it was open | write | close | setstat by
 // path | rename), and the mtime lands. Skipped locally when a server is missing; a failure when CI=true.
 import assert from 'node:assert/strict';
 import { statSync, writeFileSync } from 'node:fs';
@@ -70,7 +70,7 @@ describe('SFTP round trips per small upload: OpenSSH sshd', { skip: noSshd ?? fa
     t.cleanup();
   });
 
-  test('open | write | fsetstat+close | posix-rename, mtime set', async () => {
+  test('open | write | fstat+fsetstat+close | posix-rename, mtime set', async () => {
     const u = s.users.reuse;
     const srv = sftpTestServer(s, s.ports.kbd, u);
     const { trips, channels } = await traced(
@@ -78,7 +78,7 @@ describe('SFTP round trips per small upload: OpenSSH sshd', { skip: noSshd ?? fa
       join(t.dir, 'a'),
       `${s.home(u.name)}/a`,
     );
-    assert.deepEqual(trips, [['OPEN'], ['WRITE'], ['FSETSTAT', 'CLOSE'], ['posix-rename@openssh.com']]);
+    assert.deepEqual(trips, [['OPEN'], ['WRITE'], ['FSTAT', 'FSETSTAT', 'CLOSE'], ['posix-rename@openssh.com']]);
     // One file at a time opens no second channel (it only would on a file finding none idle).
     assert.equal(channels, 1);
   });
@@ -108,7 +108,7 @@ describe('SFTP round trips per small upload: ProFTPD', { skip: noProftpd ?? fals
     t.cleanup();
   });
 
-  test('open | write | fsetstat+close | rename, mtime set', async () => {
+  test('open | write | fstat+fsetstat+close | rename, mtime set', async () => {
     const u = p.users.totp;
     const srv = sftpTestServer(p, p.ports.sftpKbd, u);
     const { trips } = await traced(
@@ -116,7 +116,7 @@ describe('SFTP round trips per small upload: ProFTPD', { skip: noProftpd ?? fals
       join(t.dir, 'a'),
       '/a',
     );
-    assert.deepEqual(trips.slice(0, 3), [['OPEN'], ['WRITE'], ['FSETSTAT', 'CLOSE']]);
+    assert.deepEqual(trips.slice(0, 3), [['OPEN'], ['WRITE'], ['FSTAT', 'FSETSTAT', 'CLOSE']]);
     assert.ok(
       trips.slice(3).every((r) => !r.includes('SETSTAT')),
       `no SETSTAT by path: ${JSON.stringify(trips)}`,

@@ -91,10 +91,18 @@ export async function assertConverged(
   for (const [k, v] of want) {
     const g = got.get(k);
     let at = -1;
-    if (g) for (let i = 0; i < Math.min(g.length, v.length); i++) if (g[i] !== v[i]) { at = i; break; }
+    if (g)
+      for (let i = 0; i < Math.min(g.length, v.length); i++)
+        if (g[i] !== v[i]) {
+          at = i;
+          break;
+        }
     let zeros = 0;
     if (g && at >= 0) while (at + zeros < g.length && g[at + zeros] === 0) zeros++;
-    assert.ok(g?.equals(v), `${k}: same bytes on the server (${g?.length ?? 'no'} bytes there, ${v.length} here, first difference at ${at}, ${zeros} zero bytes from there)`);
+    assert.ok(
+      g?.equals(v),
+      `${k}: same bytes on the server (${g?.length ?? 'no'} bytes there, ${v.length} here, first difference at ${at}, ${zeros} zero bytes from there)`,
+    );
   }
   if (!opts.allowTemps) assert.deepEqual(temps, [], 'no temporary upload file is left');
   await assertManifestMatches(box, job, remote);

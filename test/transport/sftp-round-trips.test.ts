@@ -78,7 +78,12 @@ describe('SFTP round trips per small upload: OpenSSH sshd', { skip: noSshd ?? fa
       join(t.dir, 'a'),
       `${s.home(u.name)}/a`,
     );
-    assert.deepEqual(trips, [['OPEN'], ['WRITE'], ['FSTAT', 'FSETSTAT', 'CLOSE'], ['posix-rename@openssh.com']]);
+    assert.deepEqual(trips, [
+      ['OPEN'],
+      ['WRITE'],
+      ['FSTAT', 'FSETSTAT', 'CLOSE'],
+      ['posix-rename@openssh.com'],
+    ]);
     // One file at a time opens no second channel (it only would on a file finding none idle).
     assert.equal(channels, 1);
   });

@@ -7,7 +7,8 @@
 //   BENCH_SCALE=full|small|tiny   data sizes (default full: 1 GiB, 10,000 files, 100,000-file tree, 4 GiB)
 //   BENCH_RUNS=3                  runs per tool
 //   BENCH_OUT=DIR                 where latest.md/json go (default bench/results)
-//   BENCH_NODE_ARGS="..."         extra node flags for otpbackup (e.g. --cpu-prof --cpu-prof-dir=DIR)
+//   BENCH_NODE_ARGS="..."         extra node flags for otpbackup (e.g. --cpu-prof --cpu-prof-dir=DIR;
+//                                 then `node --import tsx bench/profile.ts DIR` says where the CPU went)
 //   BENCH_SERVERS=proftpd,sshd    only these servers (default all: proftpd, sshd, vsftpd)
 //   BENCH_VARIANTS="a:K=V b:K=V,K2=V2"  A/B levers in one process: each label adds an otpbackup row
 //                                 "otpbackup[label]" run with those extra environment variables

@@ -12,7 +12,7 @@ import { stepStartMs } from '../otp/index.js';
 import type { Clock } from '../schedule/clock.js';
 import type { LoginWait } from '../transport/login.js';
 import { accountTransport } from '../transport/open.js';
-import type { PromptLogEntry } from '../transport/prompts.js';
+import type { PromptLogEntry } from '../transport/sftp/prompts.js';
 import { join } from '../transport/remote-path.js';
 import { fetchServerIdentity } from './trust.js';
 

@@ -23,7 +23,7 @@ import { envFlagValue } from '../secrets/env.js';
 import { registerSecret } from '../secrets/redact.js';
 import type { BandwidthLimiter } from '../transport/bwlimit.js';
 import type { CredentialSource, Transport } from '../transport/index.js';
-import { riskyPattern } from '../transport/prompts.js';
+import { riskyPattern } from '../transport/sftp/prompts.js';
 import { isTempName } from '../transport/remote-path.js';
 import { canHash, canTellMtime } from '../transport/types.js';
 import type { Reporter } from '../ui/reporter.js';

@@ -1,7 +1,7 @@
 // SFTP transfer knobs with measured defaults, overridable from the environment for A/B runs of the
 // bench (BENCH_VARIANTS) and for diagnosing a slow server. Not part of the config: the defaults are
 // what the bench found best on ProFTPD and OpenSSH sshd; a wrong value fails with one line.
-import { OtpBackupError } from '../errors.js';
+import { OtpBackupError } from '../../errors.js';
 
 export interface SftpTuning {
   /** SFTP channels (sessions) opened on the one SSH connection; sshd runs one sftp-server each.

@@ -6,16 +6,16 @@ import { isIP } from 'node:net';
 import { Readable } from 'node:stream';
 import { type ConnectionOptions, type PeerCertificate, rootCertificates, type TLSSocket } from 'node:tls';
 import { Client, type FileInfo, FileType, FTPError } from 'basic-ftp';
-import type { Account } from '../config/types.js';
-import { isOtpBackupError, OtpBackupError } from '../errors.js';
-import { expandTemplate } from '../otp/index.js';
-import { decodeRaw, fsPath, hasRawBytes, rawBytes, showRaw } from '../scan/raw-name.js';
-import type { Clock } from '../schedule/clock.js';
-import { redact } from '../secrets/redact.js';
-import { ABORT_GRACE_MS, untilAborted, uploadInterrupted } from './abort.js';
-import { throttledReadable, throttledWritable } from './bwlimit.js';
-import { guardPinnedDataSockets } from './ftp-data-trust.js';
-import { MtimeCache } from './ftp-mtimes.js';
+import type { Account } from '../../config/types.js';
+import { isOtpBackupError, OtpBackupError } from '../../errors.js';
+import { expandTemplate } from '../../otp/index.js';
+import { decodeRaw, fsPath, hasRawBytes, rawBytes, showRaw } from '../../scan/raw-name.js';
+import type { Clock } from '../../schedule/clock.js';
+import { redact } from '../../secrets/redact.js';
+import { ABORT_GRACE_MS, untilAborted, uploadInterrupted } from '../abort.js';
+import { throttledReadable, throttledWritable } from '../bwlimit.js';
+import { guardPinnedDataSockets } from './data-trust.js';
+import { MtimeCache } from './mtimes.js';
 import {
   awaitFinalReply,
   epsvPort,
@@ -24,9 +24,9 @@ import {
   sizeFromReply,
   usesEpsv,
   withPrefetchedPort,
-} from './ftp-pipeline.js';
-import { handleWriter, writeLocalAtomically } from './local-file.js';
-import { type CredentialSource, type Credentials, loginWithDiscipline } from './login.js';
+} from './pipeline.js';
+import { handleWriter, writeLocalAtomically } from '../local-file.js';
+import { type CredentialSource, type Credentials, loginWithDiscipline } from '../login.js';
 import {
   connectFailed,
   connectTimedOut,
@@ -34,7 +34,7 @@ import {
   reachTimeouts,
   silentServer,
   wrongProtocol,
-} from './reach.js';
+} from '../reach.js';
 import {
   ancestors,
   basename,
@@ -43,8 +43,8 @@ import {
   normalize,
   resolveRemote,
   validateRemotePath,
-} from './remote-path.js';
-import { tempPathFor } from './temp.js';
+} from '../remote-path.js';
+import { tempPathFor } from '../temp.js';
 import type {
   GetOptions,
   HashAlgorithm,
@@ -54,7 +54,7 @@ import type {
   PutOptions,
   RemoteEntry,
   Transport,
-} from './types.js';
+} from '../types.js';
 
 export interface FtpTransportOptions {
   account: Account;
@@ -72,9 +72,9 @@ export interface FtpTransportOptions {
    * credential source passes a mutex, so two logins never interleave their claims of a step.
    */
   loginGate?: <T>(login: () => Promise<T>) => Promise<T>;
-  /** An optional extra session (ftp-pool.ts): a refused login is final and a network fault not retried. */
+  /** An optional extra session (ftp/pool.ts): a refused login is final and a network fault not retried. */
   extraSession?: boolean;
-  /** MDTM answers fetched ahead (ftp-mtimes.ts); a pool's sessions share one. */
+  /** MDTM answers fetched ahead (ftp/mtimes.ts); a pool's sessions share one. */
   mtimes?: MtimeCache;
 }
 
@@ -987,7 +987,7 @@ export class FtpTransport implements Transport, Hasher, ModTimer, MtimeKeeper {
 
   /**
    * `MDTM`: "213 YYYYMMDDHHMMSS" in UTC (RFC 3659). The first call in a listed directory asks for
-   * the files listed after it too, in one write (ftp-mtimes.ts); the next calls are answered from that.
+   * the files listed after it too, in one write (ftp/mtimes.ts); the next calls are answered from that.
    */
   async modTime(remotePath: string): Promise<Date | undefined> {
     const p = this.abs(remotePath);

@@ -15,7 +15,7 @@ import { connect } from 'node:net';
 import { type Client, enterPassiveModeIPv6, FTPError, type FTPResponse } from 'basic-ftp';
 // Not re-exported by the package index; basic-ftp is pinned, and the transport tests use both.
 import { connectForPassiveTransfer, parseEpsvResponse } from 'basic-ftp/dist/transfer.js';
-import { hasRawBytes, rawBytes } from '../scan/raw-name.js';
+import { hasRawBytes, rawBytes } from '../../scan/raw-name.js';
 
 const CONTROL = /[\r\n\0]/;
 

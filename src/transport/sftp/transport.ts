@@ -5,19 +5,19 @@ import { closeSync, constants, open as openCb, readSync } from 'node:fs';
 import { type FileHandle, stat as localStat, readFile } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import ssh2, { type SFTPWrapper, type Stats } from 'ssh2';
-import type { Account, SftpAuthMethod } from '../config/types.js';
-import { urlPathOfRemoteDir } from '../config/url.js';
-import { OtpBackupError } from '../errors.js';
-import { expandTemplate } from '../otp/index.js';
-import { fsPath } from '../scan/raw-name.js';
-import type { Clock } from '../schedule/clock.js';
-import { redact } from '../secrets/redact.js';
-import { ABORT_GRACE_MS, uploadInterrupted } from './abort.js';
+import type { Account, SftpAuthMethod } from '../../config/types.js';
+import { urlPathOfRemoteDir } from '../../config/url.js';
+import { OtpBackupError } from '../../errors.js';
+import { expandTemplate } from '../../otp/index.js';
+import { fsPath } from '../../scan/raw-name.js';
+import type { Clock } from '../../schedule/clock.js';
+import { redact } from '../../secrets/redact.js';
+import { ABORT_GRACE_MS, uploadInterrupted } from '../abort.js';
 import { type HostKeyVerdict, verifyHostKey } from './hostkeys.js';
-import { writeLocalAtomically } from './local-file.js';
-import { type CredentialSource, type Credentials, loginWithDiscipline } from './login.js';
+import { writeLocalAtomically } from '../local-file.js';
+import { type CredentialSource, type Credentials, loginWithDiscipline } from '../login.js';
 import { combinedPromptHint, type PromptLogEntry, PromptResponder } from './prompts.js';
-import { IO_TIMEOUT_S, openSshSocket, reachTimeouts } from './reach.js';
+import { IO_TIMEOUT_S, openSshSocket, reachTimeouts } from '../reach.js';
 import {
   ancestors,
   basename,
@@ -26,13 +26,13 @@ import {
   normalize,
   resolveRemote,
   validateRemotePath,
-} from './remote-path.js';
-import { type Channel, ChannelPool } from './sftp-channels.js';
-import { channelsFor, raiseLimits, requestsFor, type SftpTuning, sftpTuning } from './sftp-tuning.js';
-import { sendFile } from './sftp-upload.js';
+} from '../remote-path.js';
+import { type Channel, ChannelPool } from './channels.js';
+import { channelsFor, raiseLimits, requestsFor, type SftpTuning, sftpTuning } from './tuning.js';
+import { sendFile } from './upload.js';
 import { downgradeError, SSH_ALGORITHMS } from './ssh-algorithms.js';
-import { tempPathFor } from './temp.js';
-import type { GetOptions, PutOptions, RemoteEntry, Transport } from './types.js';
+import { tempPathFor } from '../temp.js';
+import type { GetOptions, PutOptions, RemoteEntry, Transport } from '../types.js';
 
 export interface SftpTransportOptions {
   account: Account;
@@ -63,7 +63,7 @@ const S_IFDIR = 0o040000;
 const S_IFREG = 0o100000;
 const S_IFLNK = 0o120000;
 
-// Requests in flight per file and their size: sftp-tuning.ts (64 x 32 KiB by default, OpenSSH
+// Requests in flight per file and their size: sftp/tuning.ts (64 x 32 KiB by default, OpenSSH
 // sftp's depth; 16 left the pipe idle on fast links, bench/, issue #7).
 /** Files up to this size are never resumed (sent whole: cheaper than the checks). */
 const RESUME_MIN = 256 * 1024;
@@ -191,7 +191,7 @@ export class SftpTransport implements Transport {
 
   private client: Client | undefined;
   private sftp: SFTPWrapper | undefined;
-  /** The SFTP channels of this connection (the first is `sftp`); see sftp-channels.ts. */
+  /** The SFTP channels of this connection (the first is `sftp`); see sftp/channels.ts. */
   private pool: ChannelPool | undefined;
   private lost: Error | undefined;
   private readonly knownDirs = new Set<string>();

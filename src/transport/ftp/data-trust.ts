@@ -5,7 +5,7 @@
 // before a byte is written; otherwise it is destroyed with a 'trust-changed' error.
 import { TLSSocket } from 'node:tls';
 import type { FTPContext } from 'basic-ftp';
-import { OtpBackupError } from '../errors.js';
+import { OtpBackupError } from '../../errors.js';
 
 /** Wraps ctx.dataSocket so every TLS data socket is checked on 'secureConnect'. */
 export function guardPinnedDataSockets(

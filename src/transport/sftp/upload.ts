@@ -9,8 +9,8 @@
 //    acknowledged: WRITEs are answered out of order, so a temp file may have holes below its size,
 //    and only that prefix is safe to resume from.
 import { read } from 'node:fs';
-import { OtpBackupError } from '../errors.js';
-import type { BandwidthLimiter } from './bwlimit.js';
+import { OtpBackupError } from '../../errors.js';
+import type { BandwidthLimiter } from '../bwlimit.js';
 
 export interface SendFileOptions {
   /** Local file, open for reading. */

@@ -123,7 +123,10 @@ export async function establishTrust(
 ): Promise<ServerIdentity | undefined> {
   const id = await fetchServerIdentity(account);
   if (!id) return undefined;
-  const [hk, ftp] = await Promise.all([import('../transport/sftp/hostkeys.js'), import('../transport/ftp/transport.js')]);
+  const [hk, ftp] = await Promise.all([
+    import('../transport/sftp/hostkeys.js'),
+    import('../transport/ftp/transport.js'),
+  ]);
   // SSH fingerprints are case-sensitive Base64; TLS ones hex, written with or without colons.
   const normalizeFingerprint =
     id.kind === 'ssh-host-key' ? hk.normalizeFingerprint : ftp.normalizeFingerprint;

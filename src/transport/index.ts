@@ -2,8 +2,8 @@
 import type { Account } from '../config/types.js';
 import { OtpBackupError } from '../errors.js';
 import type { Clock } from '../schedule/clock.js';
-import { FtpTransport } from './ftp/transport.js';
 import { FtpPool, ftpConnections } from './ftp/pool.js';
+import { FtpTransport } from './ftp/transport.js';
 import type { CredentialSource } from './login.js';
 import type { Transport } from './types.js';
 

@@ -12,8 +12,8 @@ import { after, describe, test } from 'node:test';
 import { accountStatePath } from '../../src/config/paths.js';
 import type { Account } from '../../src/config/types.js';
 import { systemClock } from '../../src/schedule/clock.js';
-import { FtpTransport } from '../../src/transport/ftp/transport.js';
 import { DEFAULT_REUSE_CONNECTIONS, FtpPool, ftpConnections } from '../../src/transport/ftp/pool.js';
+import { FtpTransport } from '../../src/transport/ftp/transport.js';
 import { createTransport } from '../../src/transport/index.js';
 import {
   type CredentialSource,

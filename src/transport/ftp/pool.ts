@@ -14,8 +14,6 @@
 import type { Account } from '../../config/types.js';
 import { isOtpBackupError, OtpBackupError } from '../../errors.js';
 import { stepStartMs, totpStep } from '../../otp/index.js';
-import { FtpTransport, type FtpTransportOptions } from './transport.js';
-import { MtimeCache } from './mtimes.js';
 import type { CredentialSource, Credentials } from '../login.js';
 import type {
   GetOptions,
@@ -27,6 +25,8 @@ import type {
   RemoteEntry,
   Transport,
 } from '../types.js';
+import { MtimeCache } from './mtimes.js';
+import { FtpTransport, type FtpTransportOptions } from './transport.js';
 
 /** Most control connections a run opens to one server (servers cap per-user sessions, often at 5–10). */
 export const MAX_CONNECTIONS = 16;

@@ -14,17 +14,6 @@ import type { Clock } from '../../schedule/clock.js';
 import { redact } from '../../secrets/redact.js';
 import { ABORT_GRACE_MS, untilAborted, uploadInterrupted } from '../abort.js';
 import { throttledReadable, throttledWritable } from '../bwlimit.js';
-import { guardPinnedDataSockets } from './data-trust.js';
-import { MtimeCache } from './mtimes.js';
-import {
-  awaitFinalReply,
-  epsvPort,
-  pipelined,
-  releasePrefetchedPort,
-  sizeFromReply,
-  usesEpsv,
-  withPrefetchedPort,
-} from './pipeline.js';
 import { handleWriter, writeLocalAtomically } from '../local-file.js';
 import { type CredentialSource, type Credentials, loginWithDiscipline } from '../login.js';
 import {
@@ -44,6 +33,7 @@ import {
   resolveRemote,
   validateRemotePath,
 } from '../remote-path.js';
+import { retrying } from '../retry.js';
 import { tempPathFor } from '../temp.js';
 import type {
   GetOptions,
@@ -55,6 +45,17 @@ import type {
   RemoteEntry,
   Transport,
 } from '../types.js';
+import { guardPinnedDataSockets } from './data-trust.js';
+import { MtimeCache } from './mtimes.js';
+import {
+  awaitFinalReply,
+  epsvPort,
+  pipelined,
+  releasePrefetchedPort,
+  sizeFromReply,
+  usesEpsv,
+  withPrefetchedPort,
+} from './pipeline.js';
 
 export interface FtpTransportOptions {
   account: Account;
@@ -673,38 +674,44 @@ export class FtpTransport implements Transport, Hasher, ModTimer, MtimeKeeper {
       // port may be closed, or even reused by another session's listener.
       let pre = this.prefetched;
       this.prefetched = undefined;
-      for (let tries = 0; ; tries++) {
-        signal?.throwIfAborted();
-        const client = this.client && !this.client.closed ? this.client : await this.reconnect(signal);
-        // An aborted operation gets a moment to wind down (an upload ends its data early and drops
-        // its temp file; a commit completes) before the connection is cut.
-        let cut: NodeJS.Timeout | undefined;
-        const abort = () => {
-          cut = setTimeout(() => client.close(), ABORT_GRACE_MS);
-        };
-        signal?.addEventListener('abort', abort, { once: true });
-        const port = pre?.client === client ? pre.port : undefined;
-        pre = undefined;
-        try {
-          const r = await fn(client, port);
-          this.lastActivity = Date.now();
-          return r;
-        } catch (e) {
-          if (signal?.aborted) throw signal.reason;
-          const err = this.classify(e, what);
-          // Retryable: network faults, and an upload the server got short (a data connection cut
-          // mid-transfer can look like a clean end to the server) — sent again, not failed.
-          if (!err.retryable || tries >= this.maxRetries) throw err;
-          if (err.code === 'network') {
-            this.log(`${err.message}; reconnecting (${tries + 1}/${this.maxRetries})`);
-            this.dropClient();
-          } else this.log(`${err.message}; retrying (${tries + 1}/${this.maxRetries})`);
-          await this.clock.sleep(Math.min(1000 * 2 ** tries, 30_000), signal);
-        } finally {
-          clearTimeout(cut);
-          signal?.removeEventListener('abort', abort);
-        }
-      }
+      // Retryable: network faults, and an upload the server got short (a data connection cut
+      // mid-transfer can look like a clean end to the server) — sent again, not failed.
+      return retrying(
+        async () => {
+          const client = this.client && !this.client.closed ? this.client : await this.reconnect(signal);
+          // An aborted operation gets a moment to wind down (an upload ends its data early and drops
+          // its temp file; a commit completes) before the connection is cut.
+          let cut: NodeJS.Timeout | undefined;
+          const abort = () => {
+            cut = setTimeout(() => client.close(), ABORT_GRACE_MS);
+          };
+          signal?.addEventListener('abort', abort, { once: true });
+          const port = pre?.client === client ? pre.port : undefined;
+          pre = undefined;
+          try {
+            const r = await fn(client, port);
+            this.lastActivity = Date.now();
+            return r;
+          } catch (e) {
+            if (signal?.aborted) throw signal.reason;
+            throw this.classify(e, what);
+          } finally {
+            clearTimeout(cut);
+            signal?.removeEventListener('abort', abort);
+          }
+        },
+        {
+          budget: this.maxRetries,
+          clock: this.clock,
+          ...(signal ? { signal } : {}),
+          onRetry: (err, tries) => {
+            if (err.code === 'network') {
+              this.log(`${err.message}; reconnecting (${tries + 1}/${this.maxRetries})`);
+              this.dropClient();
+            } else this.log(`${err.message}; retrying (${tries + 1}/${this.maxRetries})`);
+          },
+        },
+      );
     });
   }
 

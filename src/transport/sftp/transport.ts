@@ -13,10 +13,8 @@ import { fsPath } from '../../scan/raw-name.js';
 import type { Clock } from '../../schedule/clock.js';
 import { redact } from '../../secrets/redact.js';
 import { ABORT_GRACE_MS, uploadInterrupted } from '../abort.js';
-import { type HostKeyVerdict, verifyHostKey } from './hostkeys.js';
 import { writeLocalAtomically } from '../local-file.js';
 import { type CredentialSource, type Credentials, loginWithDiscipline } from '../login.js';
-import { combinedPromptHint, type PromptLogEntry, PromptResponder } from './prompts.js';
 import { IO_TIMEOUT_S, openSshSocket, reachTimeouts } from '../reach.js';
 import {
   ancestors,
@@ -27,12 +25,15 @@ import {
   resolveRemote,
   validateRemotePath,
 } from '../remote-path.js';
-import { type Channel, ChannelPool } from './channels.js';
-import { channelsFor, raiseLimits, requestsFor, type SftpTuning, sftpTuning } from './tuning.js';
-import { sendFile } from './upload.js';
-import { downgradeError, SSH_ALGORITHMS } from './ssh-algorithms.js';
+import { backoffMs, shouldRetry } from '../retry.js';
 import { tempPathFor } from '../temp.js';
 import type { GetOptions, PutOptions, RemoteEntry, Transport } from '../types.js';
+import { type Channel, ChannelPool } from './channels.js';
+import { type HostKeyVerdict, verifyHostKey } from './hostkeys.js';
+import { combinedPromptHint, type PromptLogEntry, PromptResponder } from './prompts.js';
+import { downgradeError, SSH_ALGORITHMS } from './ssh-algorithms.js';
+import { channelsFor, raiseLimits, requestsFor, type SftpTuning, sftpTuning } from './tuning.js';
+import { sendFile } from './upload.js';
 
 export interface SftpTransportOptions {
   account: Account;
@@ -387,17 +388,20 @@ export class SftpTransport implements Transport {
           this.lost ??= new Error(e.message);
           this.client?.destroy();
         }
+        // The budget is the transport's, not this operation's: losses since the server last
+        // answered, and MAX_RECONNECTS in all (retry.ts says why SFTP keeps its own loop).
         if (
-          !(e instanceof OtpBackupError) ||
-          e.code !== 'network' ||
-          !e.retryable ||
+          !shouldRetry(e, { networkOnly: true }) ||
           this.lossesSinceProgress > this.maxRetries ||
           this.losses > MAX_RECONNECTS
         )
           throw e;
         this.log(`sftp: ${e.message}; reconnecting (${this.lossesSinceProgress}/${this.maxRetries})`);
-        const backoff = 2 ** Math.min(Math.max(this.lossesSinceProgress - 1, 0), tries);
-        await this.opts.clock.sleep(Math.min(1000 * backoff, 30_000), signal);
+        // The wait grows with the losses in a row, never past this operation's own tries.
+        await this.opts.clock.sleep(
+          backoffMs(Math.min(Math.max(this.lossesSinceProgress - 1, 0), tries)),
+          signal,
+        );
       }
     }
   }

@@ -68,6 +68,7 @@ export async function fetchServerIdentity(account: Account): Promise<ServerIdent
   }
   if (account.protocol !== 'ftps' && account.protocol !== 'ftps-implicit') return undefined;
   const { Client } = await import('basic-ftp');
+  const { controlSocket } = await import('../transport/ftp/basic-ftp-internals.js');
   const { readFileSync } = await import('node:fs');
   const { rootCertificates } = await import('node:tls');
   const client = new Client(timeout);
@@ -81,7 +82,7 @@ export async function fetchServerIdentity(account: Account): Promise<ServerIdent
       await client.connect(account.host, account.port);
       await client.useTLS(tls);
     }
-    const socket = client.ftp.socket as TLSSocket;
+    const socket = controlSocket(client) as TLSSocket;
     const cert = socket.getPeerCertificate();
     return {
       kind: 'tls-certificate',

@@ -45,6 +45,22 @@ import type {
   RemoteEntry,
   Transport,
 } from '../types.js';
+import {
+  closeWithError,
+  contextOf,
+  controlSocket,
+  dataSocket,
+  encodingOf,
+  hasTLS,
+  protocolLog,
+  setDataTlsOptions,
+  setEncoding,
+  setListCommands,
+  setProtocolLogger,
+  swapTaskTimeout,
+  wrapSend,
+  writeControl,
+} from './basic-ftp-internals.js';
 import { guardPinnedDataSockets } from './data-trust.js';
 import { MtimeCache } from './mtimes.js';
 import {
@@ -199,15 +215,13 @@ function readSmallFile(localPath: string): { size: number; small?: Buffer } {
  * FTP carries bytes, and servers store them as they come (#14.2). Every other command is unchanged.
  */
 function sendRawNames(client: Client): void {
-  const ftp = client.ftp;
-  const send = ftp.send.bind(ftp);
-  ftp.send = (command: string) => {
+  wrapSend(client, (send) => (command: string) => {
     // While a listing is read as latin1 (listWith), commands still go out as UTF-8.
-    if (!hasRawBytes(command) && ftp.encoding === 'utf8') return send(command);
+    if (!hasRawBytes(command) && encodingOf(client) === 'utf8') return send(command);
     if (/[\r\n\0]/.test(command)) throw new Error('Invalid command: Contains control characters.');
-    ftp.log(/^PASS /i.test(command) ? '> PASS ###' : `> ${showRaw(command)}`);
-    ftp.socket.write(rawBytes(`${command}\r\n`));
-  };
+    protocolLog(client, /^PASS /i.test(command) ? '> PASS ###' : `> ${showRaw(command)}`);
+    writeControl(client, rawBytes(`${command}\r\n`));
+  });
 }
 
 /** Hex SHA-256 of the first `bytes` bytes of a local file. */
@@ -387,15 +401,12 @@ export class FtpTransport implements Transport, Hasher, ModTimer, MtimeKeeper {
     const a = this.account;
     const t = reachTimeouts(a);
     const implicit = a.protocol === 'ftps-implicit';
-    // basic-ftp reads `timeout` at the start of each task (typed readonly, a plain field at runtime).
-    const ctx = client.ftp as { timeout: number };
-    const opTimeout = ctx.timeout;
-    ctx.timeout = 0; // our timers below bound the connect and the greeting
+    const opTimeout = swapTaskTimeout(client, 0); // our timers below bound the connect and the greeting
     const greeting = implicit
       ? client.connectImplicitTLS(a.host, a.port, tlsOpts)
       : client.connect(a.host, a.port);
-    const sock = client.ftp.socket;
-    const fail = (e: Error) => client.ftp.closeWithError(e);
+    const sock = controlSocket(client);
+    const fail = (e: Error) => closeWithError(client, e);
     let timer = setTimeout(() => fail(connectTimedOut(this.where, t.connectMs, a.name)), t.connectMs);
     sock.once(implicit ? 'secureConnect' : 'connect', () => {
       clearTimeout(timer);
@@ -416,7 +427,7 @@ export class FtpTransport implements Transport, Hasher, ModTimer, MtimeKeeper {
       throw e;
     } finally {
       clearTimeout(timer);
-      ctx.timeout = opTimeout;
+      swapTaskTimeout(client, opTimeout);
     }
   }
 
@@ -443,11 +454,10 @@ export class FtpTransport implements Transport, Hasher, ModTimer, MtimeKeeper {
   private async open(c: Credentials, signal?: AbortSignal): Promise<Client> {
     const a = this.account;
     const client = new Client((a.timeout ?? IO_TIMEOUT_S) * 1000);
-    client.ftp.verbose = this.trace;
     // Replacing log() bypasses basic-ftp's own verbose check: the protocol is for --debug only.
-    client.ftp.log = (msg: string) => {
+    setProtocolLogger(client, this.trace, (msg: string) => {
       if (this.trace) this.log(`ftp: ${msg.trimEnd()}`);
-    };
+    });
     sendRawNames(client);
     const abort = () => client.close();
     signal?.addEventListener('abort', abort, { once: true });
@@ -457,17 +467,17 @@ export class FtpTransport implements Transport, Hasher, ModTimer, MtimeKeeper {
       await this.greet(client, tlsOpts);
       if (a.protocol === 'ftps') await this.startTls(client, tlsOpts);
       if (secure) {
-        this.verifyPeer(client.ftp.socket as TLSSocket);
+        this.verifyPeer(controlSocket(client) as TLSSocket);
         // Data connections resume the verified control session; where they do not, verify them too.
         const t = a.trust ?? {};
-        client.ftp.tlsOptions = {
+        setDataTlsOptions(client, {
           ...tlsOpts,
           rejectUnauthorized: !t.insecureSkipVerify && !t.tlsFingerprints?.length,
-        };
+        });
         // Pinned (maybe self-signed or expired): each data connection must show the pinned certificate.
         if (!t.insecureSkipVerify && t.tlsFingerprints?.length) {
           const pins = new Set(t.tlsFingerprints.map(normalizeFingerprint));
-          guardPinnedDataSockets(client.ftp, this.where, (s) => {
+          guardPinnedDataSockets(contextOf(client), this.where, (s) => {
             const fp = certFingerprint(s.getPeerCertificate());
             return { fingerprint: fp, pinned: fp !== undefined && pins.has(normalizeFingerprint(fp)) };
           });
@@ -503,7 +513,7 @@ export class FtpTransport implements Transport, Hasher, ModTimer, MtimeKeeper {
   private async settle(client: Client): Promise<void> {
     this.features = await client.features();
     const mlsd = this.features.has('MLST');
-    client.availableListCommands = mlsd ? ['MLSD', 'LIST -a', 'LIST'] : ['LIST -a', 'LIST'];
+    setListCommands(client, mlsd ? ['MLSD', 'LIST -a', 'LIST'] : ['LIST -a', 'LIST']);
     const group = [
       'TYPE I',
       'STRU F',
@@ -511,7 +521,7 @@ export class FtpTransport implements Transport, Hasher, ModTimer, MtimeKeeper {
       ...(mlsd
         ? ['OPTS MLST type;size;modify;unique;unix.mode;unix.owner;unix.group;unix.ownername;unix.groupname;']
         : []),
-      ...(client.ftp.hasTLS ? ['PBSZ 0', 'PROT P'] : []),
+      ...(hasTLS(client) ? ['PBSZ 0', 'PROT P'] : []),
       'PWD',
     ];
     const replies = await pipelined(client, group);
@@ -763,12 +773,12 @@ export class FtpTransport implements Transport, Hasher, ModTimer, MtimeKeeper {
     // basic-ftp decodes the listing with the connection's encoding: latin1 keeps every byte, and
     // decodeRaw then gives valid UTF-8 names as text and any other bytes as escapes (#14.2).
     // Commands are written as UTF-8 meanwhile (sendRawNames); replies are ASCII where it matters.
-    client.ftp.encoding = 'latin1';
+    setEncoding(client, 'latin1');
     let files: FileInfo[];
     try {
       files = await client.list(dir);
     } finally {
-      if (!client.closed) client.ftp.encoding = 'utf8';
+      if (!client.closed) setEncoding(client, 'utf8');
     }
     for (const f of files) f.name = decodeRaw(Buffer.from(f.name, 'latin1'));
     const out = files
@@ -844,7 +854,7 @@ export class FtpTransport implements Transport, Hasher, ModTimer, MtimeKeeper {
           // with a write pending it can leave Node spinning at exit (seen: 100 % CPU in
           // CleanupHandles, the process never ends, the job lock held). On a slow link those
           // buffers drain before the server's reply; the grace below bounds that.
-          const cutData = () => client.ftp.dataSocket?.destroy();
+          const cutData = () => dataSocket(client)?.destroy();
           opts.signal?.addEventListener('abort', cutData, { once: true });
           try {
             if (have > 0) {
@@ -874,7 +884,7 @@ export class FtpTransport implements Transport, Hasher, ModTimer, MtimeKeeper {
             } else {
               await withPrefetchedPort(client, from ? undefined : prefetchedPort, () =>
                 client.uploadFrom(
-                  size === 0 && client.ftp.hasTLS
+                  size === 0 && hasTLS(client)
                     ? lateEmptyStream()
                     : small
                       ? paced(Readable.from([small], { objectMode: false }))

@@ -126,7 +126,7 @@ export async function establishTrust(
   if (!id) return undefined;
   const [hk, ftp] = await Promise.all([
     import('../transport/sftp/hostkeys.js'),
-    import('../transport/ftp/transport.js'),
+    import('../transport/ftp/tls.js'),
   ]);
   // SSH fingerprints are case-sensitive Base64; TLS ones hex, written with or without colons.
   const normalizeFingerprint =

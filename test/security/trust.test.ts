@@ -18,7 +18,7 @@ import { FTPContext } from 'basic-ftp';
 import ssh2 from 'ssh2';
 import { OtpBackupError } from '../../src/errors.js';
 import { guardPinnedDataSockets } from '../../src/transport/ftp/data-trust.js';
-import { certFingerprint, normalizeFingerprint } from '../../src/transport/ftp/transport.js';
+import { certFingerprint, normalizeFingerprint } from '../../src/transport/ftp/tls.js';
 import { SSH_ALGORITHMS, WEAK_SSH_ALGORITHMS } from '../../src/transport/sftp/ssh-algorithms.js';
 import { type CliRun, cli, readTree, type Sandbox, sandbox } from '../backup/e2e-helpers.js';
 import { type InprocessFtpHandle, startInprocessFtp } from '../servers/ftp-inprocess.js';

@@ -89,7 +89,7 @@ export function authSteps(o: {
     const hint = combinedPromptHint(o.promptLog.slice(firstPrompt), c, passwordSent);
     return hint && e.code === 'auth' ? new OtpBackupError('auth', e.message, { hint, cause: e }) : e;
   };
-  const steps: AuthSteps = { handler: () => {}, failure: undefined };
+  // The handler reads and sets `steps.failure` at call time, after `steps` exists.
   let last: string | undefined;
   const done = new Set<string>();
   const refused = new Set<string>();
@@ -202,6 +202,6 @@ export function authSteps(o: {
       },
     });
   };
-  steps.handler = handler;
+  const steps: AuthSteps = { handler, failure: undefined };
   return steps;
 }

@@ -8,7 +8,7 @@ import { usageError } from '../errors.js';
 import { encodeBase32, parseTemplate } from '../otp/index.js';
 import { checkTemplateHasCode } from '../otp/template-check.js';
 import type { WritableStore } from '../secrets/resolve.js';
-import { checkHostKeyFlag } from '../transport/hostkeys.js';
+import { checkHostKeyFlag } from '../transport/sftp/hostkeys.js';
 import { ownedByUs, ownStoreOf, type SecretRole, secretRef } from './refs.js';
 
 /** A seed and, from an otpauth:// URI or QR code, the settings that came with it. */

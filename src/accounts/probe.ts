@@ -12,8 +12,8 @@ import { stepStartMs } from '../otp/index.js';
 import type { Clock } from '../schedule/clock.js';
 import type { LoginWait } from '../transport/login.js';
 import { accountTransport } from '../transport/open.js';
-import type { PromptLogEntry } from '../transport/prompts.js';
 import { join } from '../transport/remote-path.js';
+import type { PromptLogEntry } from '../transport/sftp/prompts.js';
 import { fetchServerIdentity } from './trust.js';
 
 export interface ProbeDeps {

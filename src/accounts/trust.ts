@@ -21,8 +21,8 @@ export async function fetchServerIdentity(account: Account): Promise<ServerIdent
   if (account.protocol === 'sftp') {
     const [{ default: ssh2 }, { fingerprintOf, keyTypeOf }, { SSH_ALGORITHMS }, reach] = await Promise.all([
       import('ssh2'),
-      import('../transport/hostkeys.js'),
-      import('../transport/ssh-algorithms.js'),
+      import('../transport/sftp/hostkeys.js'),
+      import('../transport/sftp/ssh-algorithms.js'),
       import('../transport/reach.js'),
     ]);
     // Refused, silent or not SSH at all (an FTP port): said at once, as at login.
@@ -68,6 +68,7 @@ export async function fetchServerIdentity(account: Account): Promise<ServerIdent
   }
   if (account.protocol !== 'ftps' && account.protocol !== 'ftps-implicit') return undefined;
   const { Client } = await import('basic-ftp');
+  const { controlSocket } = await import('../transport/ftp/basic-ftp-internals.js');
   const { readFileSync } = await import('node:fs');
   const { rootCertificates } = await import('node:tls');
   const client = new Client(timeout);
@@ -81,7 +82,7 @@ export async function fetchServerIdentity(account: Account): Promise<ServerIdent
       await client.connect(account.host, account.port);
       await client.useTLS(tls);
     }
-    const socket = client.ftp.socket as TLSSocket;
+    const socket = controlSocket(client) as TLSSocket;
     const cert = socket.getPeerCertificate();
     return {
       kind: 'tls-certificate',
@@ -91,7 +92,7 @@ export async function fetchServerIdentity(account: Account): Promise<ServerIdent
   } catch (e) {
     const reply = (e as { code?: unknown }).code;
     if (account.protocol === 'ftps' && typeof reply === 'number' && reply >= 500 && reply < 600) {
-      // A 5xx to AUTH TLS: the server has no TLS (the same words as at login, transport/ftp.ts).
+      // A 5xx to AUTH TLS: the server has no TLS (the same words as at login, transport/ftp/transport.ts).
       throw new OtpBackupError(
         'remote',
         `${account.host}:${account.port} does not offer TLS: it answered AUTH TLS with "${(e as Error).message.replace(/\s+/g, ' ').trim().slice(0, 120)}"; nothing was sent`,
@@ -123,7 +124,10 @@ export async function establishTrust(
 ): Promise<ServerIdentity | undefined> {
   const id = await fetchServerIdentity(account);
   if (!id) return undefined;
-  const [hk, ftp] = await Promise.all([import('../transport/hostkeys.js'), import('../transport/ftp.js')]);
+  const [hk, ftp] = await Promise.all([
+    import('../transport/sftp/hostkeys.js'),
+    import('../transport/ftp/tls.js'),
+  ]);
   // SSH fingerprints are case-sensitive Base64; TLS ones hex, written with or without colons.
   const normalizeFingerprint =
     id.kind === 'ssh-host-key' ? hk.normalizeFingerprint : ftp.normalizeFingerprint;

@@ -6,7 +6,7 @@ import type { Account, Config } from '../config/types.js';
 import { OtpBackupError } from '../errors.js';
 import type { Credentials, LoginWait } from '../transport/login.js';
 import type { OpenOptions } from '../transport/open.js';
-import type { PromptLogEntry } from '../transport/prompts.js';
+import type { PromptLogEntry } from '../transport/sftp/prompts.js';
 import type { Transport } from '../transport/types.js';
 import type { CliContext } from './context.js';
 

@@ -7,8 +7,8 @@
 import { parseTemplate } from '../otp/index.js';
 import { validateSchedule } from '../schedule/due.js';
 import { isSecretRef } from '../secrets/ref.js';
-import { HOST_KEY_FINGERPRINT } from '../transport/hostkeys.js';
-import { riskyPattern } from '../transport/prompts.js';
+import { HOST_KEY_FINGERPRINT } from '../transport/sftp/hostkeys.js';
+import { riskyPattern } from '../transport/sftp/prompts.js';
 import {
   didYouMean,
   formatPath,

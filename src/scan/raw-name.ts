@@ -94,7 +94,7 @@ export function refuseRawNames(s: ScanResult): ScanResult {
   };
 }
 
-/** Whether a protocol carries such names as bytes: FTP does (see sendRawNames in transport/ftp.ts);
+/** Whether a protocol carries such names as bytes: FTP does (see sendRawNames in transport/ftp/transport.ts);
  *  SFTP could, but ssh2 writes every path as UTF-8. */
 export function carriesRawNames(protocol: string): boolean {
   return protocol !== 'sftp';

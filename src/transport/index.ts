@@ -2,8 +2,8 @@
 import type { Account } from '../config/types.js';
 import { OtpBackupError } from '../errors.js';
 import type { Clock } from '../schedule/clock.js';
-import { FtpTransport } from './ftp.js';
-import { FtpPool, ftpConnections } from './ftp-pool.js';
+import { FtpPool, ftpConnections } from './ftp/pool.js';
+import { FtpTransport } from './ftp/transport.js';
 import type { CredentialSource } from './login.js';
 import type { Transport } from './types.js';
 
@@ -41,7 +41,7 @@ export async function createTransport(account: Account, deps: TransportDeps): Pr
       return n > 1 ? new FtpPool(opts, n) : new FtpTransport(opts);
     }
     case 'sftp': {
-      const { SftpTransport } = await import('./sftp.js');
+      const { SftpTransport } = await import('./sftp/transport.js');
       const opts: ConstructorParameters<typeof SftpTransport>[0] = {
         account,
         credentials: deps.credentials,

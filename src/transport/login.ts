@@ -18,6 +18,7 @@ import {
 import type { Clock } from '../schedule/clock.js';
 import { runFirstLine } from '../secrets/first-line.js';
 import { childEnv, registerSecret } from '../secrets/redact.js';
+import { backoffMs, shouldRetry } from './retry.js';
 
 export interface Credentials {
   user: string;
@@ -144,9 +145,9 @@ export async function loginWithDiscipline<T>(
           },
         );
       }
-      if (isOtpBackupError(e) && e.retryable && netFailures < maxNet) {
+      if (shouldRetry(e) && netFailures < maxNet) {
         netFailures++;
-        await opts.clock.sleep(Math.min(1000 * 2 ** (netFailures - 1), 30_000), opts.signal);
+        await opts.clock.sleep(backoffMs(netFailures - 1), opts.signal);
         continue;
       }
       throw e;

@@ -23,7 +23,7 @@ export interface OpenOptions extends Omit<TransportDeps, 'credentials' | 'env' |
 export async function accountTransport(given: Account, o: OpenOptions): Promise<Transport> {
   // sftp://alias: the user's ~/.ssh/config and agent decide host, port, user, key and jump host.
   const account =
-    given.protocol === 'sftp' ? (await import('./ssh-config.js')).withSshSetup(given, o.env) : given;
+    given.protocol === 'sftp' ? (await import('./sftp/ssh-config.js')).withSshSetup(given, o.env) : given;
   const make = (a: Account) =>
     createCredentialSource({
       account: a,

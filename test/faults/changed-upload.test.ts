@@ -29,7 +29,7 @@ import type { JobResult } from '../../src/backup/types.js';
 import type { Account, Job } from '../../src/config/types.js';
 import { Manifest } from '../../src/scan/manifest.js';
 import { systemClock } from '../../src/schedule/clock.js';
-import { FtpTransport } from '../../src/transport/ftp.js';
+import { FtpTransport } from '../../src/transport/ftp/transport.js';
 import { createCredentialSource } from '../../src/transport/login.js';
 import type { Transport } from '../../src/transport/types.js';
 import { silentReporter } from '../../src/ui/reporter.js';

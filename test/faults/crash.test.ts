@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { DEFAULT_REUSE_CONNECTIONS } from '../../src/transport/ftp-pool.js';
+import { DEFAULT_REUSE_CONNECTIONS } from '../../src/transport/ftp/pool.js';
 import { cli, readTree, type Sandbox, sandbox, start } from '../backup/e2e-helpers.js';
 import { type ProftpdHandle, startProftpd } from '../servers/proftpd.js';
 import {

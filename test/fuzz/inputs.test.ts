@@ -12,8 +12,8 @@ import { OtpBackupError } from '../../src/errors.js';
 import { scan } from '../../src/scan/scan.js';
 import type { WalkFs } from '../../src/scan/walk.js';
 import { isDue, nextRun, validateSchedule } from '../../src/schedule/due.js';
-import { PromptResponder, riskyPattern } from '../../src/transport/prompts.js';
 import { normalize, tempPathFor, validateRemotePath } from '../../src/transport/remote-path.js';
+import { PromptResponder, riskyPattern } from '../../src/transport/sftp/prompts.js';
 import { caseCount, EDGE_NUMBERS, expectOneLine, fuzz, fuzzFrom, type Rng, show } from './gen.js';
 
 const N = caseCount();

@@ -17,9 +17,9 @@ import { promisify } from 'node:util';
 import { FTPContext } from 'basic-ftp';
 import ssh2 from 'ssh2';
 import { OtpBackupError } from '../../src/errors.js';
-import { certFingerprint, normalizeFingerprint } from '../../src/transport/ftp.js';
-import { guardPinnedDataSockets } from '../../src/transport/ftp-data-trust.js';
-import { SSH_ALGORITHMS, WEAK_SSH_ALGORITHMS } from '../../src/transport/ssh-algorithms.js';
+import { guardPinnedDataSockets } from '../../src/transport/ftp/data-trust.js';
+import { certFingerprint, normalizeFingerprint } from '../../src/transport/ftp/tls.js';
+import { SSH_ALGORITHMS, WEAK_SSH_ALGORITHMS } from '../../src/transport/sftp/ssh-algorithms.js';
 import { type CliRun, cli, readTree, type Sandbox, sandbox } from '../backup/e2e-helpers.js';
 import { type InprocessFtpHandle, startInprocessFtp } from '../servers/ftp-inprocess.js';
 import { generateEd25519, type SshServerHandle, startSshServer } from '../servers/ssh-inprocess.js';
@@ -103,7 +103,7 @@ describe('SSH host keys', { skip: missing }, () => {
   test('a key that differs from the pin (--host-key): exit 6, the warning, no hint to accept the new key (#14.9)', async () => {
     const other = ssh2.utils.parseKey(generateEd25519().public);
     if (other instanceof Error || Array.isArray(other)) throw new Error('cannot parse the generated key');
-    const { fingerprintOf } = await import('../../src/transport/hostkeys.js');
+    const { fingerprintOf } = await import('../../src/transport/sftp/hostkeys.js');
     const pin = fingerprintOf(other.getPublicSSH());
     const before = srv.codes.length;
     const r = await upload(['--host-key', pin]);
@@ -181,7 +181,7 @@ describe('SSH algorithm downgrade', { skip: missing }, () => {
     const port = typeof addr === 'object' && addr ? addr.port : 0;
     const parsed = ssh2.utils.parseKey(hostKey);
     if (parsed instanceof Error || Array.isArray(parsed)) throw new Error('host key');
-    const { fingerprintOf } = await import('../../src/transport/hostkeys.js');
+    const { fingerprintOf } = await import('../../src/transport/sftp/hostkeys.js');
     return {
       port,
       state,

@@ -12,7 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Account } from '../../src/config/types.js';
 import { systemClock } from '../../src/schedule/clock.js';
 import { type BandwidthLimiter, createLimiter, parseRate } from '../../src/transport/bwlimit.js';
-import { FtpTransport } from '../../src/transport/ftp.js';
+import { FtpTransport } from '../../src/transport/ftp/transport.js';
 import { createCredentialSource } from '../../src/transport/login.js';
 import { cli, sandbox } from '../backup/e2e-helpers.js';
 import { type ProftpdHandle, proftpdUnavailable, startProftpd } from '../servers/proftpd.js';

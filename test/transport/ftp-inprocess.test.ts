@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import type { Account } from '../../src/config/types.js';
 import { OtpBackupError } from '../../src/errors.js';
 import { systemClock } from '../../src/schedule/clock.js';
-import { FtpTransport } from '../../src/transport/ftp.js';
+import { FtpTransport } from '../../src/transport/ftp/transport.js';
 import { type CredentialSource, createCredentialSource } from '../../src/transport/login.js';
 import { startInprocessFtp } from '../servers/ftp-inprocess.js';
 import { quickRetries } from '../support/clock.js';

@@ -8,7 +8,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { Client, enterPassiveModeIPv6, FTPError } from 'basic-ftp';
-import { epsvPort, pipelined, sizeFromReply, withPrefetchedPort } from '../../src/transport/ftp-pipeline.js';
+import { epsvPort, pipelined, sizeFromReply, withPrefetchedPort } from '../../src/transport/ftp/pipeline.js';
 
 const REPLIES: Array<[RegExp, string]> = [
   [/^USER /, '331 password please'],

@@ -1,8 +1,8 @@
-// Several FTP control connections behind one Transport (ftp-pool.ts), against real servers: ProFTPD
+// Several FTP control connections behind one Transport (ftp/pool.ts), against real servers: ProFTPD
 // accepts one TOTP code several times in its step, so the pool logs in 4 sessions with one code and
 // passes the conformance suite; vsftpd's DISALLOW_REUSE user refuses a reused code, so the pool
 // degrades to one connection after exactly one refused login (never retried, never a second).
-// Also: MDTM answers fetched in one batch for a listed directory (ftp-mtimes.ts), on vsftpd.
+// Also: MDTM answers fetched in one batch for a listed directory (ftp/mtimes.ts), on vsftpd.
 // Skipped locally when the servers are missing; a failure when CI=true.
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,8 +12,8 @@ import { after, describe, test } from 'node:test';
 import { accountStatePath } from '../../src/config/paths.js';
 import type { Account } from '../../src/config/types.js';
 import { systemClock } from '../../src/schedule/clock.js';
-import { FtpTransport } from '../../src/transport/ftp.js';
-import { DEFAULT_REUSE_CONNECTIONS, FtpPool, ftpConnections } from '../../src/transport/ftp-pool.js';
+import { DEFAULT_REUSE_CONNECTIONS, FtpPool, ftpConnections } from '../../src/transport/ftp/pool.js';
+import { FtpTransport } from '../../src/transport/ftp/transport.js';
 import { createTransport } from '../../src/transport/index.js';
 import {
   type CredentialSource,

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Account } from '../../src/config/types.js';
 import { systemClock } from '../../src/schedule/clock.js';
-import { FtpTransport } from '../../src/transport/ftp.js';
+import { FtpTransport } from '../../src/transport/ftp/transport.js';
 import { createCredentialSource } from '../../src/transport/login.js';
 import { trackHandles } from '../handles.js';
 import { startInprocessFtp } from '../servers/ftp-inprocess.js';

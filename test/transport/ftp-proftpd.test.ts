@@ -10,7 +10,7 @@ import { after, describe, test } from 'node:test';
 import type { Account, Algorithm, Protocol, TrustSettings } from '../../src/config/types.js';
 import { OtpBackupError } from '../../src/errors.js';
 import { systemClock } from '../../src/schedule/clock.js';
-import { FtpTransport } from '../../src/transport/ftp.js';
+import { FtpTransport } from '../../src/transport/ftp/transport.js';
 import { type CredentialSource, createCredentialSource } from '../../src/transport/login.js';
 import { type OtpUser, type ProftpdHandle, startProftpd } from '../servers/proftpd.js';
 import { quickRetries } from '../support/clock.js';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import type { Account, Protocol, TrustSettings } from '../../src/config/types.js';
 import { systemClock } from '../../src/schedule/clock.js';
-import { FtpTransport } from '../../src/transport/ftp.js';
+import { FtpTransport } from '../../src/transport/ftp/transport.js';
 import { type CredentialSource, createCredentialSource } from '../../src/transport/login.js';
 import { startVsftpd, type VsftpdHandle, type VsftpdOtpUser } from '../servers/vsftpd.js';
 import { quickRetries } from '../support/clock.js';

@@ -4,8 +4,8 @@ import { posix } from 'node:path';
 import { describe, it } from 'node:test';
 import type { Account } from '../../src/config/types.js';
 import { OtpBackupError } from '../../src/errors.js';
-import { PromptResponder, safeMatch } from '../../src/transport/prompts.js';
 import { normalize, tempPathFor, validateRemotePath } from '../../src/transport/remote-path.js';
+import { PromptResponder, safeMatch } from '../../src/transport/sftp/prompts.js';
 import { cpuMsSync } from '../cpu.js';
 
 describe('remote path regressions (fuzz)', () => {

@@ -15,7 +15,7 @@ import {
   parseKnownHosts,
   patternsMatch,
   verifyHostKey,
-} from '../../src/transport/hostkeys.js';
+} from '../../src/transport/sftp/hostkeys.js';
 import { generateEd25519 } from '../servers/ssh-inprocess.js';
 import { tempEnv } from './sftp-helpers.js';
 

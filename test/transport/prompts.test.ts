@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import type { Account } from '../../src/config/types.js';
 import { OtpBackupError } from '../../src/errors.js';
 import type { Credentials } from '../../src/transport/login.js';
-import { PromptResponder } from '../../src/transport/prompts.js';
+import { PromptResponder } from '../../src/transport/sftp/prompts.js';
 
 const PW = 'hunter2-pw';
 const CODE = '123456';

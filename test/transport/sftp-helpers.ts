@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Account } from '../../src/config/types.js';
 import { systemClock } from '../../src/schedule/clock.js';
 import { type CredentialSource, createCredentialSource } from '../../src/transport/login.js';
-import { SftpTransport, type SftpTransportOptions } from '../../src/transport/sftp.js';
+import { SftpTransport, type SftpTransportOptions } from '../../src/transport/sftp/transport.js';
 import type { SuiteTarget } from './suite.js';
 
 export interface SftpTestServer {

@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import ssh2 from 'ssh2';
 import { knownHostsPath } from '../../src/config/paths.js';
 import { OtpBackupError } from '../../src/errors.js';
-import { knownHostsLine } from '../../src/transport/hostkeys.js';
+import { knownHostsLine } from '../../src/transport/sftp/hostkeys.js';
 import {
   generateEd25519,
   type SshServerHandle,

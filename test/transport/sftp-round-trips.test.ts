@@ -7,7 +7,7 @@ import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Account } from '../../src/config/types.js';
-import type { SftpTransport } from '../../src/transport/sftp.js';
+import type { SftpTransport } from '../../src/transport/sftp/transport.js';
 import { type ProftpdHandle, proftpdUnavailable, startProftpd } from '../servers/proftpd.js';
 import { type SshdHandle, sshdUnavailable, startSshd } from '../servers/sshd.js';
 import { makeSftp, sftpAccount, sftpTestServer, tempEnv } from './sftp-helpers.js';

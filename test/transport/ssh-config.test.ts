@@ -8,7 +8,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Account } from '../../src/config/types.js';
-import { resolveRoute, withSshSetup } from '../../src/transport/ssh-config.js';
+import { resolveRoute, withSshSetup } from '../../src/transport/sftp/ssh-config.js';
 import { cli, type Sandbox, sandbox } from '../backup/e2e-helpers.js';
 import { type ProftpdHandle, startProftpd } from '../servers/proftpd.js';
 import { type SshdHandle, startSshd } from '../servers/sshd.js';

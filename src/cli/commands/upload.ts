@@ -69,7 +69,7 @@ export async function uploadCommand(
   let config: Config | undefined;
   if (opts.to && opts.account) throw usageError('use either --to URL or --account NAME');
   // A mistyped pin is a usage error before anything connects (#14.9).
-  (await import('../../transport/hostkeys.js')).checkHostKeyFlag('--host-key', opts.hostKey);
+  (await import('../../transport/sftp/hostkeys.js')).checkHostKeyFlag('--host-key', opts.hostKey);
   if (opts.to) {
     if (opts.remoteDir)
       throw usageError('--remote-dir goes with --account; put the directory in the --to URL');

@@ -2,7 +2,7 @@
 // transactions in src/accounts/ run on, built from the CLI context.
 import type { AccountServices } from '../../../accounts/services.js';
 import type { Config } from '../../../config/types.js';
-import type { PromptLogEntry } from '../../../transport/prompts.js';
+import type { PromptLogEntry } from '../../../transport/sftp/prompts.js';
 import type { CliContext } from '../../context.js';
 
 export interface CommonOpts {

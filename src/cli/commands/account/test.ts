@@ -2,7 +2,7 @@
 // report what helps debug a login (src/accounts/probe.ts): prompts, step left, timing, clock offset.
 import type { Command } from 'commander';
 import type { ProbeResult } from '../../../accounts/probe.js';
-import type { PromptLogEntry } from '../../../transport/prompts.js';
+import type { PromptLogEntry } from '../../../transport/sftp/prompts.js';
 import type { CliContext } from '../../context.js';
 import { printJson } from '../../report.js';
 import { type CommonOpts, load, promptLines } from './shared.js';

@@ -12,10 +12,22 @@
 // ends: the server's listener for it would otherwise wait for its own timeout.
 
 import { connect } from 'node:net';
-import { type Client, enterPassiveModeIPv6, FTPError, type FTPResponse } from 'basic-ftp';
-// Not re-exported by the package index; basic-ftp is pinned, and the transport tests use both.
-import { connectForPassiveTransfer, parseEpsvResponse } from 'basic-ftp/dist/transfer.js';
-import { hasRawBytes, rawBytes } from '../scan/raw-name.js';
+import { type Client, FTPError, type FTPResponse } from 'basic-ftp';
+import { hasRawBytes, rawBytes } from '../../scan/raw-name.js';
+import {
+  connectForPassiveTransfer,
+  controlSocket,
+  encodingOf,
+  handleReplies,
+  parseEpsvResponse,
+  protocolLog,
+  setTransferStrategy,
+  transferStrategy,
+  usesEpsv,
+  writeControl,
+} from './basic-ftp-internals.js';
+
+export { usesEpsv };
 
 const CONTROL = /[\r\n\0]/;
 
@@ -27,9 +39,8 @@ const CONTROL = /[\r\n\0]/;
 export function pipelined(client: Client, commands: string[]): Promise<Array<FTPResponse | FTPError>> {
   for (const c of commands)
     if (CONTROL.test(c)) throw new Error('refusing an FTP command holding CR, LF or NUL');
-  const ftp = client.ftp;
   const replies: Array<FTPResponse | FTPError> = [];
-  const task: Promise<Array<FTPResponse | FTPError>> = ftp.handle(undefined, (res, t) => {
+  const task = handleReplies<Array<FTPResponse | FTPError>>(client, (res, t) => {
     if (res instanceof FTPError) replies.push(res);
     else if (res instanceof Error) return t.reject(res);
     else if (res.code < 200)
@@ -39,11 +50,10 @@ export function pipelined(client: Client, commands: string[]): Promise<Array<FTP
   });
   if (!client.closed) {
     // Masked like basic-ftp's own send(): a password never reaches the protocol log.
-    for (const c of commands) ftp.log(/^PASS /i.test(c) ? '> PASS ###' : `> ${c}`);
+    for (const c of commands) protocolLog(client, /^PASS /i.test(c) ? '> PASS ###' : `> ${c}`);
     const text = commands.map((c) => `${c}\r\n`).join('');
     // Paths holding bytes that are not UTF-8 go out as those bytes (see sendRawNames in ftp.ts).
-    if (hasRawBytes(text) || ftp.encoding !== 'utf8') ftp.socket.write(rawBytes(text));
-    else ftp.socket.write(text, ftp.encoding);
+    writeControl(client, hasRawBytes(text) || encodingOf(client) !== 'utf8' ? rawBytes(text) : text);
   }
   return task;
 }
@@ -52,11 +62,6 @@ export function pipelined(client: Client, commands: string[]): Promise<Array<FTP
 export function sizeFromReply(res: FTPResponse): number | undefined {
   const m = /^\d{3}\s+(\d+)\s*$/.exec(res.message.trim());
   return m ? Number(m[1]) : undefined;
-}
-
-/** Whether basic-ftp settled on EPSV for this session (only then is EPSV worth sending ahead). */
-export function usesEpsv(client: Client): boolean {
-  return client.prepareTransfer === enterPassiveModeIPv6;
 }
 
 /** The port of an EPSV reply in a pipelined group, or undefined if it was refused or unreadable. */
@@ -80,22 +85,22 @@ export async function withPrefetchedPort<T>(
   port: number | undefined,
   transfer: () => Promise<T>,
 ): Promise<T> {
-  const host = client.ftp.socket.remoteAddress;
+  const host = controlSocket(client).remoteAddress;
   if (port === undefined || host === undefined || !usesEpsv(client)) return transfer();
-  const usual = client.prepareTransfer;
+  const usual = transferStrategy(client);
   let used = false;
-  client.prepareTransfer = async (ftp) => {
-    client.prepareTransfer = usual; // one transfer only
+  setTransferStrategy(client, async (ftp) => {
+    setTransferStrategy(client, usual); // one transfer only
     try {
       await connectForPassiveTransfer(host, port, ftp);
       used = true;
-      ftp.log(`data connection to the prefetched passive port ${port}`);
+      protocolLog(client, `data connection to the prefetched passive port ${port}`);
       return { code: 229, message: `prefetched passive port ${port}` };
     } catch {
-      ftp.log(`prefetched passive port ${port} refused; asking again`);
+      protocolLog(client, `prefetched passive port ${port} refused; asking again`);
       return usual(ftp);
     }
-  };
+  });
   try {
     return await transfer();
   } catch (e) {
@@ -104,7 +109,7 @@ export async function withPrefetchedPort<T>(
     if (used && e instanceof FTPError && e.code === 425 && !client.closed) return transfer();
     throw e;
   } finally {
-    client.prepareTransfer = usual;
+    setTransferStrategy(client, usual);
   }
 }
 
@@ -117,7 +122,7 @@ export async function withPrefetchedPort<T>(
  * Best effort: bounded by `timeoutMs`, never rejects.
  */
 export function releasePrefetchedPort(client: Client, port: number, timeoutMs = 1000): Promise<void> {
-  const host = client.ftp.socket.remoteAddress;
+  const host = controlSocket(client).remoteAddress;
   if (host === undefined || client.closed) return Promise.resolve();
   return new Promise((resolve) => {
     const socket = connect({ host, port });
@@ -139,7 +144,7 @@ export function releasePrefetchedPort(client: Client, port: number, timeoutMs = 
  */
 export async function awaitFinalReply(client: Client, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
-  const reply = client.ftp.handle(undefined, (res, t) => {
+  const reply = handleReplies(client, (res, t) => {
     if (res instanceof FTPError) t.resolve(res);
     else if (res instanceof Error) t.reject(res);
     else if (res.code >= 200) t.resolve(res);

@@ -2,10 +2,10 @@
 // (ProFTPD "Verification code: ", SFTPGo "Password: " then "Authentication code: ", PAM with
 // forward_pass "Password & verification code: "), and a wrong guess burns a one-time code.
 import vm from 'node:vm';
-import type { Account } from '../config/types.js';
-import { OtpBackupError } from '../errors.js';
-import { expandTemplate, parseTemplate } from '../otp/index.js';
-import type { Credentials } from './login.js';
+import type { Account } from '../../config/types.js';
+import { OtpBackupError } from '../../errors.js';
+import { expandTemplate, parseTemplate } from '../../otp/index.js';
+import type { Credentials } from '../login.js';
 
 export interface KbdPrompt {
   prompt: string;

@@ -1,50 +1,26 @@
-// FTP, explicit FTPS (AUTH TLS) and implicit FTPS with basic-ftp. One control connection, one command
-// at a time (concurrency 1); uploads go to a temporary name, are size-checked, then renamed.
-import { createHash } from 'node:crypto';
-import { closeSync, constants, createReadStream, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
-import { isIP } from 'node:net';
+// FTP, explicit FTPS (AUTH TLS) and implicit FTPS with basic-ftp: the Transport (session, operations,
+// the login with the code folded into the password). One control connection, one command at a time
+// (concurrency 1); uploads go to a temporary name, are size-checked, then renamed. Its parts:
+// session.ts (connect, AUTH TLS, settings), tls.ts, data-trust.ts, pipeline.ts, pool.ts, mtimes.ts,
+// errors.ts, listing.ts, local-source.ts; basic-ftp internals only via basic-ftp-internals.ts.
+import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
-import { type ConnectionOptions, type PeerCertificate, rootCertificates, type TLSSocket } from 'node:tls';
-import { Client, type FileInfo, FileType, FTPError } from 'basic-ftp';
-import type { Account } from '../config/types.js';
-import { isOtpBackupError, OtpBackupError } from '../errors.js';
-import { expandTemplate } from '../otp/index.js';
-import { decodeRaw, fsPath, hasRawBytes, rawBytes, showRaw } from '../scan/raw-name.js';
-import type { Clock } from '../schedule/clock.js';
-import { redact } from '../secrets/redact.js';
-import { ABORT_GRACE_MS, untilAborted, uploadInterrupted } from './abort.js';
-import { throttledReadable, throttledWritable } from './bwlimit.js';
-import { guardPinnedDataSockets } from './ftp-data-trust.js';
-import { MtimeCache } from './ftp-mtimes.js';
-import {
-  awaitFinalReply,
-  epsvPort,
-  pipelined,
-  releasePrefetchedPort,
-  sizeFromReply,
-  usesEpsv,
-  withPrefetchedPort,
-} from './ftp-pipeline.js';
-import { handleWriter, writeLocalAtomically } from './local-file.js';
-import { type CredentialSource, type Credentials, loginWithDiscipline } from './login.js';
-import {
-  connectFailed,
-  connectTimedOut,
-  IO_TIMEOUT_S,
-  reachTimeouts,
-  silentServer,
-  wrongProtocol,
-} from './reach.js';
-import {
-  ancestors,
-  basename,
-  dirname,
-  join,
-  normalize,
-  resolveRemote,
-  validateRemotePath,
-} from './remote-path.js';
-import { tempPathFor } from './temp.js';
+import type { TLSSocket } from 'node:tls';
+import { Client, type FileInfo, FTPError } from 'basic-ftp';
+import type { Account } from '../../config/types.js';
+import { OtpBackupError } from '../../errors.js';
+import { expandTemplate } from '../../otp/index.js';
+import { decodeRaw, fsPath } from '../../scan/raw-name.js';
+import type { Clock } from '../../schedule/clock.js';
+import { redact } from '../../secrets/redact.js';
+import { ABORT_GRACE_MS, untilAborted, uploadInterrupted } from '../abort.js';
+import { throttledReadable, throttledWritable } from '../bwlimit.js';
+import { handleWriter, writeLocalAtomically } from '../local-file.js';
+import { type CredentialSource, type Credentials, loginWithDiscipline } from '../login.js';
+import { IO_TIMEOUT_S } from '../reach.js';
+import { ancestors, basename, dirname, resolveRemote, validateRemotePath } from '../remote-path.js';
+import { retrying } from '../retry.js';
+import { tempPathFor } from '../temp.js';
 import type {
   GetOptions,
   HashAlgorithm,
@@ -54,7 +30,32 @@ import type {
   PutOptions,
   RemoteEntry,
   Transport,
-} from './types.js';
+} from '../types.js';
+import {
+  contextOf,
+  controlSocket,
+  dataSocket,
+  hasTLS,
+  setDataTlsOptions,
+  setEncoding,
+  setProtocolLogger,
+} from './basic-ftp-internals.js';
+import { guardPinnedDataSockets } from './data-trust.js';
+import { classifyFtpError } from './errors.js';
+import { entryFrom, lastLine, mfmtTime, mlstFacts, mlstTime } from './listing.js';
+import { lateEmptyStream, readSmallFile, sha256Prefix } from './local-source.js';
+import { MtimeCache } from './mtimes.js';
+import {
+  awaitFinalReply,
+  epsvPort,
+  pipelined,
+  releasePrefetchedPort,
+  sizeFromReply,
+  usesEpsv,
+  withPrefetchedPort,
+} from './pipeline.js';
+import { greet, sendRawNames, settle, startTls } from './session.js';
+import { certFingerprint, normalizeFingerprint, tlsOptionsFor, verifyPeer } from './tls.js';
 
 export interface FtpTransportOptions {
   account: Account;
@@ -72,166 +73,10 @@ export interface FtpTransportOptions {
    * credential source passes a mutex, so two logins never interleave their claims of a step.
    */
   loginGate?: <T>(login: () => Promise<T>) => Promise<T>;
-  /** An optional extra session (ftp-pool.ts): a refused login is final and a network fault not retried. */
+  /** An optional extra session (ftp/pool.ts): a refused login is final and a network fault not retried. */
   extraSession?: boolean;
-  /** MDTM answers fetched ahead (ftp-mtimes.ts); a pool's sessions share one. */
+  /** MDTM answers fetched ahead (ftp/mtimes.ts); a pool's sessions share one. */
   mtimes?: MtimeCache;
-}
-
-const NETWORK_CODES = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENETDOWN',
-  'EAI_AGAIN',
-  'ERR_STREAM_PREMATURE_CLOSE',
-]);
-/** Socket errors of the connect itself (TLS and reset errors keep their own classification). */
-const CONNECT_CODES = new Set([
-  'ECONNREFUSED',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENETDOWN',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EAI_NONAME',
-]);
-const LOCAL_CODES = new Set(['ENOENT', 'EACCES', 'EISDIR', 'EPERM', 'EMFILE', 'ENFILE']);
-const TLS_TRUST_CODES =
-  /^(ERR_TLS_CERT_ALTNAME_INVALID|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|CERT_\w+)$/;
-
-/** "SHA256:AB:CD:..." as users write it, compared without case, prefix or colons. */
-export function normalizeFingerprint(fp: string): string {
-  return fp
-    .trim()
-    .replace(/^sha256:/i, '')
-    .replace(/:/g, '')
-    .toUpperCase();
-}
-
-export function certFingerprint(cert: PeerCertificate | undefined): string | undefined {
-  return cert?.fingerprint256 ? `SHA256:${cert.fingerprint256}` : undefined;
-}
-
-function mlstFacts(line: string): { facts: Map<string, string>; name: string } {
-  const trimmed = line.replace(/^ /, '');
-  const sp = trimmed.indexOf(' ');
-  const facts = new Map<string, string>();
-  for (const f of trimmed.slice(0, sp).split(';')) {
-    const eq = f.indexOf('=');
-    if (eq > 0) facts.set(f.slice(0, eq).toLowerCase(), f.slice(eq + 1));
-  }
-  return { facts, name: trimmed.slice(sp + 1) };
-}
-
-function mlstTime(v: string | undefined): Date | undefined {
-  const m = v && /^(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)/.exec(v);
-  return m ? new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!)) : undefined;
-}
-
-/** The final line of a (possibly multi-line, "213-…" then "213 …") reply: the one with the result. */
-function lastLine(message: string): string {
-  const lines = message.trim().split(/\r?\n/);
-  return lines[lines.length - 1] ?? '';
-}
-
-function mfmtTime(d: Date): string {
-  return d
-    .toISOString()
-    .replace(/[-:T]/g, '')
-    .replace(/\.\d+Z$/, '');
-}
-
-/**
- * An empty body that ends a moment later. Closing a TLS data connection right after its handshake
- * makes ProFTPD's mod_tls fail the transfer ("decode error") about one time in three; a short pause
- * avoids that race.
- */
-function lateEmptyStream(): Readable {
-  return new Readable({
-    read() {
-      setTimeout(() => this.push(null), 100);
-    },
-  });
-}
-
-/** Files up to this size are read in one synchronous call (see readSmallFile). */
-const SMALL_FILE = 256 * 1024;
-
-/**
- * Size of a local regular file and, when it is small, its bytes. One transfer at a time means the
- * async open/read/close of a stream — three thread-pool round trips — sit on the critical path of
- * every small file; a synchronous read costs microseconds. O_NONBLOCK: opening a FIFO must not hang.
- */
-function readSmallFile(localPath: string): { size: number; small?: Buffer } {
-  let fd: number | undefined;
-  try {
-    fd = openSync(fsPath(localPath), constants.O_RDONLY | constants.O_NONBLOCK);
-    const st = fstatSync(fd);
-    if (!st.isFile()) throw new OtpBackupError('local', `${localPath} is not a regular file`);
-    if (st.size > SMALL_FILE) return { size: st.size };
-    const buf = Buffer.allocUnsafe(st.size);
-    let off = 0;
-    for (let n = 1; off < buf.length && n > 0; off += n) n = readSync(fd, buf, off, buf.length - off, off);
-    // A file that shrank meanwhile sends what it has; the size check then fails the upload.
-    return { size: st.size, small: off === buf.length ? buf : buf.subarray(0, off) };
-  } catch (e) {
-    if (isOtpBackupError(e)) throw e;
-    throw new OtpBackupError(
-      'local',
-      `cannot read ${localPath} (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
-      { cause: e },
-    );
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}
-
-/**
- * basic-ftp writes every command as a string in one encoding (UTF-8 here). A path holding bytes
- * that are not UTF-8 (scan/raw-name.ts: a Latin-1 name) is written as exactly those bytes instead:
- * FTP carries bytes, and servers store them as they come (#14.2). Every other command is unchanged.
- */
-function sendRawNames(client: Client): void {
-  const ftp = client.ftp;
-  const send = ftp.send.bind(ftp);
-  ftp.send = (command: string) => {
-    // While a listing is read as latin1 (listWith), commands still go out as UTF-8.
-    if (!hasRawBytes(command) && ftp.encoding === 'utf8') return send(command);
-    if (/[\r\n\0]/.test(command)) throw new Error('Invalid command: Contains control characters.');
-    ftp.log(/^PASS /i.test(command) ? '> PASS ###' : `> ${showRaw(command)}`);
-    ftp.socket.write(rawBytes(`${command}\r\n`));
-  };
-}
-
-/** Hex SHA-256 of the first `bytes` bytes of a local file. */
-async function sha256Prefix(localPath: string, bytes: number): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(fsPath(localPath), {
-    highWaterMark: 1024 * 1024,
-    end: bytes - 1,
-  }))
-    h.update(chunk as Buffer);
-  return h.digest('hex');
-}
-
-function entryFrom(dir: string, f: FileInfo): RemoteEntry {
-  const type: RemoteEntry['type'] =
-    f.type === FileType.File
-      ? 'file'
-      : f.type === FileType.Directory
-        ? 'dir'
-        : f.type === FileType.SymbolicLink
-          ? 'link'
-          : 'other';
-  const e: RemoteEntry = { name: f.name, path: join(dir, f.name), type, size: f.size };
-  if (f.modifiedAt) e.mtime = f.modifiedAt;
-  return e;
 }
 
 export class FtpTransport implements Transport, Hasher, ModTimer, MtimeKeeper {
@@ -316,157 +161,33 @@ export class FtpTransport implements Transport, Hasher, ModTimer, MtimeKeeper {
     return client;
   }
 
-  private tlsOptions(): ConnectionOptions {
-    const t = this.account.trust ?? {};
-    // Verification is done by verifyPeer() after the handshake and before anything is sent, so that a
-    // refused certificate can be reported with its fingerprint (and a pinned self-signed one accepted).
-    const o: ConnectionOptions = {
-      host: this.account.host,
-      rejectUnauthorized: false,
-      minVersion: 'TLSv1.2',
-    };
-    if (isIP(this.account.host) === 0) o.servername = this.account.host;
-    if (t.ca) {
-      let pem: string;
-      try {
-        pem = readFileSync(t.ca, 'utf8');
-      } catch (e) {
-        throw new OtpBackupError(
-          'config',
-          `accounts.${this.account.name}.trust.ca: cannot read ${t.ca} (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
-          {
-            hint: 'give the path of a PEM file holding the CA certificate',
-          },
-        );
-      }
-      o.ca = [...rootCertificates, pem];
-    }
-    return o;
-  }
-
-  /** Throws OtpBackupError('trust') for an untrusted certificate, 'trust-changed' when it differs from the pinned one. */
-  private verifyPeer(socket: TLSSocket): void {
-    const t = this.account.trust ?? {};
-    const fp = certFingerprint(socket.getPeerCertificate()) ?? 'unknown';
-    const pinHint = `if the fingerprint is right (ask the server's admin), pin it: accounts.${this.account.name}.trust.tlsFingerprints: ["${fp}"] (upload: --tls-fingerprint ${fp})`;
-    if (t.insecureSkipVerify) {
-      this.warnOnce(
-        'insecure',
-        `account ${this.account.name}: TLS certificate verification is OFF (trust.insecureSkipVerify); server certificate ${fp}`,
-      );
-      return;
-    }
-    if (t.tlsFingerprints?.length) {
-      const want = new Set(t.tlsFingerprints.map(normalizeFingerprint));
-      if (want.has(normalizeFingerprint(fp))) return;
-      throw new OtpBackupError(
-        'trust-changed',
-        `certificate of ${this.where} has fingerprint ${fp}, which is not pinned for account ${this.account.name}`,
-        {
-          hint: `the server's certificate changed or someone is in between; ${pinHint}`,
-        },
-      );
-    }
-    if (!socket.authorized) {
-      throw new OtpBackupError(
-        'trust',
-        `certificate of ${this.where} is not trusted (${String(socket.authorizationError)}); fingerprint ${fp}`,
-        {
-          hint: `${pinHint}, or set trust.ca to the CA's PEM file (upload: --ca FILE)`,
-        },
-      );
-    }
-  }
-
-  /**
-   * Connects and reads the greeting under the short reach timeouts (reach.ts): a refused port, a host
-   * that does not answer, a silent listener and an SSH server are told apart before anything is sent.
-   */
-  private async greet(client: Client, tlsOpts: ConnectionOptions | undefined): Promise<void> {
-    const a = this.account;
-    const t = reachTimeouts(a);
-    const implicit = a.protocol === 'ftps-implicit';
-    // basic-ftp reads `timeout` at the start of each task (typed readonly, a plain field at runtime).
-    const ctx = client.ftp as { timeout: number };
-    const opTimeout = ctx.timeout;
-    ctx.timeout = 0; // our timers below bound the connect and the greeting
-    const greeting = implicit
-      ? client.connectImplicitTLS(a.host, a.port, tlsOpts)
-      : client.connect(a.host, a.port);
-    const sock = client.ftp.socket;
-    const fail = (e: Error) => client.ftp.closeWithError(e);
-    let timer = setTimeout(() => fail(connectTimedOut(this.where, t.connectMs, a.name)), t.connectMs);
-    sock.once(implicit ? 'secureConnect' : 'connect', () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => fail(silentServer(this.where, 'ftp', t.greetingMs, a.name)), t.greetingMs);
-    });
-    // First in line, so an "SSH-2.0-…" banner is named before basic-ftp waits for a reply code.
-    sock.prependOnceListener('data', (chunk: string | Buffer) => {
-      clearTimeout(timer);
-      const wrong = implicit ? undefined : wrongProtocol(this.where, 'ftp', String(chunk));
-      if (wrong) fail(wrong);
-    });
-    try {
-      await greeting;
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (!isOtpBackupError(e) && typeof code === 'string' && CONNECT_CODES.has(code))
-        throw connectFailed(e as NodeJS.ErrnoException, this.where);
-      throw e;
-    } finally {
-      clearTimeout(timer);
-      ctx.timeout = opTimeout;
-    }
-  }
-
-  /** AUTH TLS; a refusal means the server has no TLS, which is not a refused login. */
-  private async startTls(client: Client, tlsOpts: ConnectionOptions | undefined): Promise<void> {
-    try {
-      await client.useTLS(tlsOpts);
-    } catch (e) {
-      if (e instanceof FTPError && e.code >= 500 && e.code < 600) {
-        const text = redact(e.message.replace(/\s+/g, ' ').trim()).slice(0, 120);
-        throw new OtpBackupError(
-          'remote',
-          `${this.where} does not offer TLS: it answered AUTH TLS with "${text}"; nothing was sent`,
-          {
-            cause: e,
-            hint: 'ask its administrator to enable FTPS; ftp:// would send the password and the code unencrypted',
-          },
-        );
-      }
-      throw e;
-    }
-  }
-
   private async open(c: Credentials, signal?: AbortSignal): Promise<Client> {
     const a = this.account;
     const client = new Client((a.timeout ?? IO_TIMEOUT_S) * 1000);
-    client.ftp.verbose = this.trace;
     // Replacing log() bypasses basic-ftp's own verbose check: the protocol is for --debug only.
-    client.ftp.log = (msg: string) => {
+    setProtocolLogger(client, this.trace, (msg: string) => {
       if (this.trace) this.log(`ftp: ${msg.trimEnd()}`);
-    };
+    });
     sendRawNames(client);
     const abort = () => client.close();
     signal?.addEventListener('abort', abort, { once: true });
     try {
       const secure = a.protocol === 'ftps' || a.protocol === 'ftps-implicit';
-      const tlsOpts = secure ? this.tlsOptions() : undefined;
-      await this.greet(client, tlsOpts);
-      if (a.protocol === 'ftps') await this.startTls(client, tlsOpts);
+      const tlsOpts = secure ? tlsOptionsFor(a) : undefined;
+      await greet(client, a, tlsOpts);
+      if (a.protocol === 'ftps') await startTls(client, this.where, tlsOpts);
       if (secure) {
-        this.verifyPeer(client.ftp.socket as TLSSocket);
+        verifyPeer(a, controlSocket(client) as TLSSocket, (k, l) => this.warnOnce(k, l));
         // Data connections resume the verified control session; where they do not, verify them too.
         const t = a.trust ?? {};
-        client.ftp.tlsOptions = {
+        setDataTlsOptions(client, {
           ...tlsOpts,
           rejectUnauthorized: !t.insecureSkipVerify && !t.tlsFingerprints?.length,
-        };
+        });
         // Pinned (maybe self-signed or expired): each data connection must show the pinned certificate.
         if (!t.insecureSkipVerify && t.tlsFingerprints?.length) {
           const pins = new Set(t.tlsFingerprints.map(normalizeFingerprint));
-          guardPinnedDataSockets(client.ftp, this.where, (s) => {
+          guardPinnedDataSockets(contextOf(client), this.where, (s) => {
             const fp = certFingerprint(s.getPeerCertificate());
             return { fingerprint: fp, pinned: fp !== undefined && pins.has(normalizeFingerprint(fp)) };
           });
@@ -483,7 +204,7 @@ export class FtpTransport implements Transport, Hasher, ModTimer, MtimeKeeper {
       await client.sendIgnoringError('OPTS UTF8 ON');
       c.sent = true; // from here on the code may have reached the server
       await client.login(c.user, pass);
-      await this.settle(client);
+      ({ features: this.features, home: this.home } = await settle(client));
       return client;
     } catch (e) {
       client.close();
@@ -492,33 +213,6 @@ export class FtpTransport implements Transport, Hasher, ModTimer, MtimeKeeper {
     } finally {
       signal?.removeEventListener('abort', abort);
     }
-  }
-
-  /**
-   * What basic-ftp's useDefaultSettings() does, in two round trips instead of up to eight: FEAT
-   * once (it asked twice, and so did we), then TYPE, STRU, OPTS, PBSZ/PROT and PWD in one write.
-   * Each extra session of a pool pays this, so it is part of the per-connection cost.
-   */
-  private async settle(client: Client): Promise<void> {
-    this.features = await client.features();
-    const mlsd = this.features.has('MLST');
-    client.availableListCommands = mlsd ? ['MLSD', 'LIST -a', 'LIST'] : ['LIST -a', 'LIST'];
-    const group = [
-      'TYPE I',
-      'STRU F',
-      'OPTS UTF8 ON',
-      ...(mlsd
-        ? ['OPTS MLST type;size;modify;unique;unix.mode;unix.owner;unix.group;unix.ownername;unix.groupname;']
-        : []),
-      ...(client.ftp.hasTLS ? ['PBSZ 0', 'PROT P'] : []),
-      'PWD',
-    ];
-    const replies = await pipelined(client, group);
-    const type = replies[0];
-    if (type instanceof FTPError) throw type; // binary mode is not optional
-    const pwd = replies[replies.length - 1];
-    const m = pwd && !(pwd instanceof FTPError) ? /"(.+)"/.exec(pwd.message) : null;
-    this.home = normalize(m?.[1] ?? '/');
   }
 
   private dropClient(): void {
@@ -566,85 +260,10 @@ export class FtpTransport implements Transport, Hasher, ModTimer, MtimeKeeper {
 
   // ---- error handling ---------------------------------------------------------------------
 
-  /** Maps basic-ftp, socket and TLS errors to OtpBackupError. `login`: a 530 means the login was refused. */
+  /** Maps basic-ftp, socket and TLS errors to OtpBackupError (errors.ts). `login`: a 530 means the login was refused. */
   classify(e: unknown, what: string, login = false): OtpBackupError {
-    if (isOtpBackupError(e)) return e;
-    if (e instanceof FTPError) {
-      const text = redact(e.message.replace(/\s+/g, ' ').trim()).slice(0, 200);
-      if (e.code === 530 && login) {
-        return new OtpBackupError(
-          'auth',
-          `${this.where} refused the login of user "${this.account.user}" (${text})`,
-          // No hint: loginWithDiscipline adds the full one (password, seed, template, clock).
-          { cause: e },
-        );
-      }
-      if (e.code === 530 || e.code === 421 || e.code === 425 || e.code === 426) {
-        return new OtpBackupError('network', `${what}: ${text}`, {
-          cause: e,
-          retryable: true,
-          hint: 'the server closed the session',
-        });
-      }
-      if (e.code === 450 || e.code === 451) {
-        return new OtpBackupError('remote', `${what}: ${text}`, {
-          cause: e,
-          retryable: true,
-          hint: 'a temporary server-side failure; run again',
-        });
-      }
-      if (e.code === 452 || e.code === 552) {
-        return new OtpBackupError('remote', `${what}: ${text}`, {
-          cause: e,
-          hint: 'the server is out of space or over quota',
-        });
-      }
-      return new OtpBackupError('remote', `${what}: ${text}`, {
-        cause: e,
-        hint: 'the server refused the operation; check the path and permissions',
-      });
-    }
-    const err = e as NodeJS.ErrnoException;
-    const code = err?.code ?? '';
-    const msg = redact(err?.message ?? String(e));
-    if (TLS_TRUST_CODES.test(code)) {
-      return new OtpBackupError('trust', `${what}: certificate not trusted (${code})`, {
-        cause: e,
-        hint: 'set trust.ca or pin trust.tlsFingerprints',
-      });
-    }
-    if (/\(data socket\)/.test(msg) && !TLS_TRUST_CODES.test(code)) {
-      // The control session is fine; a broken data connection is worth a reconnect and a retry.
-      return new OtpBackupError('network', `${what}: data connection failed (${msg})`, {
-        cause: e,
-        retryable: true,
-      });
-    }
-    if (
-      NETWORK_CODES.has(code) ||
-      /timeout|socket hang up|closed|closing connection|FIN packet|ended by the other party/i.test(msg)
-    ) {
-      return new OtpBackupError('network', `${what}: ${msg}`, {
-        cause: e,
-        retryable: true,
-        hint: `check that ${this.where} is reachable`,
-      });
-    }
-    if (err?.syscall && LOCAL_CODES.has(code) && err.path) {
-      return new OtpBackupError('local', `${what}: ${msg}`, { cause: e });
-    }
-    if (code === 'EPROTO' || /SSL|TLS/.test(code) || /wrong version number|handshake/i.test(msg)) {
-      return new OtpBackupError('remote', `${what}: TLS failed (${msg})`, {
-        cause: e,
-        hint: 'check the protocol: ftps (explicit, usually port 21) or ftps-implicit (usually port 990)',
-      });
-    }
-    if (/control characters/i.test(msg)) {
-      return new OtpBackupError('usage', `${what}: a name contains CR, LF or NUL`, { cause: e });
-    }
-    return new OtpBackupError('remote', `${what}: ${msg}`, { cause: e });
+    return classifyFtpError(e, what, { where: this.where, user: this.account.user, login });
   }
-
   // ---- operation plumbing -----------------------------------------------------------------
 
   /** One FTP command sequence at a time, in call order. */
@@ -673,38 +292,44 @@ export class FtpTransport implements Transport, Hasher, ModTimer, MtimeKeeper {
       // port may be closed, or even reused by another session's listener.
       let pre = this.prefetched;
       this.prefetched = undefined;
-      for (let tries = 0; ; tries++) {
-        signal?.throwIfAborted();
-        const client = this.client && !this.client.closed ? this.client : await this.reconnect(signal);
-        // An aborted operation gets a moment to wind down (an upload ends its data early and drops
-        // its temp file; a commit completes) before the connection is cut.
-        let cut: NodeJS.Timeout | undefined;
-        const abort = () => {
-          cut = setTimeout(() => client.close(), ABORT_GRACE_MS);
-        };
-        signal?.addEventListener('abort', abort, { once: true });
-        const port = pre?.client === client ? pre.port : undefined;
-        pre = undefined;
-        try {
-          const r = await fn(client, port);
-          this.lastActivity = Date.now();
-          return r;
-        } catch (e) {
-          if (signal?.aborted) throw signal.reason;
-          const err = this.classify(e, what);
-          // Retryable: network faults, and an upload the server got short (a data connection cut
-          // mid-transfer can look like a clean end to the server) — sent again, not failed.
-          if (!err.retryable || tries >= this.maxRetries) throw err;
-          if (err.code === 'network') {
-            this.log(`${err.message}; reconnecting (${tries + 1}/${this.maxRetries})`);
-            this.dropClient();
-          } else this.log(`${err.message}; retrying (${tries + 1}/${this.maxRetries})`);
-          await this.clock.sleep(Math.min(1000 * 2 ** tries, 30_000), signal);
-        } finally {
-          clearTimeout(cut);
-          signal?.removeEventListener('abort', abort);
-        }
-      }
+      // Retryable: network faults, and an upload the server got short (a data connection cut
+      // mid-transfer can look like a clean end to the server) — sent again, not failed.
+      return retrying(
+        async () => {
+          const client = this.client && !this.client.closed ? this.client : await this.reconnect(signal);
+          // An aborted operation gets a moment to wind down (an upload ends its data early and drops
+          // its temp file; a commit completes) before the connection is cut.
+          let cut: NodeJS.Timeout | undefined;
+          const abort = () => {
+            cut = setTimeout(() => client.close(), ABORT_GRACE_MS);
+          };
+          signal?.addEventListener('abort', abort, { once: true });
+          const port = pre?.client === client ? pre.port : undefined;
+          pre = undefined;
+          try {
+            const r = await fn(client, port);
+            this.lastActivity = Date.now();
+            return r;
+          } catch (e) {
+            if (signal?.aborted) throw signal.reason;
+            throw this.classify(e, what);
+          } finally {
+            clearTimeout(cut);
+            signal?.removeEventListener('abort', abort);
+          }
+        },
+        {
+          budget: this.maxRetries,
+          clock: this.clock,
+          ...(signal ? { signal } : {}),
+          onRetry: (err, tries) => {
+            if (err.code === 'network') {
+              this.log(`${err.message}; reconnecting (${tries + 1}/${this.maxRetries})`);
+              this.dropClient();
+            } else this.log(`${err.message}; retrying (${tries + 1}/${this.maxRetries})`);
+          },
+        },
+      );
     });
   }
 
@@ -756,12 +381,12 @@ export class FtpTransport implements Transport, Hasher, ModTimer, MtimeKeeper {
     // basic-ftp decodes the listing with the connection's encoding: latin1 keeps every byte, and
     // decodeRaw then gives valid UTF-8 names as text and any other bytes as escapes (#14.2).
     // Commands are written as UTF-8 meanwhile (sendRawNames); replies are ASCII where it matters.
-    client.ftp.encoding = 'latin1';
+    setEncoding(client, 'latin1');
     let files: FileInfo[];
     try {
       files = await client.list(dir);
     } finally {
-      if (!client.closed) client.ftp.encoding = 'utf8';
+      if (!client.closed) setEncoding(client, 'utf8');
     }
     for (const f of files) f.name = decodeRaw(Buffer.from(f.name, 'latin1'));
     const out = files
@@ -837,7 +462,7 @@ export class FtpTransport implements Transport, Hasher, ModTimer, MtimeKeeper {
           // with a write pending it can leave Node spinning at exit (seen: 100 % CPU in
           // CleanupHandles, the process never ends, the job lock held). On a slow link those
           // buffers drain before the server's reply; the grace below bounds that.
-          const cutData = () => client.ftp.dataSocket?.destroy();
+          const cutData = () => dataSocket(client)?.destroy();
           opts.signal?.addEventListener('abort', cutData, { once: true });
           try {
             if (have > 0) {
@@ -867,7 +492,7 @@ export class FtpTransport implements Transport, Hasher, ModTimer, MtimeKeeper {
             } else {
               await withPrefetchedPort(client, from ? undefined : prefetchedPort, () =>
                 client.uploadFrom(
-                  size === 0 && client.ftp.hasTLS
+                  size === 0 && hasTLS(client)
                     ? lateEmptyStream()
                     : small
                       ? paced(Readable.from([small], { objectMode: false }))
@@ -987,7 +612,7 @@ export class FtpTransport implements Transport, Hasher, ModTimer, MtimeKeeper {
 
   /**
    * `MDTM`: "213 YYYYMMDDHHMMSS" in UTC (RFC 3659). The first call in a listed directory asks for
-   * the files listed after it too, in one write (ftp-mtimes.ts); the next calls are answered from that.
+   * the files listed after it too, in one write (ftp/mtimes.ts); the next calls are answered from that.
    */
   async modTime(remotePath: string): Promise<Date | undefined> {
     const p = this.abs(remotePath);

@@ -2,7 +2,7 @@
 // 12:34"). A restore asks MDTM for every file, one after another: one round trip each, the biggest
 // part of a small file's download there. The listing already named the files, so the first MDTM
 // in a directory is sent together with those of the files listed after it (one write, one reply
-// each, in order — see ftp-pipeline.ts), and the next calls are answered from what came back.
+// each, in order — see ftp/pipeline.ts), and the next calls are answered from what came back.
 // Anything that changes the server's files forgets all of it.
 
 /** MDTM commands sent in one write. */

@@ -5,7 +5,8 @@
 // before a byte is written; otherwise it is destroyed with a 'trust-changed' error.
 import { TLSSocket } from 'node:tls';
 import type { FTPContext } from 'basic-ftp';
-import { OtpBackupError } from '../errors.js';
+import { OtpBackupError } from '../../errors.js';
+import { dataSocketAccessor } from './basic-ftp-internals.js';
 
 /** Wraps ctx.dataSocket so every TLS data socket is checked on 'secureConnect'. */
 export function guardPinnedDataSockets(
@@ -14,9 +15,7 @@ export function guardPinnedDataSockets(
   /** The socket's certificate fingerprint as users write it, and whether it is pinned. */
   check: (socket: TLSSocket) => { fingerprint: string | undefined; pinned: boolean },
 ): void {
-  const accessor = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(ctx), 'dataSocket');
-  const { get, set } = accessor ?? {};
-  if (!get || !set) throw new Error('basic-ftp: FTPContext.dataSocket is no longer an accessor');
+  const { get, set } = dataSocketAccessor(ctx);
   Object.defineProperty(ctx, 'dataSocket', {
     configurable: true,
     get: () => get.call(ctx),

@@ -1,23 +1,23 @@
 // SFTP transport over ssh2: one SSH connection and one SFTP session for all files, several puts in
 // flight at once. Login goes through the login discipline (fresh code per attempt, at most one retry);
 // auth methods follow the server's partial-success list; host keys must be known or pinned.
-import { closeSync, constants, open as openCb, readSync } from 'node:fs';
-import { type FileHandle, stat as localStat, readFile } from 'node:fs/promises';
+// This file is the session (connect, shared reconnect, slow-start window, requests, idle watch) and
+// the operations; its parts: auth.ts (login steps), hostkeys.ts, prompts.ts, jump.ts, channels.ts,
+// tuning.ts, upload.ts (write loop), download.ts (read loop), errors.ts; retries: ../retry.ts.
+import { closeSync, readSync } from 'node:fs';
+import { stat as localStat } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import ssh2, { type SFTPWrapper, type Stats } from 'ssh2';
-import type { Account, SftpAuthMethod } from '../config/types.js';
-import { urlPathOfRemoteDir } from '../config/url.js';
-import { OtpBackupError } from '../errors.js';
-import { expandTemplate } from '../otp/index.js';
-import { fsPath } from '../scan/raw-name.js';
-import type { Clock } from '../schedule/clock.js';
-import { redact } from '../secrets/redact.js';
-import { ABORT_GRACE_MS, uploadInterrupted } from './abort.js';
-import { type HostKeyVerdict, verifyHostKey } from './hostkeys.js';
-import { writeLocalAtomically } from './local-file.js';
-import { type CredentialSource, type Credentials, loginWithDiscipline } from './login.js';
-import { combinedPromptHint, type PromptLogEntry, PromptResponder } from './prompts.js';
-import { IO_TIMEOUT_S, openSshSocket, reachTimeouts } from './reach.js';
+import type { Account } from '../../config/types.js';
+import { urlPathOfRemoteDir } from '../../config/url.js';
+import { OtpBackupError } from '../../errors.js';
+import { fsPath } from '../../scan/raw-name.js';
+import type { Clock } from '../../schedule/clock.js';
+import { redact } from '../../secrets/redact.js';
+import { ABORT_GRACE_MS, uploadInterrupted } from '../abort.js';
+import { writeLocalAtomically } from '../local-file.js';
+import { type CredentialSource, type Credentials, loginWithDiscipline } from '../login.js';
+import { IO_TIMEOUT_S, openSshSocket, reachTimeouts } from '../reach.js';
 import {
   ancestors,
   basename,
@@ -26,13 +26,27 @@ import {
   normalize,
   resolveRemote,
   validateRemotePath,
-} from './remote-path.js';
-import { type Channel, ChannelPool } from './sftp-channels.js';
-import { channelsFor, raiseLimits, requestsFor, type SftpTuning, sftpTuning } from './sftp-tuning.js';
-import { sendFile } from './sftp-upload.js';
-import { downgradeError, SSH_ALGORITHMS } from './ssh-algorithms.js';
-import { tempPathFor } from './temp.js';
-import type { GetOptions, PutOptions, RemoteEntry, Transport } from './types.js';
+} from '../remote-path.js';
+import { backoffMs, shouldRetry } from '../retry.js';
+import { tempPathFor } from '../temp.js';
+import type { GetOptions, PutOptions, RemoteEntry, Transport } from '../types.js';
+import { authSteps, loadKey } from './auth.js';
+import { type Channel, ChannelPool } from './channels.js';
+import { type ReadLink, readInto } from './download.js';
+import {
+  classifySftpError,
+  connectError,
+  entryType,
+  SFTP_NO_SUCH_FILE,
+  SFTP_PERMISSION_DENIED,
+  type SshError,
+} from './errors.js';
+import { type HostKeyVerdict, verifyHostKey } from './hostkeys.js';
+import { throughJump } from './jump.js';
+import type { PromptLogEntry } from './prompts.js';
+import { SSH_ALGORITHMS } from './ssh-algorithms.js';
+import { channelsFor, corkPerTick, raiseLimits, requestsFor, type SftpTuning, sftpTuning } from './tuning.js';
+import { openLocal, sendFile } from './upload.js';
 
 export interface SftpTransportOptions {
   account: Account;
@@ -52,18 +66,7 @@ export interface SftpTransportOptions {
   trace?: boolean;
 }
 
-// SFTP status codes (draft-ietf-secsh-filexfer-02, what OpenSSH speaks).
-const SFTP_NO_SUCH_FILE = 2;
-const SFTP_PERMISSION_DENIED = 3;
-const SFTP_NO_CONNECTION = 6;
-const SFTP_CONNECTION_LOST = 7;
-
-const S_IFMT = 0o170000;
-const S_IFDIR = 0o040000;
-const S_IFREG = 0o100000;
-const S_IFLNK = 0o120000;
-
-// Requests in flight per file and their size: sftp-tuning.ts (64 x 32 KiB by default, OpenSSH
+// Requests in flight per file and their size: sftp/tuning.ts (64 x 32 KiB by default, OpenSSH
 // sftp's depth; 16 left the pipe idle on fast links, bench/, issue #7).
 /** Files up to this size are never resumed (sent whole: cheaper than the checks). */
 const RESUME_MIN = 256 * 1024;
@@ -78,110 +81,6 @@ const MAX_RECONNECTS = 100;
 const { Client } = ssh2;
 type Client = InstanceType<typeof Client>;
 
-type SshError = Error & { level?: string; code?: number | string };
-
-function entryType(mode: number): RemoteEntry['type'] {
-  switch (mode & S_IFMT) {
-    case S_IFDIR:
-      return 'dir';
-    case S_IFREG:
-      return 'file';
-    case S_IFLNK:
-      return 'link';
-    default:
-      return 'other';
-  }
-}
-
-/** Maps an SFTP/ssh2 error to an OtpBackupError naming the operation and the path. */
-export function classifySftpError(e: unknown, what: string): OtpBackupError {
-  if (e instanceof OtpBackupError) return e;
-  const err = e as SshError;
-  const msg = err?.message ?? String(e);
-  if (err?.code === SFTP_NO_SUCH_FILE) {
-    return new OtpBackupError('remote', `${what}: no such file or directory`, {
-      cause: e,
-      hint: 'check the remote directory exists and is spelled right',
-    });
-  }
-  if (err?.code === SFTP_PERMISSION_DENIED) {
-    return new OtpBackupError('remote', `${what}: permission denied`, {
-      cause: e,
-      hint: 'the server account may not write there; check its permissions',
-    });
-  }
-  if (
-    err?.code === SFTP_NO_CONNECTION ||
-    err?.code === SFTP_CONNECTION_LOST ||
-    err?.code === 'ECONNRESET' ||
-    err?.code === 'ETIMEDOUT' ||
-    err?.code === 'EPIPE' ||
-    /no response from server|not connected|channel (is )?(not open|closed)|connection (lost|reset)|keepalive|timed out/i.test(
-      msg,
-    )
-  ) {
-    return new OtpBackupError('network', `${what}: connection lost (${msg})`, {
-      cause: e,
-      retryable: true,
-      hint: 'the network or the server dropped the connection',
-    });
-  }
-  return new OtpBackupError('remote', `${what}: ${msg}`, { cause: e });
-}
-
-/** An ssh-agent that notes whether it was asked to sign (the server accepted one of its keys). */
-function watchedAgent(socket: string): { agent: ssh2.BaseAgent; signed: boolean } {
-  const inner = ssh2.createAgent(socket);
-  const w: { agent: ssh2.BaseAgent; signed: boolean } = { agent: inner, signed: false };
-  // A plain object over the real agent: ssh2 accepts any object with these two methods.
-  w.agent = Object.assign(Object.create(ssh2.BaseAgent.prototype) as ssh2.BaseAgent, {
-    getIdentities: (cb: unknown) => (inner.getIdentities as (c: unknown) => void)(cb),
-    sign: (...args: unknown[]) => {
-      w.signed = true;
-      (inner.sign as (...a: unknown[]) => void)(...args);
-    },
-  });
-  return w;
-}
-
-/** The errno-ish reason of a local write failure, for messages. */
-function writeFailure(e: unknown): string {
-  const code = (e as NodeJS.ErrnoException).code;
-  return code === 'ENOSPC' ? 'the disk is full' : (code ?? (e as Error).message);
-}
-
-/** Opens a local file for reading; O_NONBLOCK so a FIFO put in its place cannot hang the open. */
-function openLocal(path: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    openCb(fsPath(path), constants.O_RDONLY | constants.O_NONBLOCK, (err, fd) => {
-      if (err) reject(new OtpBackupError('local', `cannot read ${path}: ${err.message}`, { cause: err }));
-      else resolve(fd);
-    });
-  });
-}
-
-/**
- * ssh2 writes every SSH packet to the socket on its own (a WRITE of 32 KiB is two packets, each a
- * syscall under TCP_NODELAY). Corking on the first write of a tick and uncorking on the next hands
- * all of them to one writev.
- */
-function corkPerTick(sock: NodeJS.WritableStream & { cork(): void; uncork(): void }): void {
-  const write = sock.write.bind(sock) as (...a: unknown[]) => boolean;
-  let corked = false;
-  const uncork = () => {
-    corked = false;
-    sock.uncork();
-  };
-  (sock as { write: unknown }).write = (...args: unknown[]) => {
-    if (!corked) {
-      corked = true;
-      sock.cork();
-      process.nextTick(uncork);
-    }
-    return write(...args);
-  };
-}
-
 export class SftpTransport implements Transport {
   readonly concurrency: number;
   /** Which rule answered which keyboard-interactive prompt, over all attempts (no answer values). */
@@ -191,7 +90,7 @@ export class SftpTransport implements Transport {
 
   private client: Client | undefined;
   private sftp: SFTPWrapper | undefined;
-  /** The SFTP channels of this connection (the first is `sftp`); see sftp-channels.ts. */
+  /** The SFTP channels of this connection (the first is `sftp`); see sftp/channels.ts. */
   private pool: ChannelPool | undefined;
   private lost: Error | undefined;
   private readonly knownDirs = new Set<string>();
@@ -310,7 +209,8 @@ export class SftpTransport implements Transport {
     this.pool = undefined;
     for (const fail of [...this.pendingCalls]) fail(this.lost ?? new Error('connection replaced'));
     old?.destroy();
-    if (this.key === null) this.key = account.privateKey ? await this.loadKey() : undefined;
+    if (this.key === null)
+      this.key = account.privateKey ? await loadKey(account, this.opts.getSecret) : undefined;
     const key = this.key;
     await loginWithDiscipline(this.opts.credentials, (c) => this.attempt(c, key, signal), {
       clock,
@@ -387,41 +287,22 @@ export class SftpTransport implements Transport {
           this.lost ??= new Error(e.message);
           this.client?.destroy();
         }
+        // The budget is the transport's, not this operation's: losses since the server last
+        // answered, and MAX_RECONNECTS in all (retry.ts says why SFTP keeps its own loop).
         if (
-          !(e instanceof OtpBackupError) ||
-          e.code !== 'network' ||
-          !e.retryable ||
+          !shouldRetry(e, { networkOnly: true }) ||
           this.lossesSinceProgress > this.maxRetries ||
           this.losses > MAX_RECONNECTS
         )
           throw e;
         this.log(`sftp: ${e.message}; reconnecting (${this.lossesSinceProgress}/${this.maxRetries})`);
-        const backoff = 2 ** Math.min(Math.max(this.lossesSinceProgress - 1, 0), tries);
-        await this.opts.clock.sleep(Math.min(1000 * backoff, 30_000), signal);
+        // The wait grows with the losses in a row, never past this operation's own tries.
+        await this.opts.clock.sleep(
+          backoffMs(Math.min(Math.max(this.lossesSinceProgress - 1, 0), tries)),
+          signal,
+        );
       }
     }
-  }
-
-  private async loadKey(): Promise<{ key: Buffer; passphrase?: string }> {
-    const { account } = this.opts;
-    const path = account.privateKey as string;
-    let key: Buffer;
-    try {
-      key = await readFile(path);
-    } catch (e) {
-      throw new OtpBackupError(
-        'local',
-        `accounts.${account.name}.privateKey: cannot read ${path}: ${(e as Error).message}`,
-        {
-          hint: 'point privateKey at an OpenSSH private key file readable by this user',
-        },
-      );
-    }
-    const ref = account.privateKeyPassphrase;
-    if (!ref) return { key };
-    if (!this.opts.getSecret)
-      throw new OtpBackupError('internal', 'no secret resolver for the private key passphrase');
-    return { key, passphrase: await this.opts.getSecret(ref) };
   }
 
   /** One login attempt on a new connection; resolves once the SFTP session is open. */
@@ -431,7 +312,17 @@ export class SftpTransport implements Transport {
     signal?: AbortSignal,
   ): Promise<void> {
     const { account } = this.opts;
-    if (account.jump) return this.handshake(c, key, await this.throughJump(account.jump, signal), signal);
+    if (account.jump)
+      return this.handshake(
+        c,
+        key,
+        await throughJump(account, account.jump, {
+          env: this.opts.env,
+          trustHostKeys: this.opts.trustHostKeys,
+          signal,
+        }),
+        signal,
+      );
     // Reached and speaking SSH first (short timeouts, the wrong protocol named), then the handshake.
     const sock = await openSshSocket(account.host, account.port, {
       ...reachTimeouts(account),
@@ -439,97 +330,6 @@ export class SftpTransport implements Transport {
       ...(signal ? { signal } : {}),
     });
     return this.handshake(c, key, sock, signal);
-  }
-
-  /**
-   * ProxyJump: an SSH connection to the bastion (public key from the agent or its IdentityFile: a
-   * bastion that wants a one-time code is not supported), then a direct-tcpip channel to the target,
-   * which carries the real login. The bastion connection lives as long as that channel.
-   */
-  private async throughJump(jump: NonNullable<Account['jump']>, signal?: AbortSignal): Promise<Socket> {
-    const { account } = this.opts;
-    const where = `${jump.host}:${jump.port} (ProxyJump)`;
-    const sock = await openSshSocket(jump.host, jump.port, {
-      ...reachTimeouts(account),
-      account: account.name,
-      ...(signal ? { signal } : {}),
-    });
-    let key: Buffer | undefined;
-    if (jump.privateKey) {
-      try {
-        key = await readFile(jump.privateKey);
-      } catch (e) {
-        throw new OtpBackupError(
-          'local',
-          `ProxyJump ${jump.host}: cannot read ${jump.privateKey}: ${(e as Error).message}`,
-        );
-      }
-    }
-    if (!key && !account.agent)
-      throw new OtpBackupError('config', `ProxyJump ${jump.host}: no key for the jump host`, {
-        hint: 'give the jump host an IdentityFile in ~/.ssh/config, or load its key into ssh-agent (SSH_AUTH_SOCK)',
-      });
-    const bastion = new Client();
-    return new Promise<Socket>((resolve, reject) => {
-      let settled = false;
-      const fail = (e: unknown) => {
-        if (settled) return;
-        settled = true;
-        bastion.on('error', () => {});
-        bastion.end();
-        reject(e);
-      };
-      bastion.on('error', (e: SshError) =>
-        fail(
-          e.level === 'client-authentication'
-            ? new OtpBackupError('auth', `${where} refused the public key of user "${jump.user}"`, {
-                hint: 'add the key to the jump host account, or check ProxyJump in ~/.ssh/config',
-              })
-            : new OtpBackupError('network', `${where}: ${e.message}`, { retryable: true }),
-        ),
-      );
-      bastion.on('ready', () => {
-        bastion.forwardOut('127.0.0.1', 0, account.host, account.port, (err, stream) => {
-          if (err)
-            return fail(
-              new OtpBackupError(
-                'network',
-                `${where} would not open a channel to ${account.host}:${account.port}: ${err.message}`,
-                {
-                  hint: 'the jump host must allow TCP forwarding (AllowTcpForwarding) to the target',
-                },
-              ),
-            );
-          settled = true;
-          // The inner connection ending ends the bastion's too.
-          stream.on('close', () => bastion.end());
-          resolve(stream as unknown as Socket);
-        });
-      });
-      bastion.connect({
-        sock,
-        username: jump.user,
-        algorithms: SSH_ALGORITHMS,
-        readyTimeout: reachTimeouts(account).greetingMs,
-        hostVerifier: (keyBlob: Buffer) => {
-          try {
-            verifyHostKey(keyBlob, {
-              host: jump.host,
-              port: jump.port,
-              env: this.opts.env,
-              trust: account.trust,
-              pinned: this.opts.trustHostKeys,
-            });
-            return true;
-          } catch (e) {
-            fail(e);
-            return false;
-          }
-        },
-        ...(key ? { privateKey: key } : {}),
-        ...(account.agent ? { agent: account.agent } : {}),
-      });
-    });
   }
 
   private handshake(
@@ -540,134 +340,17 @@ export class SftpTransport implements Transport {
   ): Promise<void> {
     const { account, env } = this.opts;
     const where = `${account.host}:${account.port}`;
-    const prefs: SftpAuthMethod[] = account.authMethods?.length
-      ? account.authMethods
-      : key || account.agent
-        ? ['publickey', 'keyboard-interactive', 'password']
-        : ['keyboard-interactive', 'password'];
-    const responder = new PromptResponder(account, c, this.promptLog);
-    const firstPrompt = this.promptLog.length;
-    let passwordSent = false;
-    /** The pam_oath case: a code-only answer refused while the password went nowhere. */
-    const withPromptHint = (e: OtpBackupError): OtpBackupError => {
-      const hint = combinedPromptHint(this.promptLog.slice(firstPrompt), c, passwordSent);
-      return hint && e.code === 'auth' ? new OtpBackupError('auth', e.message, { hint, cause: e }) : e;
-    };
     if (this.tuning.cork) corkPerTick(sock);
     const client = new Client();
-    let failure: OtpBackupError | undefined; // set by callbacks; reported instead of ssh2's generic error
-    let last: string | undefined;
-    const done = new Set<string>();
-    const refused = new Set<string>();
-    let plainPassword = false;
-    const agent = account.agent ? watchedAgent(account.agent) : undefined;
-    let agentTried = false;
-
-    const authHandler = (
-      methodsLeft: string[] | null,
-      partialSuccess: boolean | null,
-      next: (a: unknown) => void,
-    ) => {
-      if (last === undefined) {
-        // Ask with "none" first: the reply lists the methods the server wants (RFC 4252 5.2).
-        last = 'none';
-        return next({ type: 'none', username: c.user });
-      }
-      if (last === 'agent') {
-        // ssh2 takes a partial success of an agent key for a failure and moves on to the next key
-        // (mscdex/ssh2#1215), then hands us the methods of an earlier reply. A signature asked of the
-        // agent means the server accepted that key: count the public-key step as done, and go on
-        // with the other methods the account allows.
-        if (partialSuccess || agent?.signed) {
-          done.add('publickey');
-          if (!partialSuccess) methodsLeft = prefs.filter((m) => m !== 'publickey');
-        }
-      } else if (last !== 'none') {
-        if (partialSuccess) done.add(last);
-        else refused.add(last);
-        if (!partialSuccess && last !== 'publickey') {
-          // A refused password or code: stop here, the discipline decides whether to retry.
-          failure ??= withPromptHint(
-            new OtpBackupError('auth', `${where} refused the ${last} login of user "${c.user}"`, {
-              hint:
-                last === 'password' && plainPassword
-                  ? 'the password was sent alone (the code goes to keyboard-interactive); if this server wants password and code together, set authMethods: [password]'
-                  : undefined,
-            }),
-          );
-          return next(false);
-        }
-      }
-      const offered = methodsLeft ?? [];
-      // ssh-agent first for the public-key step, as OpenSSH does; a key file after a refused agent.
-      if (
-        agent &&
-        !agentTried &&
-        prefs.includes('publickey') &&
-        offered.includes('publickey') &&
-        !done.has('publickey')
-      ) {
-        agentTried = true;
-        last = 'agent';
-        this.log('sftp: trying publickey (ssh-agent)');
-        return next({ type: 'agent', username: c.user, agent: agent.agent });
-      }
-      const pick = prefs.find(
-        (m) => offered.includes(m) && !done.has(m) && !refused.has(m) && (m !== 'publickey' || key),
-      );
-      if (!pick) {
-        failure ??= new OtpBackupError(
-          refused.has('publickey') ? 'auth' : 'config',
-          refused.has('publickey')
-            ? `${where} refused the public key of user "${c.user}" (${account.privateKey})`
-            : `${where} wants ${offered.join(', ') || 'no method'} for user "${c.user}"; account "${account.name}" allows ${prefs.join(', ')}`,
-          {
-            hint: refused.has('publickey')
-              ? 'add the public key to the server account'
-              : 'set authMethods (and privateKey for publickey) in the account',
-          },
-        );
-        return next(false);
-      }
-      last = pick;
-      this.log(`sftp: trying ${pick}${partialSuccess ? ' (partial success so far)' : ''}`);
-      if (pick === 'publickey')
-        return next({ type: 'publickey', username: c.user, key: key?.key, passphrase: key?.passphrase });
-      if (pick === 'password') {
-        // While keyboard-interactive is wanted too, the code goes there ("password+keyboard-interactive"
-        // chains list only "password" first), so this is the bare password. Servers that take password
-        // and code together over "password" need authMethods without keyboard-interactive.
-        plainPassword = prefs.includes('keyboard-interactive') && c.password !== undefined;
-        if (!plainPassword) c.sent = true;
-        passwordSent = true;
-        return next({
-          type: 'password',
-          username: c.user,
-          password: plainPassword ? c.password : expandTemplate(account.template, c.vars),
-        });
-      }
-      return next({
-        type: 'keyboard-interactive',
-        username: c.user,
-        prompt: (
-          _name: string,
-          _instr: string,
-          _lang: string,
-          prompts: { prompt: string; echo?: boolean }[],
-          finish: (answers: string[]) => void,
-        ) => {
-          try {
-            const seen = responder.log.length;
-            const answers = responder.answer(prompts);
-            if (responder.log.slice(seen).some((p) => p.usesCode)) c.sent = true;
-            finish(answers);
-          } catch (e) {
-            failure ??= e instanceof OtpBackupError ? withPromptHint(e) : (e as OtpBackupError);
-            client.end();
-          }
-        },
-      });
-    };
+    const auth = authSteps({
+      account,
+      c,
+      key,
+      where,
+      promptLog: this.promptLog,
+      log: (l) => this.log(l),
+      end: () => client.end(),
+    });
 
     return new Promise<void>((resolve, reject) => {
       let settled = false;
@@ -728,10 +411,10 @@ export class SftpTransport implements Transport {
           settle();
         });
       });
-      client.on('error', (e: SshError) => settle(failure ?? this.connectError(e, where)));
+      client.on('error', (e: SshError) => settle(auth.failure ?? connectError(e, where)));
       client.on('close', () =>
         settle(
-          failure ??
+          auth.failure ??
             new OtpBackupError('network', `${where} closed the connection during login`, { retryable: true }),
         ),
       );
@@ -760,12 +443,12 @@ export class SftpTransport implements Transport {
               });
               return true;
             } catch (e) {
-              failure ??= e as OtpBackupError;
+              auth.failure ??= e as OtpBackupError;
               return false;
             }
           },
           // biome-ignore lint/suspicious/noExplicitAny: @types/ssh2 types authHandler's `next` too narrowly for "none"
-          authHandler: authHandler as any,
+          authHandler: auth.handler as any,
         });
         // Nagle's algorithm against the server's delayed ACKs stalls every small request-reply
         // exchange by ~40 ms (one 4 KiB file at a time: 264 ms instead of 3 ms against ProFTPD).
@@ -792,37 +475,6 @@ export class SftpTransport implements Transport {
     const first = this.tuning.cipher;
     if (!first) return SSH_ALGORITHMS;
     return { ...SSH_ALGORITHMS, cipher: { append: [], prepend: [first as never], remove: [] } };
-  }
-
-  private connectError(e: SshError, where: string): OtpBackupError {
-    const level = e.level ?? '';
-    if (level === 'client-authentication') {
-      return new OtpBackupError('auth', `${where} refused the login`);
-    }
-    if (level === 'client-timeout') {
-      return new OtpBackupError('network', `${where}: timed out waiting for the SSH handshake`, {
-        retryable: true,
-        hint: 'check the host and port, or raise the account timeout',
-      });
-    }
-    if (level === 'handshake') {
-      const downgrade = downgradeError(e.message, where);
-      if (downgrade) return downgrade;
-      return new OtpBackupError('network', `${where}: SSH handshake failed: ${e.message}`, {
-        retryable: false,
-      });
-    }
-    const code = typeof e.code === 'string' ? e.code : '';
-    const hint =
-      code === 'ECONNREFUSED'
-        ? 'is the server running and is the port right?'
-        : code === 'ENOTFOUND'
-          ? 'check the host name'
-          : undefined;
-    return new OtpBackupError('network', `${where}: ${code || e.message}`, {
-      retryable: code !== 'ENOTFOUND',
-      hint,
-    });
   }
 
   private session(): SFTPWrapper {
@@ -1192,7 +844,7 @@ export class SftpTransport implements Transport {
     if (acked <= 0 || acked >= size) return 0;
     try {
       const st = await this.statRaw(tmp);
-      if (!st || st.type !== 'file' || st.size < acked) return 0;
+      if (st?.type !== 'file' || st.size < acked) return 0;
       const len = Math.min(RESUME_CHECK, acked);
       const pos = acked - len;
       const theirs = Buffer.alloc(len);
@@ -1274,7 +926,20 @@ export class SftpTransport implements Transport {
         const size =
           opts.size ??
           (await this.call<{ size: number }>(what, (s, cb) => s.fstat(handle, cb as never), on)).size;
-        await writeLocalAtomically(localPath, (fh) => this.readInto(on, handle, fh, size, opts, what), {
+        const chunk = this.chunkFor(on, '_maxReadLen');
+        const link: ReadLink = {
+          chunk,
+          requests: requestsFor(this.tuning, chunk),
+          watchLoss: (fail) => {
+            if (this.pendingCalls.size === 0) this.heard = performance.now();
+            this.pendingCalls.add(fail);
+            return () => this.pendingCalls.delete(fail);
+          },
+          answered: (x) => {
+            if (this.live(x)) this.progressed();
+          },
+        };
+        await writeLocalAtomically(localPath, (fh) => readInto(on, handle, fh, size, opts, what, link), {
           expected: size,
           what,
           ...(opts.mtime ? { mtime: opts.mtime } : {}),
@@ -1285,120 +950,6 @@ export class SftpTransport implements Transport {
     } finally {
       this.release(ch);
     }
-  }
-
-  /**
-   * Our own read loop (not ssh2's fastGet, whose loop cannot be stopped): up to tuning.requests reads
-   * of tuning.chunk in flight, each written at its offset as it arrives, plus one read just past the
-   * expected end, which must find EOF. Resolves with the bytes written; a remote file shorter than
-   * expected resolves short (the caller's size check fails it), a longer one fails here.
-   */
-  private readInto(
-    s: SFTPWrapper,
-    handle: Buffer,
-    fh: FileHandle,
-    size: number,
-    opts: GetOptions,
-    what: string,
-  ): Promise<number> {
-    const chunk = this.chunkFor(s, '_maxReadLen');
-    const requests = requestsFor(this.tuning, chunk);
-    return new Promise<number>((resolve, reject) => {
-      let next = 0;
-      let inFlight = 0;
-      let received = 0;
-      let eof = false;
-      let settled = false;
-      const paced = new Set<() => void>();
-      const finish = (e?: unknown) => {
-        if (settled) return;
-        settled = true;
-        for (const cancel of paced) cancel();
-        this.pendingCalls.delete(onLost);
-        opts.signal?.removeEventListener('abort', onAbort);
-        if (e) reject(e);
-        else resolve(received);
-      };
-      const onLost = (lost: Error) =>
-        finish(
-          new OtpBackupError('network', `${what}: connection lost (${lost.message})`, { retryable: true }),
-        );
-      const onAbort = () => finish(opts.signal?.reason ?? new OtpBackupError('interrupted', 'interrupted'));
-      if (opts.signal?.aborted) return onAbort();
-      opts.signal?.addEventListener('abort', onAbort, { once: true });
-      if (this.pendingCalls.size === 0) this.heard = performance.now();
-      this.pendingCalls.add(onLost);
-
-      const settleIfDone = () => {
-        if (!settled && inFlight === 0 && (next >= size || eof)) finish();
-      };
-      const readAt = (off: number, len: number, probe = false, counted = false) => {
-        if (!counted) inFlight++;
-        s.read(handle, Buffer.allocUnsafe(len), 0, len, off, (err, n, buf) => {
-          if (settled) return;
-          if (err) return finish(classifySftpError(err, what));
-          if (this.live(s)) this.progressed();
-          if (probe) {
-            inFlight--;
-            if (n > 0)
-              return finish(
-                new OtpBackupError('remote', `${what}: the remote file grew while it was read`, {
-                  retryable: true,
-                  hint: 'something is writing to it; run again',
-                }),
-              );
-            return settleIfDone();
-          }
-          if (n === 0) {
-            // EOF before the expected size: the file shrank. What was read is returned short.
-            inFlight--;
-            eof = true;
-            return settleIfDone();
-          }
-          fh.write(buf, 0, n, off).then(
-            () => {
-              inFlight--;
-              received += n;
-              opts.onProgress?.(received);
-              // A short read (servers may cap a reply) asks for the rest of that chunk.
-              if (n < len) readAt(off + n, len - n);
-              issue();
-              settleIfDone();
-            },
-            (e) =>
-              finish(
-                new OtpBackupError('local', `${what}: cannot write locally (${writeFailure(e)})`, {
-                  cause: e,
-                }),
-              ),
-          );
-        });
-      };
-      // --bwlimit: a READ is asked for only once the bucket has its bytes, so the server sends no
-      // faster than the rate (the wait counts as in flight, keeping `requests` the cap).
-      const limiter = opts.limiter;
-      const issue = () => {
-        while (!settled && !eof && inFlight < requests && next < size) {
-          const len = Math.min(chunk, size - next);
-          const off = next;
-          next += len;
-          if (!limiter) readAt(off, len);
-          else {
-            inFlight++;
-            let went = false;
-            let cancel: (() => void) | undefined;
-            cancel = limiter.after(len, () => {
-              went = true;
-              if (cancel) paced.delete(cancel);
-              if (!settled) readAt(off, len, false, true);
-            });
-            if (!went) paced.add(cancel);
-          }
-        }
-      };
-      readAt(size, 1, true);
-      issue();
-    });
   }
 
   async close(): Promise<void> {

@@ -5,9 +5,9 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { knownHostsPath } from '../config/paths.js';
-import type { TrustSettings } from '../config/types.js';
-import { OtpBackupError } from '../errors.js';
+import { knownHostsPath } from '../../config/paths.js';
+import type { TrustSettings } from '../../config/types.js';
+import { OtpBackupError } from '../../errors.js';
 
 /** "SHA256:base64-without-padding" of a raw SSH public key blob, as `ssh-keygen -l` prints it. */
 export function fingerprintOf(keyBlob: Uint8Array): string {

@@ -6,8 +6,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import type { Account } from '../config/types.js';
-import { OtpBackupError } from '../errors.js';
+import type { Account } from '../../config/types.js';
+import { OtpBackupError } from '../../errors.js';
 
 /** The first hop of a ProxyJump, resolved through the same config. */
 export interface JumpHost {

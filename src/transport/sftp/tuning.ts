@@ -1,7 +1,7 @@
 // SFTP transfer knobs with measured defaults, overridable from the environment for A/B runs of the
 // bench (BENCH_VARIANTS) and for diagnosing a slow server. Not part of the config: the defaults are
 // what the bench found best on ProFTPD and OpenSSH sshd; a wrong value fails with one line.
-import { OtpBackupError } from '../errors.js';
+import { OtpBackupError } from '../../errors.js';
 
 export interface SftpTuning {
   /** SFTP channels (sessions) opened on the one SSH connection; sshd runs one sftp-server each.
@@ -96,4 +96,26 @@ export function raiseLimits(sftp: object, software: string | undefined): void {
   if (!/^mod_sftp\b/.test(software ?? '')) return;
   s._maxWriteLen = Math.max(s._maxWriteLen ?? 0, MOD_SFTP_MAX_LEN);
   s._maxReadLen = Math.max(s._maxReadLen ?? 0, MOD_SFTP_MAX_LEN);
+}
+
+/**
+ * ssh2 writes every SSH packet to the socket on its own (a WRITE of 32 KiB is two packets, each a
+ * syscall under TCP_NODELAY). Corking on the first write of a tick and uncorking on the next hands
+ * all of them to one writev.
+ */
+export function corkPerTick(sock: NodeJS.WritableStream & { cork(): void; uncork(): void }): void {
+  const write = sock.write.bind(sock) as (...a: unknown[]) => boolean;
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    sock.uncork();
+  };
+  (sock as { write: unknown }).write = (...args: unknown[]) => {
+    if (!corked) {
+      corked = true;
+      sock.cork();
+      process.nextTick(uncork);
+    }
+    return write(...args);
+  };
 }

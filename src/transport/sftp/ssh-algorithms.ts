@@ -3,7 +3,7 @@
 // include the SHA-1 "ssh-rsa" host-key signature and SHA-1 MACs, and it supports (when asked for)
 // diffie-hellman-group1/group14-sha1, DSA host keys and CBC/arcfour ciphers.
 import type { Algorithms } from 'ssh2';
-import { OtpBackupError } from '../errors.js';
+import { OtpBackupError } from '../../errors.js';
 
 /** Never offered; listed so tests can check the allow-lists below exclude them. */
 export const WEAK_SSH_ALGORITHMS = {

@@ -8,9 +8,10 @@
 //  - it can start at an offset (resuming a killed upload) and reports the contiguous prefix that is
 //    acknowledged: WRITEs are answered out of order, so a temp file may have holes below its size,
 //    and only that prefix is safe to resume from.
-import { read } from 'node:fs';
-import { OtpBackupError } from '../errors.js';
-import type { BandwidthLimiter } from './bwlimit.js';
+import { constants, open as openCb, read } from 'node:fs';
+import { OtpBackupError } from '../../errors.js';
+import { fsPath } from '../../scan/raw-name.js';
+import type { BandwidthLimiter } from '../bwlimit.js';
 
 export interface SendFileOptions {
   /** Local file, open for reading. */
@@ -113,4 +114,14 @@ export async function sendFile(o: SendFileOptions): Promise<number> {
   );
   if (failure !== undefined) throw failure;
   return acked;
+}
+
+/** Opens a local file for reading; O_NONBLOCK so a FIFO put in its place cannot hang the open. */
+export function openLocal(path: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    openCb(fsPath(path), constants.O_RDONLY | constants.O_NONBLOCK, (err, fd) => {
+      if (err) reject(new OtpBackupError('local', `cannot read ${path}: ${err.message}`, { cause: err }));
+      else resolve(fd);
+    });
+  });
 }

@@ -11,12 +11,10 @@
 // any refused login but never retried (login.ts retryRefused: false), and the pool goes on with the
 // sessions it has: a server that turned down one parallel login is not asked again in this run.
 // The engine just sees `concurrency`; each call takes an idle session and gives it back.
-import type { Account } from '../config/types.js';
-import { isOtpBackupError, OtpBackupError } from '../errors.js';
-import { stepStartMs, totpStep } from '../otp/index.js';
-import { FtpTransport, type FtpTransportOptions } from './ftp.js';
-import { MtimeCache } from './ftp-mtimes.js';
-import type { CredentialSource, Credentials } from './login.js';
+import type { Account } from '../../config/types.js';
+import { isOtpBackupError, OtpBackupError } from '../../errors.js';
+import { stepStartMs, totpStep } from '../../otp/index.js';
+import type { CredentialSource, Credentials } from '../login.js';
 import type {
   GetOptions,
   HashAlgorithm,
@@ -26,7 +24,9 @@ import type {
   PutOptions,
   RemoteEntry,
   Transport,
-} from './types.js';
+} from '../types.js';
+import { MtimeCache } from './mtimes.js';
+import { FtpTransport, type FtpTransportOptions } from './transport.js';
 
 /** Most control connections a run opens to one server (servers cap per-user sessions, often at 5–10). */
 export const MAX_CONNECTIONS = 16;

@@ -28,6 +28,8 @@ export interface BenchReport {
   scale: string;
   runs: number;
   rssMethod: string;
+  /** Where the servers' homes were: their own tmpfs, or the client's disk (older reports). */
+  serverDisk?: 'tmpfs' | 'shared';
   machine: Machine;
   tools: Record<string, string>;
   cases: CaseResult[];
@@ -90,6 +92,9 @@ export function markdown(r: BenchReport): string {
     'stock OpenSSH sshd (its sftp-server; PAM password, then google-authenticator code) and stock',
     'vsftpd (PAM; the password is password+code). otpbackup logs in with a TOTP code, the other tools',
     'to a password-only twin of the same server. Cases that do not depend on the server run on one.',
+    r.serverDisk === 'tmpfs'
+      ? "The servers' homes are on a tmpfs of their own, as a remote server has its own disk."
+      : "The servers' homes share the client's disk (a client's fsync may wait on the server's writeback).",
     '',
     '## Ratios per server',
     '',

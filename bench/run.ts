@@ -10,6 +10,8 @@
 //   BENCH_NODE_ARGS="..."         extra node flags for otpbackup (e.g. --cpu-prof --cpu-prof-dir=DIR;
 //                                 then `node --import tsx bench/profile.ts DIR` says where the CPU went)
 //   BENCH_SERVERS=proftpd,sshd    only these servers (default all: proftpd, sshd, vsftpd)
+//   BENCH_SERVER_DISK=shared      keep the servers' homes on the client's disk (default, as root: a
+//                                 tmpfs each, as a remote server has its own disk; bench/servers.ts)
 //   BENCH_VARIANTS="a:K=V b:K=V,K2=V2"  A/B levers in one process: each label adds an otpbackup row
 //                                 "otpbackup[label]" run with those extra environment variables
 //   --case ID[,ID]                only these cases: an id (big-sftp/sshd), a case number (2), or a
@@ -308,6 +310,7 @@ async function main(): Promise<number> {
       scale: scale.name,
       runs,
       rssMethod,
+      serverDisk: [...servers.values()].every((v) => v.disk === 'tmpfs') ? 'tmpfs' : 'shared',
       machine: machine(),
       tools: await toolVersions({ cmd: process.execPath, args: [bin] }),
       cases: results,

@@ -2,6 +2,10 @@
 // stock OpenSSH sshd (SFTP; PAM password then google-authenticator code) and stock vsftpd (FTP; PASS
 // is password+code). Each has an OTP login for otpbackup and a password/key-only twin for the tools
 // that cannot compute codes. Only the servers the selected cases need are started.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type ProftpdHandle, proftpdUnavailable, startProftpd } from '../test/servers/proftpd.js';
 import { type SshdHandle, sshdUnavailable, startSshd } from '../test/servers/sshd.js';
 import { startVsftpd, type VsftpdHandle, vsftpdUnavailable } from '../test/servers/vsftpd.js';
@@ -40,6 +44,8 @@ export interface BenchServer {
   clientKeyPath?: string;
   /** The daemons' listener processes: their children's CPU (cutime+cstime) is the server's work. */
   pids: number[];
+  /** Where the homes live: their own tmpfs (see ownDisk), or the disk the client uses too. */
+  disk?: 'tmpfs';
   stop(): Promise<void>;
 }
 
@@ -126,7 +132,50 @@ function vsftpd(v: VsftpdHandle): BenchServer {
 }
 
 export async function startServer(name: ServerName): Promise<BenchServer> {
-  if (name === 'proftpd') return proftpd(await startProftpd());
-  if (name === 'sshd') return sshd(await startSshd());
-  return vsftpd(await startVsftpd());
+  const s =
+    name === 'proftpd'
+      ? proftpd(await startProftpd())
+      : name === 'sshd'
+        ? sshd(await startSshd())
+        : vsftpd(await startVsftpd());
+  return ownDisk(s);
+}
+
+/**
+ * Gives the server's homes a file system of their own (tmpfs), as a remote server has its own disk.
+ * On one shared ext4, the first fsync a client makes after an upload (otpbackup's state files; curl
+ * and lftp make none) waits for the server's writeback of everything it just received: 100–145 ms
+ * per 64 MiB traced, seconds per GiB — a cost of loopback, not of the tool. Needs root (mount);
+ * BENCH_SERVER_DISK=shared keeps the old layout. The homes' files (sshd's .google_authenticator)
+ * are copied onto the new mount, owners and modes kept.
+ */
+function ownDisk(s: BenchServer): BenchServer {
+  if (process.env.BENCH_SERVER_DISK === 'shared' || process.getuid?.() !== 0) return s;
+  const mounted: string[] = [];
+  for (const user of new Set([s.otp.user, s.plain.user])) {
+    const home = s.home(user);
+    const st = statSync(home);
+    const keep = mkdtempSync(join(tmpdir(), 'otpbackup-bench-home-'));
+    execFileSync('cp', ['-a', `${home}/.`, keep]);
+    execFileSync('mount', [
+      '-t',
+      'tmpfs',
+      '-o',
+      `size=12g,uid=${st.uid},gid=${st.gid},mode=${(st.mode & 0o7777).toString(8)}`,
+      'tmpfs',
+      home,
+    ]);
+    mounted.push(home);
+    execFileSync('cp', ['-a', `${keep}/.`, home]);
+    rmSync(keep, { recursive: true, force: true });
+  }
+  const stop = s.stop;
+  return {
+    ...s,
+    disk: 'tmpfs',
+    stop: async () => {
+      for (const m of mounted) execFileSync('umount', ['-l', m]);
+      await stop();
+    },
+  };
 }

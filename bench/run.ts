@@ -169,7 +169,7 @@ async function runCase(def: CaseDef, ctx: BenchContext, runs: number): Promise<C
       { ms: number[]; rss: number[]; cpu: number[]; landed?: ToolStats['landed'] }
     >();
     prepared.tools = withVariants(prepared.tools);
-    const tools = prepared.tools.filter((t) => !t.missing);
+    let tools = prepared.tools.filter((t) => !t.missing);
     for (const t of prepared.tools) if (t.missing) say(`[${def.id}] ${t.name}: skipped, ${t.missing}`);
     for (let run = 0; run < n; run++) {
       // Alternate: each run starts with a different tool, so warm-up effects do not favour one.
@@ -179,8 +179,23 @@ async function runCase(def: CaseDef, ctx: BenchContext, runs: number): Promise<C
         const cmd = await t.cmd(run);
         if (t.totp) await awaitFreshStep();
         const srv0 = childCpuMs(ctx.server.pids);
-        const sample = await timed(cmd, ctx.scratch);
-        const landed = await t.after?.(run);
+        let sample: Awaited<ReturnType<typeof timed>>;
+        let landed: Awaited<ReturnType<NonNullable<typeof t.after>>> | undefined;
+        try {
+          sample = await timed(cmd, ctx.scratch);
+          landed = await t.after?.(run);
+        } catch (e) {
+          // A peer that fails (rclone's "426 Failure writing network stream" on loopback) leaves
+          // the case to the others; otpbackup failing fails the case.
+          if (t.name.startsWith('otpbackup')) throw e;
+          const why = (e as Error).message.split('\n').slice(0, 2).join(' ').trim();
+          say(`[${def.id}] ${t.name} failed, left out of this case: ${why}`);
+          t.missing = `failed: ${why}`;
+          tools = tools.filter((x) => x !== t);
+          samples.delete(t.name);
+          await sessionsGone(ctx.server.pids);
+          continue;
+        }
         await sessionsGone(ctx.server.pids);
         const srvMs = childCpuMs(ctx.server.pids) - srv0;
         execFileSync('sync');

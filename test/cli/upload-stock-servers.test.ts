@@ -124,6 +124,20 @@ describe('otpbackup upload to OpenSSH sshd', { skip: noSshd }, () => {
       assertLanded(s.home(u.name));
     }
   });
+
+  test('download of sftp://host/file (absolute) that is not there names the /~/ form; that form works', async () => {
+    const u = s.users.reuse;
+    const to = join(box.dir, 'back-login-dir');
+    const common = ['--to', to, '--host-key', s.sshHostKeyFingerprint, '--otp-reuse', 'allow'];
+    const e = { ...box.env, CI: 'true', ...env(u) };
+    const miss = await cli(['download', url(u, '/index.html'), ...common], e);
+    assert.equal(miss.status, 3, miss.stderr);
+    assert.match(miss.stderr, /\/index\.html is an absolute path/);
+    assert.ok(miss.stderr.includes(`${url(u, '/~/index.html')}`), miss.stderr);
+    const ok = await cli(['download', url(u, '/~/index.html'), ...common], e);
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.equal(readTree(to).get('index.html')?.toString(), '<h1>stock</h1>\n');
+  });
 });
 
 describe('otpbackup upload to vsftpd', { skip: noVsftpd }, () => {

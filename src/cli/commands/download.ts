@@ -29,6 +29,18 @@ export function splitSource(src: string): { spec: string; path: string } {
   return { spec: src.slice(0, i), path: src.slice(i + 1) };
 }
 
+/**
+ * `sftp://host/file` is the absolute path /file (as curl reads it), not the file in the login
+ * directory that `upload --to sftp://host/` wrote: when such a path is missing, say so and show the
+ * `/~/` form (the upload error does the same for a directory it may not write).
+ */
+function absoluteHint(source: string, remote: string): string {
+  if (!/^sftp:\/\//i.test(source) || !remote.startsWith('/')) return '';
+  const at = source.indexOf('/', 'sftp://'.length);
+  const base = at < 0 ? source : source.slice(0, at);
+  return ` (${remote} is an absolute path: sftp://host/path starts at the server's root; for ${remote.slice(1)} below the login directory write ${base}/~${remote})`;
+}
+
 export async function downloadCommand(
   sources: string[],
   opts: DownloadOptions,
@@ -67,7 +79,10 @@ export async function downloadCommand(
       const remote = remoteOf(sources[i]!, path);
       const st = await t.stat(remote);
       if (!st) {
-        total.failed.push({ path: remote, reason: 'no such file or directory on the server' });
+        total.failed.push({
+          path: remote,
+          reason: `no such file or directory on the server${absoluteHint(sources[i]!, remote)}`,
+        });
         continue;
       }
       let files: import('../../restore/remote-tree.js').RemoteFile[];

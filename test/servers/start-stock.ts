@@ -1,6 +1,8 @@
 // Manual/benchmark use: `npx tsx test/servers/start-stock.ts sshd|vsftpd [--keep]` starts stock
 // OpenSSH sshd or vsftpd on loopback (root only), prints ports, users (throwaway passwords and seeds)
-// and paths as JSON on one line, and stops (removing its users) on SIGINT/SIGTERM.
+// and paths as JSON on one line, and stops (removing its users) on SIGINT/SIGTERM. To stop it by PID,
+// start it as `node --import tsx test/servers/start-stock.ts …` and signal that PID: a SIGTERM sent
+// to an `npx tsx` wrapper did not reach the script (seen: sshd and its users stayed behind).
 import { startSshd } from './sshd.js';
 import { startVsftpd } from './vsftpd.js';
 

@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import type { SftpTransport } from '../../src/transport/sftp/transport.js';
 import { type ProftpdHandle, proftpdUnavailable, startProftpd } from '../servers/proftpd.js';
 import { type SshdHandle, type SshdOtpUser, sshdUnavailable, startSshd } from '../servers/sshd.js';
-import { makeSftp, sftpAccount, sftpTestServer, tempEnv } from './sftp-helpers.js';
+import { makeSftp, serverForSuite, sftpAccount, sftpTestServer, tempEnv } from './sftp-helpers.js';
 
 const noSshd = sshdUnavailable();
 const noProftpd = proftpdUnavailable();
@@ -48,13 +48,7 @@ async function sshdCounts(s: SshdHandle, name: string) {
 describe('SFTP channel pool against OpenSSH sshd', { skip: noSshd ?? false }, () => {
   const t = tempEnv();
   let s: SshdHandle;
-  before(async () => {
-    s = await startSshd();
-  });
-  after(async () => {
-    await s?.stop();
-    t.cleanup();
-  });
+  serverForSuite(t, async () => (s = await startSshd()));
 
   test('by default 4 channels, one login: files in flight spread over 4 sftp-server processes', async () => {
     const u = s.users.totp; // DISALLOW_REUSE: a second login in the same step would need a new code
@@ -121,13 +115,7 @@ describe('SFTP channel pool against sshd with MaxSessions 1', { skip: noSshd ?? 
 describe('SFTP channel pool against ProFTPD mod_sftp', { skip: noProftpd ?? false }, () => {
   const t = tempEnv();
   let p: ProftpdHandle;
-  before(async () => {
-    p = await startProftpd();
-  });
-  after(async () => {
-    await p?.stop();
-    t.cleanup();
-  });
+  serverForSuite(t, async () => (p = await startProftpd()));
 
   const server = () => {
     const u = p.users.totp;

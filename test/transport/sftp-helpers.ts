@@ -2,6 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import type { Account } from '../../src/config/types.js';
 import { systemClock } from '../../src/schedule/clock.js';
 import { type CredentialSource, createCredentialSource } from '../../src/transport/login.js';
@@ -31,6 +32,24 @@ export function sftpTestServer(
     secret: user.secret,
     hostKeyFingerprint: server.sshHostKeyFingerprint,
   };
+}
+
+/**
+ * A describe block's server: started by `start` before its tests (which also assigns it where the
+ * tests read it), stopped after them, and the block's temp env removed with it.
+ */
+export function serverForSuite(
+  t: { cleanup(): void },
+  start: () => Promise<{ stop(): Promise<void> }>,
+): void {
+  let server: { stop(): Promise<void> } | undefined;
+  before(async () => {
+    server = await start();
+  });
+  after(async () => {
+    await server?.stop();
+    t.cleanup();
+  });
 }
 
 /** A temp dir with HOME and XDG dirs inside it, so no test touches the real ones. */

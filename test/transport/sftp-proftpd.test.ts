@@ -4,33 +4,19 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { type ProftpdHandle, startProftpd } from '../servers/proftpd.js';
 import { requireTool } from '../support/require.js';
-import { makeSftp, sftpAccount, tempEnv } from './sftp-helpers.js';
+import { makeSftp, serverForSuite, sftpAccount, sftpTestServer, tempEnv } from './sftp-helpers.js';
 
 const missing = requireTool('proftpd');
 
 describe('SFTP against ProFTPD', { skip: missing }, () => {
   const t = tempEnv();
   let p: ProftpdHandle;
-  before(async () => {
-    p = await startProftpd();
-  });
-  after(async () => {
-    await p?.stop();
-    t.cleanup();
-  });
+  serverForSuite(t, async () => (p = await startProftpd()));
 
-  function server(port: number, user: ProftpdHandle['users']['totp']) {
-    return {
-      port,
-      user: user.name,
-      password: user.password,
-      secret: user.secret,
-      hostKeyFingerprint: p.sshHostKeyFingerprint,
-    };
-  }
+  const server = (port: number, user: ProftpdHandle['users']['totp']) => sftpTestServer(p, port, user);
 
   test('keyboard-interactive only: "Verification code: ", then file operations in the chroot', async () => {
     const srv = server(p.ports.sftpKbd, p.users.totp);

@@ -5,12 +5,12 @@
 import assert from 'node:assert/strict';
 import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { Account } from '../../src/config/types.js';
 import type { SftpTransport } from '../../src/transport/sftp/transport.js';
 import { type ProftpdHandle, proftpdUnavailable, startProftpd } from '../servers/proftpd.js';
 import { type SshdHandle, sshdUnavailable, startSshd } from '../servers/sshd.js';
-import { makeSftp, sftpAccount, sftpTestServer, tempEnv } from './sftp-helpers.js';
+import { makeSftp, serverForSuite, sftpAccount, sftpTestServer, tempEnv } from './sftp-helpers.js';
 
 const noSshd = sshdUnavailable();
 const noProftpd = proftpdUnavailable();
@@ -62,13 +62,7 @@ async function traced(
 describe('SFTP round trips per small upload: OpenSSH sshd', { skip: noSshd ?? false }, () => {
   const t = tempEnv();
   let s: SshdHandle;
-  before(async () => {
-    s = await startSshd();
-  });
-  after(async () => {
-    await s?.stop();
-    t.cleanup();
-  });
+  serverForSuite(t, async () => (s = await startSshd()));
 
   test('open | write | fstat+fsetstat+close | posix-rename, mtime set', async () => {
     const u = s.users.reuse;
@@ -105,13 +99,7 @@ describe('SFTP round trips per small upload: OpenSSH sshd', { skip: noSshd ?? fa
 describe('SFTP round trips per small upload: ProFTPD', { skip: noProftpd ?? false }, () => {
   const t = tempEnv();
   let p: ProftpdHandle;
-  before(async () => {
-    p = await startProftpd();
-  });
-  after(async () => {
-    await p?.stop();
-    t.cleanup();
-  });
+  serverForSuite(t, async () => (p = await startProftpd()));
 
   test('open | write | fstat+fsetstat+close | rename, mtime set', async () => {
     const u = p.users.totp;

@@ -6,15 +6,20 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { type SshdHandle, startSshd } from '../servers/sshd.js';
 import { requireTool } from '../support/require.js';
-import { makeSftp, sftpAccount, sftpSuiteTarget, sftpTestServer, tempEnv } from './sftp-helpers.js';
+import {
+  makeSftp,
+  serverForSuite,
+  sftpAccount,
+  sftpSuiteTarget,
+  sftpTestServer,
+  tempEnv,
+} from './sftp-helpers.js';
 import { transportSuite } from './suite.js';
 
 const missing = requireTool('sshd');
-
-const server = sftpTestServer;
 
 if (!missing) {
   transportSuite('sftp (OpenSSH sshd + sftp-server, PAM pam_unix + pam_google_authenticator)', async () => {
@@ -22,7 +27,7 @@ if (!missing) {
     const u = s.users.totp;
     const base = join(s.home(u.name), 'suite');
     return sftpSuiteTarget({
-      srv: server(s, s.ports.kbd, u),
+      srv: sftpTestServer(s, s.ports.kbd, u),
       remoteBase: base, // no chroot: the home is an ordinary absolute path
       localRoot: base,
       loginDir: { local: s.home(u.name), remote: s.home(u.name) },
@@ -35,17 +40,11 @@ if (!missing) {
 describe('SFTP against OpenSSH sshd', { skip: missing }, () => {
   const t = tempEnv();
   let s: SshdHandle;
-  before(async () => {
-    s = await startSshd();
-  });
-  after(async () => {
-    await s?.stop();
-    t.cleanup();
-  });
+  serverForSuite(t, async () => (s = await startSshd()));
 
   test('keyboard-interactive asks "Password: " then "Verification code: "; a relative path is the home', async () => {
     const u = s.users.reuse;
-    const srv = server(s, s.ports.kbd, u);
+    const srv = sftpTestServer(s, s.ports.kbd, u);
     const tr = makeSftp(srv, sftpAccount(srv, '.', { name: 'kbd' }), t.env);
     await tr.connect();
     try {
@@ -73,7 +72,7 @@ describe('SFTP against OpenSSH sshd', { skip: missing }, () => {
 
   test('publickey,keyboard-interactive: the key, then PAM password and code', async () => {
     const u = s.users.reuse;
-    const srv = server(s, s.ports.keyKbd, u);
+    const srv = sftpTestServer(s, s.ports.keyKbd, u);
     const lines: string[] = [];
     const before = await s.failedLogins();
     const tr = makeSftp(srv, sftpAccount(srv, '.', { name: 'keykbd', privateKey: s.clientKeyPath }), t.env, {
@@ -96,14 +95,18 @@ describe('SFTP against OpenSSH sshd', { skip: missing }, () => {
     const u = s.users.limited;
     const before = await s.failedLogins();
     // Its own account name (state) and 1 s steps: the one retry comes at once, inside the 30 s.
-    const wrong = { ...server(s, s.ports.kbd, u), secret: 'MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U', period: 1 };
+    const wrong = {
+      ...sftpTestServer(s, s.ports.kbd, u),
+      secret: 'MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U',
+      period: 1,
+    };
     const bad = makeSftp(wrong, sftpAccount(wrong, '.', { name: 'limited-wrong' }), t.env);
     const err = await bad.connect().catch((e: unknown) => e);
     await bad.close();
     assert.equal((err as { exitCode?: number }).exitCode, 4, String(err));
     const refused = (await s.failedLogins()) - before;
     assert.ok(refused >= 1 && refused <= 2, `${refused} refused logins`);
-    const srv = server(s, s.ports.kbd, u);
+    const srv = sftpTestServer(s, s.ports.kbd, u);
     const ok = makeSftp(srv, sftpAccount(srv, '.', { name: 'limited-ok' }), t.env);
     await ok.connect();
     try {
@@ -116,7 +119,7 @@ describe('SFTP against OpenSSH sshd', { skip: missing }, () => {
   test('a wrong password is refused before a code is asked for (no code spent)', async () => {
     const u = s.users.reuse;
     // 1 s steps: the one retry (in a fresh step) comes at once; no code is ever asked for anyway.
-    const srv = { ...server(s, s.ports.kbd, u), password: 'not-the-password', period: 1 };
+    const srv = { ...sftpTestServer(s, s.ports.kbd, u), password: 'not-the-password', period: 1 };
     const tr = makeSftp(srv, sftpAccount(srv, '.', { name: 'wrongpw', timeout: 10 }), t.env);
     const err = await tr.connect().catch((e: unknown) => e);
     await tr.close();

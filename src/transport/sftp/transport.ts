@@ -679,9 +679,10 @@ export class SftpTransport implements Transport {
 
   async put(localPath: string, remotePath: string, opts: PutOptions = {}): Promise<void> {
     const target = this.abs(remotePath);
+    // The engine passes the size it saw (one lstat per file already); only a bare put() stats here.
     let size: number;
     try {
-      size = (await localStat(fsPath(localPath))).size;
+      size = opts.size ?? (await localStat(fsPath(localPath))).size;
     } catch (e) {
       throw new OtpBackupError('local', `cannot read ${localPath}: ${(e as Error).message}`, { cause: e });
     }
